@@ -1,0 +1,3 @@
+from mlpx.cli import main
+
+main()

@@ -1,0 +1,324 @@
+"""The config schema (pydantic), YAML loading, ``-s key=value`` overrides and strict errors."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlpx.errors import ConfigError
+
+DATASET_NAMES = ("digits", "toy", "synth", "mnist", "fashion_mnist", "cifar10", "mnist1d", "npz")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+class DataConfig(Section):
+    name: Literal[DATASET_NAMES] = "digits"  # type: ignore[valid-type]
+    root: str = "~/.cache/mlpx"
+    download: bool = True
+    path: str | None = None
+    val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    folds: int | None = Field(None, ge=2)
+    limit: int | None = Field(None, ge=1)
+    normalize: Literal["none", "standard", "minmax"] = "standard"
+
+
+class ModelConfig(Section):
+    kind: Literal["simple", "complex"] = "simple"
+    hidden: list[int] = Field(default_factory=lambda: [32], min_length=1)
+    activation: Literal["relu", "sigmoid", "tanh"] = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    batchnorm: bool = True
+    init: Literal["kaiming", "xavier", "normal", "uniform"] = "kaiming"
+    init_std: float = Field(0.01, gt=0.0)
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _scalar_hidden(cls, value: Any) -> Any:
+        # `-s model.hidden=64` means one hidden layer of 64 units.
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, value: list[int]) -> list[int]:
+        if any(width < 1 for width in value):
+            raise ValueError("every hidden width must be >= 1")
+        return value
+
+
+class OptimizerConfig(Section):
+    name: Literal[OPTIMIZER_NAMES] = "adam"  # type: ignore[valid-type]
+    lr: float = Field(0.001, gt=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    lr_decay: float = Field(1.0, gt=0.0, le=1.0)
+
+
+class RegularizationConfig(Section):
+    l1: float = Field(0.0, ge=0.0)
+    l2: float = Field(0.0, ge=0.0)
+
+
+class TrainConfig(Section):
+    epochs: int = Field(50, ge=1)
+    batch_size: int = Field(64, ge=1)
+    early_stopping: int | None = Field(None, ge=1)
+
+
+class OutputConfig(Section):
+    runs_dir: str = "runs"
+    plots: bool = True
+
+
+class Config(Section):
+    """A whole experiment. Every field has a default; see DESIGN.md for the meaning of each."""
+
+    name: str = Field("run", min_length=1)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    backend: Literal["torch", "numpy"] = "torch"
+    device: str = Field("auto", pattern=DEVICE_PATTERN)
+    dtype: Literal["float32", "float64"] = "float32"
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (it names directories)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        if self.data.name == "npz" and not self.data.path:
+            raise _CrossFieldError("data.path", None, "data.name: npz needs data.path (an .npz file)")
+        if self.model.kind == "simple" and self.model.dropout > 0:
+            raise _CrossFieldError(
+                "model.dropout",
+                self.model.dropout,
+                "dropout applies to model.kind: complex only; set model.kind: complex or dropout: 0",
+            )
+        if self.backend == "numpy" and self.device not in ("auto", "cpu"):
+            raise _CrossFieldError(
+                "device", self.device, "the numpy backend runs on the CPU only; use device: cpu"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain YAML-able data, every default filled in."""
+        return self.model_dump(mode="json")
+
+
+class _CrossFieldError(ValueError):
+    """A rule that spans fields; carries the key path so the message can name it."""
+
+    def __init__(self, path: str, value: Any, message: str):
+        super().__init__(message)
+        self.path, self.value, self.message = path, value, message
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Parse YAML text; a syntax error becomes a one-line ConfigError naming ``where``."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML{at}: {problem}") from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a mapping, with clear errors for every way it can fail."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; give a YAML config file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    data = parse_yaml(text, str(path))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a config must be a YAML mapping of keys (name:, data:, model:, ...), "
+            f"not a {type(data).__name__}"
+        )
+    return data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key.path=value`` and parse the value as a YAML scalar or list."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"override {text!r}: expected key=value, e.g. optimizer.lr=0.01")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        raise ConfigError(f"override {text!r}: {key!r} is not a dotted key path like model.hidden")
+    return key, parse_yaml(raw, f"override {key}") if raw.strip() else None
+
+
+def apply_override(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``data[a][b][c] = value`` for key ``a.b.c``, creating sections as needed."""
+    parts = key.split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigError(f"override {key}: {where} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def build_config(data: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Validate a config mapping after applying ``key=value`` overrides."""
+    data = _deep_copy(data)
+    for text in overrides:
+        apply_override(data, *parse_override(text))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data)) from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Load and validate a config file (or the defaults when ``path`` is None)."""
+    data = read_config_file(path) if path is not None else {}
+    return build_config(data, overrides)
+
+
+def dump_config(config: Config) -> str:
+    """The resolved config as YAML text (reloads to an equal Config)."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _deep_copy(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(value) for value in data]
+    return data
+
+
+def _section_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model found by walking ``loc`` from Config, if ``loc`` names a section."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every dotted path to a value in the schema, e.g. ``optimizer.lr``."""
+    paths = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths += _leaf_paths(annotation, f"{prefix}{name}.")
+        else:
+            paths.append(prefix + name)
+    return paths
+
+
+def _allowed(field_loc: tuple) -> str:
+    """What a field accepts, read from the schema (for error messages)."""
+    section = _section_at(field_loc[:-1])
+    field = section.model_fields.get(field_loc[-1]) if section else None
+    if field is None:
+        return ""
+    annotation = field.annotation
+    args = getattr(annotation, "__args__", None)
+    if getattr(annotation, "__origin__", None) is Literal and args:
+        return "one of " + ", ".join(map(str, args))
+    bounds = []
+    for meta in field.metadata:
+        for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            if getattr(meta, attr, None) is not None:
+                bounds.append(f"{sign} {getattr(meta, attr)}")
+    if field_loc[-1] == "device":
+        return "auto, cpu, cuda or cuda:N"
+    kind = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+    base = kind.get(annotation, "")
+    if annotation == (int | None):
+        base = "an integer or null"
+    elif annotation == (str | None):
+        base = "a string or null"
+    elif annotation == list[int]:
+        base = "a non-empty list of positive integers, e.g. [64, 32]"
+    return " ".join([base] + ([" and ".join(bounds)] if bounds else [])).strip()
+
+
+def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
+    """One line for the first validation error: key path, value, what is allowed."""
+    errors = exc.errors()
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    ctx = first.get("ctx") or {}
+    cross = ctx.get("error")
+    if isinstance(cross, _CrossFieldError):
+        return f"{cross.path}: {cross.message}{more}"
+    loc = tuple(part for part in first["loc"] if isinstance(part, str))
+    path = ".".join(loc) or "config"
+    value = first.get("input")
+    if first["type"] == "extra_forbidden":
+        section = _section_at(loc[:-1])
+        names = list(section.model_fields) if section else []
+        candidates = {".".join(loc[:-1] + (name,)): name for name in names}
+        if not loc[:-1]:  # a top-level slip like `lr:` most likely meant a nested key
+            candidates |= {path: path.split(".")[-1] for path in _leaf_paths(Config)}
+        near = difflib.get_close_matches(loc[-1], list(candidates.values()), n=1, cutoff=0.6)
+        match = next((path for path, name in candidates.items() if near and name == near[0]), None)
+        hint = f"did you mean {match!r}? " if match else ""
+        return f"{path}: unknown key; {hint}allowed here: {', '.join(names)}{more}"
+    if first["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        section = _section_at(loc)
+        names = ", ".join(section.model_fields) if section else ""
+        return f"{path}: expected a section (mapping) with keys {names}, got {value!r}{more}"
+    allowed = _allowed(loc) if loc else ""
+    reason = first["msg"].removeprefix("Value error, ")
+    if allowed:
+        return f"{path}: {value!r} is not allowed; expected {allowed}{more}"
+    return f"{path}: {value!r} is not allowed: {reason}{more}"

@@ -1,0 +1,23 @@
+"""Project exceptions: each carries one line a user can act on; the CLI renders them."""
+
+
+class MlpxError(Exception):
+    """Base class of every error mlpx reports to the user without a traceback."""
+
+    exit_code = 2
+
+
+class ConfigError(MlpxError):
+    """A config file or an override is wrong: names the key path, the value and what is allowed."""
+
+
+class DataError(MlpxError):
+    """A dataset cannot be loaded or is malformed."""
+
+
+class RunDirError(MlpxError):
+    """A run directory cannot be created, read or would be overwritten."""
+
+
+class BackendError(MlpxError):
+    """A backend cannot run the requested config (device missing, unsupported option)."""
