@@ -6,9 +6,10 @@ them, so that ``mlpx --help`` answers at once.
 
 from __future__ import annotations
 
+import functools
 import sys
-from pathlib import Path
-from typing import Optional
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -31,6 +32,22 @@ def fail(message: str, code: int = 2) -> None:
     """Print one red line to stderr and exit with ``code`` (2: usage or config error)."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def reports_errors(command: F) -> F:
+    """Turn project errors raised by a command into one red line and their exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except MlpxError as exc:
+            fail(str(exc), exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def main() -> None:
