@@ -10,9 +10,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mlpx.data import SOURCES
 from mlpx.errors import ConfigError
 
-DATASET_NAMES = ("digits", "toy", "synth", "mnist", "fashion_mnist", "cifar10", "mnist1d", "npz")
+DATASET_NAMES = tuple(SOURCES)
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
 
@@ -104,12 +105,12 @@ class Config(Section):
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         if self.data.name == "npz" and not self.data.path:
-            raise _CrossFieldError("data.path", None, "data.name: npz needs data.path (an .npz file)")
+            raise _CrossFieldError("data.path", None, "data.name npz needs data.path, an .npz file")
         if self.model.kind == "simple" and self.model.dropout > 0:
             raise _CrossFieldError(
                 "model.dropout",
                 self.model.dropout,
-                "dropout applies to model.kind: complex only; set model.kind: complex or dropout: 0",
+                "dropout applies to model.kind complex only; set model.kind: complex or dropout: 0",
             )
         if self.backend == "numpy" and self.device not in ("auto", "cpu"):
             raise _CrossFieldError(
@@ -226,9 +227,18 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     return build_config(data, overrides)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Block-style sections with inline lists (``hidden: [64, 32]``), like the configs/."""
+
+
+_Dumper.add_representer(
+    list, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, True)
+)
+
+
 def dump_config(config: Config) -> str:
     """The resolved config as YAML text (reloads to an equal Config)."""
-    return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)
+    return yaml.dump(config.to_dict(), Dumper=_Dumper, sort_keys=False)
 
 
 def _deep_copy(data: Any) -> Any:

@@ -102,7 +102,8 @@ def init_params(
     """
     rng = np.random.RandomState(seed)
     params: dict[str, np.ndarray] = {}
-    for i, (fan_in, fan_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:]), start=1):
+    layers = zip(spec.sizes[:-1], spec.sizes[1:], strict=True)
+    for i, (fan_in, fan_out) in enumerate(layers, start=1):
         if init == "kaiming":
             w = np.sqrt(2.0 / fan_in) * rng.randn(fan_in, fan_out)
         elif init == "xavier":

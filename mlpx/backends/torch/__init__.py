@@ -1,0 +1,239 @@
+"""The PyTorch backend: ``nn.Module`` MLPs, ``torch.optim`` optimizers, data on the device once.
+
+Batches are slices of the epoch's permuted copy of the training tensors (one gather per
+epoch, no per-sample Dataset). Per-batch losses and correct counts stay on the device and are
+read once per epoch, so a CUDA run does not synchronise per batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mlpx.backends import Backend, EpochStats, Evaluation
+from mlpx.errors import BackendError
+from mlpx.model import ModelSpec
+
+EVAL_CHUNK = 8192
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+class MLP(nn.Module):
+    """Simple (Linear-act-...-Linear) or complex (Linear-BatchNorm-act-Dropout blocks) MLP."""
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.linears = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(spec.sizes[:-1], spec.sizes[1:], strict=True)
+        )
+        hidden = spec.sizes[1:-1]
+        self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in hidden if spec.uses_batchnorm)
+        self.activation = ACTIVATIONS[spec.activation]()
+        self.dropout = nn.Dropout(spec.dropout) if spec.uses_dropout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, C) for inputs x (N, D)."""
+        for i, linear in enumerate(self.linears[:-1]):
+            x = linear(x)
+            if self.norms:
+                x = self.norms[i](x)
+            x = self.activation(x)
+            if self.dropout is not None:
+                x = self.dropout(x)
+        return self.linears[-1](x)
+
+    def named_tensors(self, transpose: bool = True) -> dict[str, torch.Tensor]:
+        """Parameters and buffers under mlpx's names.
+
+        With ``transpose`` W is a (fan_in, fan_out) view as mlpx stores it; without, the
+        (fan_out, fan_in) leaf parameter itself, which is what optimizers need.
+        """
+        named: dict[str, torch.Tensor] = {}
+        for i, linear in enumerate(self.linears, start=1):
+            named[f"W{i}"] = linear.weight.T if transpose else linear.weight
+            named[f"b{i}"] = linear.bias
+            if self.norms and i < len(self.linears):
+                norm = self.norms[i - 1]
+                named[f"gamma{i}"] = norm.weight
+                named[f"beta{i}"] = norm.bias
+                named[f"running_mean{i}"] = norm.running_mean
+                named[f"running_var{i}"] = norm.running_var
+        return named
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` -> cuda when available else cpu; a missing cuda device is a BackendError."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BackendError(
+                f"device: {requested} was requested but no CUDA GPU is available to torch "
+                f"{torch.__version__}; use device: cpu or auto"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise BackendError(
+                f"device: {requested} does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s) (cuda:0..)"
+            )
+    return device
+
+
+def make_optimizer(config, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """The ``torch.optim`` optimizer the config names (foreach implementations)."""
+    opt = config.optimizer
+    common = {"lr": opt.lr, "weight_decay": opt.weight_decay, "foreach": True}
+    if opt.name in ("sgd", "momentum", "nesterov"):
+        momentum = 0.0 if opt.name == "sgd" else opt.momentum
+        return torch.optim.SGD(params, momentum=momentum, nesterov=opt.name == "nesterov", **common)
+    classes = {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+    }
+    return classes[opt.name](params, **common)
+
+
+class TorchBackend(Backend):
+    """See the module docstring."""
+
+    name = "torch"
+    model_filename = "model.pt"
+
+    def __init__(self, config, spec: ModelSpec, params: dict[str, np.ndarray]):
+        super().__init__(config, spec, params)
+        self._device = resolve_device(config.device)
+        self.dtype = getattr(torch, config.dtype)
+        torch.manual_seed(config.seed)
+        self.model = MLP(spec).to(device=self._device, dtype=self.dtype)
+        self._load_params(params)
+        self._named = self.model.named_tensors()
+        self._param_names = spec.param_names()
+        leaves = self.model.named_tensors(transpose=False)
+        self._weights = [leaves[name] for name in spec.weight_names()]
+        self.optimizer = make_optimizer(config, [leaves[name] for name in self._param_names])
+        self._l1, self._l2 = config.regularization.l1, config.regularization.l2
+        self._data: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._losses: list[torch.Tensor] = []
+        self._correct = torch.zeros((), dtype=torch.int64, device=self._device)
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    def _load_params(self, params: dict[str, np.ndarray]) -> None:
+        with torch.no_grad():
+            for name, tensor in self.model.named_tensors().items():
+                tensor.copy_(torch.as_tensor(params[name]))
+
+    def set_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
+        x_t = torch.as_tensor(x).to(device=self._device, dtype=self.dtype)
+        y_t = None if y is None else torch.as_tensor(y).to(device=self._device, dtype=torch.int64)
+        self._data[split] = (x_t, y_t)
+
+    def start_epoch(self, order: np.ndarray, lr: float) -> None:
+        x, y = self._data["train"]
+        index = torch.as_tensor(order, device=self._device)
+        self._x_epoch, self._y_epoch = x[index], y[index]
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self._losses = []
+        self._correct.zero_()
+        self.model.train()
+
+    def _penalty(self) -> torch.Tensor | float:
+        penalty: torch.Tensor | float = 0.0
+        if self._l2:
+            penalty = penalty + self._l2 * sum(w.pow(2).sum() for w in self._weights)
+        if self._l1:
+            penalty = penalty + self._l1 * sum(w.abs().sum() for w in self._weights)
+        return penalty
+
+    def train_step(self, start: int, stop: int) -> None:
+        xb, yb = self._x_epoch[start:stop], self._y_epoch[start:stop]
+        logits = self.model(xb)
+        loss = F.cross_entropy(logits, yb) + self._penalty()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            self._losses.append(loss.detach())
+            self._correct += (logits.argmax(dim=1) == yb).sum()
+
+    def end_epoch(self) -> EpochStats:
+        losses = torch.stack(self._losses).to(dtype=torch.float64).cpu().numpy()
+        return EpochStats(losses=losses, correct=int(self._correct.item()))
+
+    def _forward_chunks(self, x: torch.Tensor) -> torch.Tensor:
+        self.model.eval()
+        with torch.inference_mode():
+            chunks = [self.model(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+            logits = torch.cat(chunks)
+        self.model.train()
+        return logits
+
+    def evaluate(self, split: str) -> Evaluation:
+        x, y = self._data[split]
+        logits = self._forward_chunks(x)
+        predictions = logits.argmax(dim=1)
+        if y is None:
+            return Evaluation(None, None, predictions.cpu().numpy())
+        loss = F.cross_entropy(logits, y).item()
+        accuracy = (predictions == y).double().mean().item()
+        return Evaluation(loss, accuracy, predictions.cpu().numpy())
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x_t = torch.as_tensor(x).to(device=self._device, dtype=self.dtype)
+        return self._forward_chunks(x_t).argmax(dim=1).cpu().numpy()
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: t.detach().cpu().numpy().copy() for name, t in self._named.items()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        state = self.params()
+        for index, name in enumerate(self._param_names):
+            for key, value in self.optimizer.state.get(self._named_param(index), {}).items():
+                state[f"opt/{name}/{key}"] = torch.as_tensor(value).detach().cpu().numpy().copy()
+        state["rng/torch"] = torch.get_rng_state().numpy().copy()
+        if self._device.type == "cuda":
+            state["rng/cuda"] = torch.cuda.get_rng_state(self._device).numpy().copy()
+        return state
+
+    def _named_param(self, index: int) -> torch.Tensor:
+        return self.optimizer.param_groups[0]["params"][index]
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self._load_params(state)
+        for index, name in enumerate(self._param_names):
+            prefix = f"opt/{name}/"
+            entries = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            if not entries:
+                continue
+            param = self._named_param(index)
+            self.optimizer.state[param] = {
+                key: torch.as_tensor(value)
+                if key == "step"
+                else torch.as_tensor(value).to(param.device, param.dtype)
+                for key, value in entries.items()
+            }
+        torch.set_rng_state(torch.as_tensor(state["rng/torch"]))
+        if "rng/cuda" in state and self._device.type == "cuda":
+            torch.cuda.set_rng_state(torch.as_tensor(state["rng/cuda"]), self._device)
+
+    def save_model(self, path: Path) -> None:
+        torch.save({name: torch.as_tensor(a) for name, a in self.params().items()}, path)
+
+    @staticmethod
+    def load_model(path: Path) -> dict[str, np.ndarray]:
+        tensors = torch.load(path, map_location="cpu", weights_only=True)
+        return {name: t.numpy() for name, t in tensors.items()}
+
+
+BACKEND = TorchBackend

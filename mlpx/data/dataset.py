@@ -1,0 +1,188 @@
+"""What every dataset becomes: seeded stratified splits, normalisation fitted on training data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mlpx.errors import DataError
+
+if TYPE_CHECKING:
+    from mlpx.config import DataConfig
+
+
+@dataclass
+class Source:
+    """Raw arrays as a dataset module delivers them.
+
+    x : (N, ...) inputs, any float or integer dtype; flattened to (N, D) later.
+    y : (N,) integer labels in [0, C).
+    x_test, y_test : an official test split (y_test None when unlabeled), or None.
+    image_shape : shape of one image, e.g. (8, 8) or (32, 32, 3), for plots; None otherwise.
+    class_names : C display names; default "0".."C-1".
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    image_shape: tuple[int, ...] | None = None
+    class_names: list[str] | None = None
+
+
+@dataclass
+class Normalization:
+    """Per-feature affine map ``(x - shift) / scale`` fitted on the training part."""
+
+    method: str
+    shift: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, method: str, x: np.ndarray) -> Normalization:
+        """Fit on x (N, D); constant features get scale 1 so they never divide by zero."""
+        d = x.shape[1]
+        if method == "standard":
+            shift, scale = x.mean(axis=0), x.std(axis=0)
+        elif method == "minmax":
+            shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+        else:
+            shift, scale = np.zeros(d), np.ones(d)
+        scale = np.where(scale > 0, scale, 1.0)
+        return cls(method, shift.astype(np.float64), scale.astype(np.float64))
+
+    def apply(self, x: np.ndarray, dtype: str) -> np.ndarray:
+        """Normalised copy of x (N, ...) flattened to (N, D) in ``dtype``."""
+        flat = x.reshape(len(x), -1).astype(np.float64)
+        if flat.shape[1] != len(self.shift):
+            raise DataError(
+                f"inputs have {flat.shape[1]} features per sample; the model expects "
+                f"{len(self.shift)}"
+            )
+        return ((flat - self.shift) / self.scale).astype(dtype)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"shift": self.shift, "scale": self.scale, "method": np.array(self.method)}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> Normalization:
+        return cls(str(arrays["method"]), arrays["shift"], arrays["scale"])
+
+
+@dataclass
+class Dataset:
+    """Arrays ready for a backend: x (N, D) in the run's dtype, y (N,) int64.
+
+    Validation (and test) parts are None when absent; ``y_test`` is None for an unlabeled
+    test set (a prediction challenge).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    n_classes: int
+    class_names: list[str]
+    image_shape: tuple[int, ...] | None
+    normalization: Normalization
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        """The splits present, by name: ``train``, and ``val``/``test`` when they exist."""
+        found = {"train": (self.x_train, self.y_train)}
+        if self.x_val is not None:
+            found["val"] = (self.x_val, self.y_val)
+        if self.x_test is not None:
+            found["test"] = (self.x_test, self.y_test)
+        return found
+
+
+def check_labels(y: np.ndarray, where: str) -> np.ndarray:
+    """Labels as int64 (N,), or a DataError saying what is wrong with them."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"{where}: labels must be one-dimensional (N,), got shape {y.shape}")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DataError(f"{where}: labels must be whole numbers 0..C-1, found non-integers")
+    elif y.dtype.kind not in "iub":
+        raise DataError(f"{where}: labels must be integers 0..C-1, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if len(y) and y.min() < 0:
+        raise DataError(f"{where}: labels must be >= 0, found {y.min()}")
+    return y
+
+
+def stratified_split(
+    y: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, held_out) with about ``fraction`` of every class held out.
+
+    A class of n >= 2 samples keeps at least one on each side; a class of one sample stays
+    in the training part. Both index arrays are sorted.
+    """
+    held = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n = len(members)
+        k = min(max(int(round(fraction * n)), 1), n - 1) if n >= 2 else 0
+        held.append(members[:k])
+    held_out = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    train = np.setdiff1d(np.arange(len(y)), held_out)
+    return train, held_out
+
+
+def prepare(source: Source, config: DataConfig, seed: int, dtype: str) -> Dataset:
+    """Limit, split, fit normalisation on the training part and cast (see module doc)."""
+    x = np.asarray(source.x)
+    y = check_labels(source.y, config.name)
+    if len(x) != len(y):
+        raise DataError(f"{config.name}: {len(x)} inputs but {len(y)} labels")
+    if len(y) == 0:
+        raise DataError(f"{config.name}: the dataset has no samples")
+    rng = np.random.default_rng([seed, 1])
+    if config.limit is not None and config.limit < len(y):
+        _, keep = stratified_split(y, config.limit / len(y), rng)
+        x, y = x[keep], y[keep]
+    x_val = y_val = None
+    if config.val_fraction > 0:
+        train_idx, val_idx = stratified_split(y, config.val_fraction, rng)
+        if len(val_idx) == 0:
+            raise DataError(
+                f"data.val_fraction={config.val_fraction} leaves no validation sample "
+                f"({len(y)} samples, at most one per class); use data.val_fraction: 0"
+            )
+        x_val, y_val = x[val_idx], y[val_idx]
+        x, y = x[train_idx], y[train_idx]
+    flat = x.reshape(len(x), -1)
+    if flat.dtype.kind not in "fiub":
+        raise DataError(f"{config.name}: inputs must be numbers, got dtype {flat.dtype}")
+    if flat.dtype.kind == "f" and not np.all(np.isfinite(flat)):
+        raise DataError(f"{config.name}: inputs contain NaN or inf values")
+    norm = Normalization.fit(config.normalize, flat.astype(np.float64))
+    y_test = None
+    if source.y_test is not None:
+        y_test = check_labels(source.y_test, f"{config.name} test")
+    labelled = [z for z in (y, y_val, y_test) if z is not None and len(z)]
+    n_classes = max(max(int(z.max()) for z in labelled) + 1, len(source.class_names or ()))
+    return Dataset(
+        name=config.name,
+        x_train=norm.apply(x, dtype),
+        y_train=y,
+        x_val=norm.apply(x_val, dtype) if x_val is not None else None,
+        y_val=y_val,
+        x_test=norm.apply(source.x_test, dtype) if source.x_test is not None else None,
+        y_test=y_test,
+        n_classes=n_classes,
+        class_names=list(source.class_names or map(str, range(n_classes))),
+        image_shape=source.image_shape,
+        normalization=norm,
+    )

@@ -1,0 +1,224 @@
+"""Run directories on disk: unique creation, incremental and atomic writes, listing.
+
+Lines of metrics.jsonl and steps.csv are appended whole and flushed once per epoch, so a
+killed process leaves only complete lines; JSON documents and model files are written to a
+temporary file in the same directory, fsynced and renamed, so they are never half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlpx.errors import MlpxError, RunDirError
+
+CONFIG = "config.yaml"
+SUMMARY = "summary.json"
+METRICS = "metrics.jsonl"
+STEPS = "steps.csv"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success fsync it and rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as indented JSON, atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_writable_dir(path: Path, what: str) -> None:
+    """Create ``path`` if needed and make sure files can be written in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RunDirError(f"{what}: {path} exists and is not a directory") from None
+    except OSError as exc:
+        raise RunDirError(f"{what}: cannot create {path} ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunDirError(f"{what}: {path} is not writable; choose another directory")
+
+
+class RunDir:
+    """One run's directory and the files in it (see DESIGN.md for the layout)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.plots = self.path / "plots"
+        self._steps: Any = None
+
+    @classmethod
+    def create(cls, runs_dir: Path, name: str) -> RunDir:
+        """Create ``runs_dir/YYYYmmdd-HHMMSS-name``, adding ``-2``, ``-3``... if it exists.
+
+        ``mkdir`` is atomic, so two runs started in the same second (even in two processes)
+        never share a directory, and an existing directory is never reused.
+        """
+        runs_dir = Path(runs_dir).expanduser()
+        ensure_writable_dir(runs_dir, "output.runs_dir")
+        base = f"{datetime.now():%Y%m%d-%H%M%S}-{name}"
+        for attempt in range(1, 10_000):
+            path = runs_dir / (base if attempt == 1 else f"{base}-{attempt}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return cls(path)
+        raise RunDirError(f"output.runs_dir: cannot find a free directory name for {base}")
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # --- writing -----------------------------------------------------------------------
+
+    def write_json(self, name: str, data: Any) -> None:
+        write_json_atomic(self.file(name), data)
+
+    def write_text(self, name: str, text: str) -> None:
+        write_text_atomic(self.file(name), text)
+
+    def write_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Write arrays as an .npz file atomically."""
+        with atomic_path(self.file(name)) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    def write_model(self, backend) -> None:
+        """Save a backend's model (model.pt or model.npz) atomically."""
+        with atomic_path(self.file(backend.model_filename)) as tmp:
+            backend.save_model(tmp)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one epoch's line to metrics.jsonl and make it durable."""
+        line = json.dumps(record, default=_json_default) + "\n"
+        with open(self.file(METRICS), "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def append_steps(self, epoch: int, first_step: int, losses: np.ndarray) -> None:
+        """Append one epoch of per-batch losses to steps.csv in a single write."""
+        new = not self.file(STEPS).exists()
+        lines = [f"{first_step + i},{epoch},{loss!r}" for i, loss in enumerate(losses.tolist())]
+        with open(self.file(STEPS), "a", encoding="utf-8") as handle:
+            handle.write(("step,epoch,loss\n" if new else "") + "\n".join(lines) + "\n")
+            handle.flush()
+
+    # --- reading -----------------------------------------------------------------------
+
+    def read_json(self, name: str) -> dict[str, Any] | None:
+        """A JSON document of the run, or None when it is missing or unreadable."""
+        try:
+            return json.loads(self.file(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Every complete line of metrics.jsonl (a torn last line is skipped)."""
+        try:
+            text = self.file(METRICS).read_text(encoding="utf-8")
+        except OSError:
+            return []
+        records = []
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):
+                records.append(json.loads(line))
+        return records
+
+    def read_config(self) -> dict[str, Any] | None:
+        from mlpx.config import parse_yaml
+
+        try:
+            data = parse_yaml(self.file(CONFIG).read_text(encoding="utf-8"), str(self.path))
+        except (OSError, MlpxError):
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def process_info() -> dict[str, Any]:
+    """Who is writing a run: pid, host and start time (used to tell crashed runs apart)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+
+
+@dataclass
+class RunInfo:
+    """One row of ``mlpx runs``."""
+
+    path: Path
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    status: str
+    started: float
+
+
+def run_status(summary: dict[str, Any] | None) -> str:
+    """The status of a run; a ``running`` run whose process is gone on this host is crashed."""
+    if not summary:
+        return "crashed"
+    status = summary.get("status", "crashed")
+    if status == "running" and summary.get("host") == socket.gethostname():
+        pid = summary.get("pid")
+        if not isinstance(pid, int) or not pid_alive(pid):
+            return "crashed"
+    return status
+
+
+def list_runs(runs_dir: Path) -> list[RunInfo]:
+    """Runs found directly under ``runs_dir`` (directories holding a config.yaml), newest first."""
+    runs_dir = Path(runs_dir).expanduser()
+    if not runs_dir.is_dir():
+        raise RunDirError(f"{runs_dir}: no such runs directory")
+    found = []
+    for path in runs_dir.iterdir():
+        run = RunDir(path)
+        if not path.is_dir() or not run.file(CONFIG).is_file():
+            continue
+        summary = run.read_json(SUMMARY) or {}
+        started = summary.get("started") or path.stat().st_mtime
+        found.append(RunInfo(path, run.read_config() or {}, summary, run_status(summary), started))
+    return sorted(found, key=lambda info: (info.started, info.path.name), reverse=True)

@@ -1,0 +1,273 @@
+"""The training loop: backend-agnostic epochs, batches, metrics, early stopping and files.
+
+The loop owns the batch order (a seeded NumPy permutation per epoch), the initial weights
+(drawn by :func:`mlpx.model.init_params`), the metrics and the run directory; the backend it
+drives owns only arithmetic. Nothing here prints: progress goes to an optional observer.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from mlpx.backends import Backend, create_backend
+from mlpx.config import Config, dump_config
+from mlpx.data import Dataset, load_dataset
+from mlpx.errors import ConfigError
+from mlpx.model import ModelSpec, init_params
+from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info
+
+CHECKPOINT = "checkpoint.npz"
+NORMALIZATION = "normalization.npz"
+
+
+class TrainObserver(Protocol):
+    """Receives progress; the CLI renders it, tests and sweeps may pass None."""
+
+    def on_start(self, run: RunDir, epochs: int, steps_per_epoch: int, info: dict) -> None: ...
+
+    def on_step(self, epoch: int, step: int) -> None: ...
+
+    def on_epoch(self, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run produced; ``summary`` is summary.json's content."""
+
+    run_dir: Path
+    status: str
+    summary: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def message(self) -> str | None:
+        return self.summary.get("message")
+
+
+def model_spec(config: Config, n_features: int, n_classes: int) -> ModelSpec:
+    """The architecture a config describes for data of this shape."""
+    m = config.model
+    return ModelSpec(
+        sizes=(n_features, *m.hidden, n_classes),
+        kind=m.kind,
+        activation=m.activation,
+        dropout=m.dropout,
+        batchnorm=m.batchnorm,
+    )
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The batch order of one epoch: a permutation seeded by (seed, epoch), the same for
+    every backend and reproducible for any epoch alone (so a resumed run sees the same)."""
+    return np.random.default_rng([seed, 2, epoch]).permutation(n)
+
+
+def environment(backend: Backend, command: list[str] | None) -> dict[str, Any]:
+    """Versions, device, git commit and command line, for env.json."""
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("mlpx", "numpy", "torch", "scikit-learn"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "versions": versions,
+        "backend": backend.name,
+        "device": backend.device,
+        "platform": platform.platform(),
+        "cpu_count": __import__("os").cpu_count(),
+        "git_commit": commit or None,
+        "command": command if command is not None else sys.argv,
+    }
+
+
+class Trainer:
+    """One run: build everything from a config, then :meth:`run` the epochs."""
+
+    def __init__(self, config: Config, observer: TrainObserver | None = None):
+        if config.train.early_stopping and config.data.val_fraction == 0:
+            raise ConfigError(
+                "train.early_stopping: needs a validation split; set data.val_fraction > 0"
+            )
+        self.config = config
+        self.observer = observer
+        self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype)
+        self.spec = model_spec(config, self.dataset.n_features, self.dataset.n_classes)
+        m = config.model
+        params = init_params(self.spec, m.init, m.init_std, config.seed, config.dtype)
+        self.backend = create_backend(config, self.spec, params)
+        for split, (x, y) in self.dataset.splits().items():
+            self.backend.set_data(split, x, y)
+        self.history: list[dict[str, Any]] = []
+
+    def run(self, runs_dir: Path | None = None, command: list[str] | None = None) -> TrainResult:
+        """Train in a new run directory under ``runs_dir`` (default: output.runs_dir)."""
+        config = self.config
+        run = RunDir.create(Path(runs_dir or config.output.runs_dir), config.name)
+        run.write_text(CONFIG, dump_config(config))
+        run.write_json("env.json", environment(self.backend, command))
+        run.write_arrays(NORMALIZATION, self.dataset.normalization.to_arrays())
+        self.summary: dict[str, Any] = {
+            "status": "running",
+            "name": config.name,
+            "run_dir": str(run.path),
+            "dataset": config.data.name,
+            "backend": self.backend.name,
+            "device": self.backend.device,
+            "model": self.spec.describe(),
+            "n_params": self.spec.n_params(),
+            "epochs_planned": config.train.epochs,
+            "epochs_completed": 0,
+            **process_info(),
+        }
+        run.write_json(SUMMARY, self.summary)
+        n = len(self.dataset.y_train)
+        steps_per_epoch = math.ceil(n / config.train.batch_size)
+        if self.observer:
+            self.observer.on_start(run, config.train.epochs, steps_per_epoch, self.summary)
+        self.run_dir = run
+        status, message = "completed", None
+        try:
+            status, message = self._epochs(run, n, steps_per_epoch)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            message = f"interrupted after {len(self.history)} complete epoch(s)"
+        except BaseException as exc:
+            self._finish(run, "failed", f"{type(exc).__name__}: {exc}", final_files=False)
+            raise
+        return self._finish(run, status, message)
+
+    def _epochs(self, run: RunDir, n: int, steps_per_epoch: int) -> tuple[str, str | None]:
+        config = self.config
+        batch = config.train.batch_size
+        best_loss, patience_left = math.inf, config.train.early_stopping
+        for epoch in range(1, config.train.epochs + 1):
+            started = time.perf_counter()
+            lr = config.optimizer.lr * config.optimizer.lr_decay ** (epoch - 1)
+            self.backend.start_epoch(epoch_order(config.seed, epoch, n), lr)
+            for step in range(steps_per_epoch):
+                self.backend.train_step(step * batch, min(n, (step + 1) * batch))
+                if self.observer:
+                    self.observer.on_step(epoch, step + 1)
+            stats = self.backend.end_epoch()
+            first_step = (epoch - 1) * steps_per_epoch + 1
+            bad = np.flatnonzero(~np.isfinite(stats.losses))
+            if len(bad):
+                run.append_steps(epoch, first_step, stats.losses[: bad[0] + 1])
+                return "diverged", (
+                    f"training diverged at epoch {epoch}, step {first_step + bad[0]} "
+                    f"(loss {stats.losses[bad[0]]}); try a smaller optimizer.lr "
+                    f"(now {config.optimizer.lr:g})"
+                )
+            run.append_steps(epoch, first_step, stats.losses)
+            sizes = np.full(steps_per_epoch, batch, dtype=np.float64)
+            sizes[-1] = n - batch * (steps_per_epoch - 1)
+            record: dict[str, Any] = {
+                "epoch": epoch,
+                "train_loss": float(np.dot(stats.losses, sizes) / n),
+                "train_acc": stats.correct / n,
+            }
+            if self.dataset.x_val is not None:
+                val = self.backend.evaluate("val")
+                record |= {"val_loss": val.loss, "val_acc": val.accuracy}
+            record |= {"lr": lr, "seconds": time.perf_counter() - started}
+            run.append_metrics(record)
+            self.history.append(record)
+            run.write_arrays(CHECKPOINT, self.backend.state() | {"epoch": np.array(epoch)})
+            self.summary["epochs_completed"] = epoch
+            if self.observer:
+                self.observer.on_epoch(record)
+            if patience_left is not None:
+                if record["val_loss"] < best_loss:
+                    best_loss, patience_left = record["val_loss"], config.train.early_stopping
+                else:
+                    patience_left -= 1
+                    if patience_left == 0:
+                        return "completed", (
+                            f"early stopping at epoch {epoch}: validation loss has not improved "
+                            f"for {config.train.early_stopping} epoch(s)"
+                        )
+        return "completed", None
+
+    def _finish(
+        self, run: RunDir, status: str, message: str | None, final_files: bool = True
+    ) -> TrainResult:
+        """Write the model, summary, report and plots for whatever epochs completed."""
+        summary = self.summary
+        summary |= {"status": status, "finished": time.time()}
+        summary["seconds"] = summary["finished"] - summary["started"]
+        if message:
+            summary["message"] = message
+        summary |= summarize(self.history)
+        if final_files and self.history:
+            run.write_model(self.backend)
+            if self.dataset.x_test is not None:
+                test = self.backend.evaluate("test")
+                if test.loss is not None:
+                    summary["test"] = {"loss": test.loss, "acc": test.accuracy}
+                else:
+                    summary["test_predictions"] = "predictions.csv"
+                    run.write_text(
+                        "predictions.csv", "".join(f"{int(p)}\n" for p in test.predictions)
+                    )
+            self._report_and_plots(run)
+        run.write_json(SUMMARY, summary)
+        return TrainResult(run.path, status, summary, self.history)
+
+    def _report_and_plots(self, run: RunDir) -> None:
+        from mlpx import plots
+        from mlpx.report import classification_text
+
+        split = "val" if self.dataset.x_val is not None else "train"
+        x, y = self.dataset.splits()[split]
+        predictions = self.backend.evaluate(split).predictions
+        names = self.dataset.class_names
+        run.write_text("report.txt", classification_text(y, predictions, names, split))
+        if self.config.output.plots:
+            plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
+
+
+def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Final and best metrics of a history of epoch records (best = lowest val loss)."""
+    if not history:
+        return {"final": None, "best_epoch": None}
+    final = history[-1]
+    out: dict[str, Any] = {
+        "final": {k: v for k, v in final.items() if k not in ("epoch", "lr", "seconds")},
+        "best_epoch": final["epoch"],
+    }
+    if "val_loss" in final:
+        best = min(history, key=lambda r: r["val_loss"])
+        out |= {
+            "best_epoch": best["epoch"],
+            "best_val_loss": best["val_loss"],
+            "best_val_acc": max(r["val_acc"] for r in history),
+        }
+    return out
+
+
+def train(
+    config: Config,
+    observer: TrainObserver | None = None,
+    runs_dir: Path | None = None,
+    command: list[str] | None = None,
+) -> TrainResult:
+    """Build and train one run from a validated config; see :class:`Trainer`."""
+    return Trainer(config, observer).run(runs_dir, command)

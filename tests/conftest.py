@@ -1,0 +1,66 @@
+"""Shared fixtures: drive the real CLI in-process, read the run directories it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+os.environ["COLUMNS"] = "200"  # wide tables in captured output; set before rich reads it
+
+from mlpx.cli import app  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Cli:
+    """Runs ``mlpx ...`` in-process with Typer's CliRunner; output captured as plain text."""
+
+    def __init__(self, runs_dir: Path):
+        self.runs_dir = runs_dir
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, expect: int | None = 0):
+        result = self.runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, result.output
+        return result
+
+    def train(self, config: Path | str, *overrides: str, expect: int | None = 0):
+        sets = [item for o in overrides for item in ("-s", o)]
+        return self("train", config, "--runs-dir", self.runs_dir, *sets, expect=expect)
+
+    def run_dirs(self) -> list[Path]:
+        return sorted(p for p in self.runs_dir.iterdir() if p.is_dir())
+
+    def last_run(self) -> Path:
+        return max(self.run_dirs(), key=lambda p: p.stat().st_mtime_ns)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "runs")
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    """Write a config mapping (or raw text) to a YAML file and return its path."""
+
+    def write(data: dict | str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+        return path
+
+    return write
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())

@@ -1,0 +1,228 @@
+"""`mlpx train` end to end: the files a run leaves behind and the numbers in them."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO, read_json, read_jsonl
+
+from mlpx.config import load_config
+
+QUICK = ("train.epochs=3",)
+
+
+def test_digits_reaches_95_percent_and_writes_every_file(cli):
+    result = cli.train("configs/digits.yaml")
+    run = cli.last_run()
+    names = {p.name for p in run.iterdir()}
+    expected = {
+        "config.yaml",
+        "env.json",
+        "metrics.jsonl",
+        "steps.csv",
+        "summary.json",
+        "model.pt",
+        "report.txt",
+        "plots",
+    }
+    assert expected <= names
+    summary = read_json(run / "summary.json")
+    assert summary["status"] == "completed"
+    assert summary["final"]["val_acc"] >= 0.95
+    assert "completed" in result.output and "final validation" in result.output
+    metrics = read_jsonl(run / "metrics.jsonl")
+    assert [m["epoch"] for m in metrics] == list(range(1, 51))
+    # the summary is what metrics.jsonl says
+    assert summary["final"]["val_acc"] == metrics[-1]["val_acc"]
+    assert summary["best_val_loss"] == min(m["val_loss"] for m in metrics)
+    assert summary["best_val_acc"] == max(m["val_acc"] for m in metrics)
+    # steps.csv: one line per batch, ceil(1438 / 64) = 23 per epoch
+    with open(run / "steps.csv") as handle:
+        steps = list(csv.DictReader(handle))
+    assert len(steps) == 50 * 23
+    assert [int(s["step"]) for s in steps] == list(range(1, 50 * 23 + 1))
+    first_epoch = np.array([float(s["loss"]) for s in steps[:23]])
+    sizes = np.array([64] * 22 + [1438 - 22 * 64])
+    assert metrics[0]["train_loss"] == pytest.approx(np.dot(first_epoch, sizes) / 1438)
+    for png in ("loss", "accuracy", "confusion", "misclassified"):
+        image = mpimg.imread(run / "plots" / f"{png}.png")
+        assert image.shape[0] > 100 and image.shape[1] > 100
+    report = (run / "report.txt").read_text()
+    assert "precision" in report and "Confusion matrix" in report
+    env = read_json(run / "env.json")
+    assert env["versions"]["torch"] and env["device"] == "cpu"
+
+
+def test_resolved_config_reloads_to_the_same_run(cli):
+    cli.train("configs/digits.yaml", *QUICK, "optimizer.lr=0.01", "model.hidden=[16,8]")
+    first = cli.last_run()
+    saved = yaml.safe_load((first / "config.yaml").read_text())
+    assert saved["optimizer"]["lr"] == 0.01 and saved["model"]["hidden"] == [16, 8]
+    assert saved["train"]["early_stopping"] is None  # every default filled in
+    cli.train(first / "config.yaml")
+    second = cli.last_run()
+    assert second != first
+    # same seed, same config: the same numbers, epoch by epoch
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(read_jsonl(first / "metrics.jsonl")) == strip(read_jsonl(second / "metrics.jsonl"))
+    assert (first / "steps.csv").read_text() == (second / "steps.csv").read_text()
+
+
+def test_another_seed_gives_other_numbers(cli):
+    cli.train("configs/digits.yaml", *QUICK)
+    cli.train("configs/digits.yaml", *QUICK, "seed=1")
+    a, b = (read_jsonl(run / "metrics.jsonl") for run in cli.run_dirs())
+    assert a[-1]["train_loss"] != b[-1]["train_loss"]
+
+
+def test_saved_model_reproduces_validation_accuracy(cli):
+    cli.train("configs/digits.yaml", *QUICK)
+    run = cli.last_run()
+    weights = torch.load(run / "model.pt", weights_only=True)
+    assert weights["W1"].shape == (64, 32) and weights["W2"].shape == (32, 10)
+    from mlpx.data import load_dataset
+
+    config = load_config(run / "config.yaml")
+    data = load_dataset(config.data, config.seed)
+    hidden = np.maximum(data.x_val @ weights["W1"].numpy() + weights["b1"].numpy(), 0)
+    logits = hidden @ weights["W2"].numpy() + weights["b2"].numpy()
+    accuracy = np.mean(logits.argmax(1) == data.y_val)
+    assert accuracy == pytest.approx(read_json(run / "summary.json")["final"]["val_acc"])
+
+
+def test_complex_model_reaches_95_percent(cli):
+    cli.train("configs/digits-complex.yaml", "train.epochs=15", "output.plots=false")
+    summary = read_json(cli.last_run() / "summary.json")
+    assert summary["final"]["val_acc"] >= 0.95
+    assert summary["model"] == "64-128-64-10 relu complex"
+
+
+def test_no_validation_split_means_absent_not_zero(cli):
+    cli.train("configs/toy.yaml", "backend=torch", "train.epochs=5")
+    run = cli.last_run()
+    metrics = read_jsonl(run / "metrics.jsonl")
+    assert len(metrics) == 5 and "val_loss" not in metrics[0] and "val_acc" not in metrics[0]
+    summary = read_json(run / "summary.json")
+    assert "best_val_acc" not in summary and "val_acc" not in summary["final"]
+
+
+def test_synth_has_a_test_split_and_a_decision_boundary(cli):
+    cli.train("configs/synth.yaml", "train.epochs=2")
+    run = cli.last_run()
+    summary = read_json(run / "summary.json")
+    assert summary["test"]["acc"] > 0.9
+    assert (run / "plots" / "boundary.png").is_file()
+    assert not (run / "plots" / "misclassified.png").exists()
+
+
+def test_npz_dataset_with_unlabeled_test_x_writes_predictions(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3, 4))
+    y = (x.reshape(300, -1).sum(1) > 0).astype(np.int64)
+    np.savez(tmp_path / "challenge.npz", data_x=x, data_y=y, test_x=x[:17])
+    cli.train("configs/digits.yaml", *QUICK, "data.name=npz", f"data.path={tmp_path}/challenge.npz")
+    run = cli.last_run()
+    predictions = (run / "predictions.csv").read_text().split()
+    assert len(predictions) == 17 and set(predictions) <= {"0", "1"}
+
+
+@pytest.mark.parametrize(
+    "optimizer", ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]
+)
+def test_every_optimizer_learns(cli, optimizer):
+    lr = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05}.get(optimizer, 0.003)
+    cli.train(
+        "configs/digits.yaml",
+        "train.epochs=4",
+        f"optimizer.name={optimizer}",
+        f"optimizer.lr={lr}",
+        "output.plots=false",
+    )
+    metrics = read_jsonl(cli.last_run() / "metrics.jsonl")
+    assert metrics[-1]["val_acc"] > 0.8, metrics[-1]
+
+
+def test_lr_decay_and_early_stopping(cli):
+    cli.train(
+        "configs/digits.yaml",
+        "optimizer.lr_decay=0.5",
+        "train.epochs=30",
+        "train.early_stopping=2",
+        "optimizer.lr=0.05",
+        "output.plots=false",
+    )
+    run = cli.last_run()
+    metrics = read_jsonl(run / "metrics.jsonl")
+    assert [m["lr"] for m in metrics[:3]] == [0.05, 0.025, 0.0125]
+    summary = read_json(run / "summary.json")
+    assert len(metrics) < 30 and summary["status"] == "completed"
+    assert "early stopping" in summary["message"]
+
+
+def test_early_stopping_without_validation_is_a_config_error(cli):
+    result = cli.train("configs/toy.yaml", "train.early_stopping=3", expect=2)
+    assert "needs a validation split" in result.output
+
+
+def test_diverging_run_stops_with_status_and_exit_1(cli):
+    result = cli.train(
+        "configs/digits.yaml",
+        "optimizer.name=sgd",
+        "optimizer.lr=1e6",
+        "model.hidden=[256,256]",
+        "train.epochs=5",
+        expect=1,
+    )
+    assert "diverged at epoch" in result.output and "smaller optimizer.lr" in result.output
+    summary = read_json(cli.last_run() / "summary.json")
+    assert summary["status"] == "diverged"
+
+
+def test_cuda_requested_without_gpu_is_one_line(cli):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    result = cli.train("configs/digits.yaml", "device=cuda", expect=2)
+    assert "no CUDA GPU is available" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_two_runs_in_the_same_second_get_their_own_directories(tmp_path):
+    from mlpx.runs import RunDir
+
+    paths = {RunDir.create(tmp_path, "same").path for _ in range(3)}
+    assert len(paths) == 3
+
+
+def test_unwritable_runs_dir_fails_before_training(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = cli("train", "configs/digits.yaml", "--runs-dir", blocker / "runs", expect=2)
+    assert "output.runs_dir" in result.output
+
+
+def test_runs_lists_newest_first(cli):
+    cli.train("configs/digits.yaml", *QUICK, "name=first", "output.plots=false")
+    cli.train("configs/digits.yaml", *QUICK, "name=second", "output.plots=false")
+    table = cli("runs", cli.runs_dir).output
+    assert table.index("-second") < table.index("-first")
+    assert "completed" in table and "adam" in table
+
+
+def test_help_does_not_import_heavy_libraries():
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlpx", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    assert "train" in out.stdout
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
+    assert not imported & {"torch", "matplotlib", "sklearn", "scipy", "torchvision"}
