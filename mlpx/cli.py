@@ -66,13 +66,26 @@ def _commands() -> None:
     """Train, sweep and check multi-layer perceptrons from a YAML config."""
 
 
-@app.command("crossentropy-demo")
+@app.command(
+    "crossentropy-demo",
+    help=(
+        "Why cross-entropy must be computed with log-sum-exp: five ways, measured.\n\n"
+        "For each range, draws batches of scores uniform in (lo, hi) and random labels, "
+        "computes the mean cross-entropy (a) with torch's F.cross_entropy, the reference, "
+        "(b) as softmax then -log, (c) with a naive log(sum exp), (d) with torch.logsumexp "
+        "and (e) with the max-shift trick, and counts how often each equals the reference to "
+        "3 decimals, meaning abs(loss - reference) < 0.5e-3 (NaN and inf never do). "
+        "Needs no dataset.\n\n"
+        "Example: mlpx crossentropy-demo --range 0,1 --range 0,10 --range 0,100 --plot ce.png"
+    ),
+)
 @reports_errors
 def crossentropy_demo(
     ranges: list[str] = typer.Option(
         None,
         "--range",
-        help="Score range lo,hi (lo < hi); repeat for several.  [default: 0,1 and 0,100]",
+        metavar="LO,HI",
+        help="Score range, lo < hi; repeat for several.  (default: 0,1 and 0,100)",
         show_default=False,
     ),
     batch_size: int = typer.Option(64, "--batch-size", help="Samples per batch."),
@@ -80,22 +93,18 @@ def crossentropy_demo(
     iterations: int = typer.Option(1000, "--iterations", help="Batches drawn per range."),
     seed: int = typer.Option(0, "--seed", help="Seed of NumPy's default_rng, for each range."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64."),
-    json_file: str = typer.Option(None, "--json", help="Write every number to this JSON file."),
+    json_file: str = typer.Option(
+        None, "--json", metavar="FILE", help="Write every number to this JSON file."
+    ),
     plot_file: str = typer.Option(
-        None, "--plot", help="Draw agreement % against each range's upper end (a .png file)."
+        None,
+        "--plot",
+        metavar="FILE.png",
+        help="Draw agreement % against each range's upper end.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --json/--plot files."),
 ) -> None:
-    """Why cross-entropy must be computed with log-sum-exp: five ways, measured.
-
-    For each range, draws batches of scores uniform in (lo, hi) and random labels, computes
-    the mean cross-entropy (a) with torch's F.cross_entropy, the reference, (b) as softmax
-    then -log, (c) with a naive log(sum exp), (d) with torch.logsumexp and (e) with the
-    max-shift trick, and counts how often each equals the reference to 3 decimals, meaning
-    abs(loss - reference) < 0.5e-3 (NaN and inf never do). Needs no dataset.
-
-    Example: mlpx crossentropy-demo --range 0,1 --range 0,10 --range 0,100 --plot ce.png
-    """
+    """Run the cross-entropy demo: validate, measure, render (help text in the decorator)."""
     from pathlib import Path
 
     from mlpx import crossentropy

@@ -124,16 +124,7 @@ class DemoResult:
             {
                 "parameters": {**asdict(self.settings), "tolerance": TOLERANCE},
                 "ways": LABELS,
-                "ranges": [
-                    {
-                        "lo": r.lo,
-                        "hi": r.hi,
-                        "exp_overflow": r.exp_overflow,
-                        "exp_underflow": r.exp_underflow,
-                        "ways": {key: asdict(stats) for key, stats in r.ways.items()},
-                    }
-                    for r in self.ranges
-                ],
+                "ranges": [asdict(r) for r in self.ranges],
                 "illustration": [asdict(case) for case in self.illustrations],
                 "conclusion": conclusion(self),
             }
@@ -367,7 +358,8 @@ def conclusion(result: DemoResult) -> list[str]:
         agrees = f"; agrees on {', '.join(r.name for r in good)}" if good else ""
         lines.append(f"{way.label} breaks {where} ({details}){agrees}.")
     for r in ordered:
-        lines += _why(r, dtype, n)
+        if any(stats.agreement_percent < 100.0 for stats in r.ways.values()):
+            lines += _why(r, dtype, n)
     if not any(r.exp_overflow or r.exp_underflow for r in result.ranges):
         low, high = exp_limits(dtype)
         lines.append(
@@ -389,10 +381,9 @@ def conclusion(result: DemoResult) -> list[str]:
                 f"{other_high:.2f}: {' and '.join(past)}."
             )
     stable = [
-        way.label
-        for way in WAYS[1:]
-        if all(r.ways[way.key].agreement_percent == 100.0 for r in result.ranges)
-        and way.key in ("torch_logsumexp", "max_shift")
+        LABELS[key]
+        for key in ("torch_logsumexp", "max_shift")
+        if all(r.ways[key].agreement_percent == 100.0 for r in result.ranges)
     ]
     if stable:
         lines.append(
@@ -404,13 +395,14 @@ def conclusion(result: DemoResult) -> list[str]:
 
 
 def _why(r: RangeResult, dtype: str, n: int) -> list[str]:
-    """Why ways broke on range ``r``: from its overflow and underflow counts and differences."""
+    """Why ways broke on range ``r``, from its overflow and underflow counts and differences."""
     low, high = exp_limits(dtype)
     reasons = []
     if r.exp_overflow:
         reasons.append(
-            f"Why {r.name}: exp overflowed to inf in {r.exp_overflow}/{n} iterations ({dtype} "
-            f"holds exp(x) only up to x = {high:.2f}, these scores reach {r.hi:g}); softmax "
+            f"Why {r.name}: exp(s_j), or its sum over j, overflowed to inf in "
+            f"{r.exp_overflow}/{n} iterations ({dtype} holds exp(x) only up to "
+            f"x = {high:.2f}, these scores reach {r.hi:g}); softmax "
             "then divides inf by inf = NaN (or a finite number by inf = 0, and -log(0) = inf), "
             "and log(sum exp) = inf."
         )
