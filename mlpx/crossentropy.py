@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -260,14 +262,15 @@ def measure_range(lo: float, hi: float, settings: DemoSettings) -> RangeResult:
     losses = np.empty((settings.iterations, len(WAYS)))
     overflow = underflow = 0
     shape = (settings.batch_size, settings.classes)
-    for i in range(settings.iterations):
-        scores = rng.uniform(lo, hi, size=shape).astype(settings.dtype)
-        labels = rng.integers(0, settings.classes, size=settings.batch_size)
-        batch = batch_losses(scores, labels)
-        losses[i] = [batch[way.key] for way in WAYS]
-        overflowed, underflowed = exp_trouble(scores, labels)
-        overflow += overflowed
-        underflow += underflowed
+    with _one_torch_thread():
+        for i in range(settings.iterations):
+            scores = rng.uniform(lo, hi, size=shape).astype(settings.dtype)
+            labels = rng.integers(0, settings.classes, size=settings.batch_size)
+            batch = batch_losses(scores, labels)
+            losses[i] = [batch[way.key] for way in WAYS]
+            overflowed, underflowed = exp_trouble(scores, labels)
+            overflow += overflowed
+            underflow += underflowed
     reference = losses[:, 0]
     return RangeResult(
         lo=lo,
@@ -276,6 +279,23 @@ def measure_range(lo: float, hi: float, settings: DemoSettings) -> RangeResult:
         exp_overflow=overflow,
         exp_underflow=underflow,
     )
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch single-threaded inside the block, then restore its thread count.
+
+    Small batches gain nothing from threads, and on a busy machine waking them made each
+    ``F.cross_entropy`` call take milliseconds instead of microseconds.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def exp_trouble(scores: np.ndarray, labels: np.ndarray) -> tuple[bool, bool]:
