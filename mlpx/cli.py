@@ -52,12 +52,33 @@ def reports_errors(command: F) -> F:
 
 
 def main() -> None:
-    """Entry point of the ``mlpx`` console script: project errors become one line, exit 2."""
-    try:
+    """Entry point of the ``mlpx`` console script.
+
+    Project errors and command-line usage errors both become one red line (exit 2), not a
+    traceback or a boxed panel; Ctrl-C outside training exits 130.
+    """
+    if len(sys.argv) == 1:  # bare `mlpx`: the help screen, as no_args_is_help promises
         app()
+    try:
+        code = app(standalone_mode=False)
     except MlpxError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        fail_line(str(exc), exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        fail_line("interrupted", 130)
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        # a usage error from Typer/Click: bad option, missing argument, wrong type
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        fail_line(f"{exc.format_message()}{hint}", exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail_line(message: str, code: int) -> None:
+    """Outside a command: print one red line and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 class ProgressDisplay:

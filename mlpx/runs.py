@@ -112,6 +112,17 @@ class RunDir:
             return cls(path)
         raise RunDirError(f"output.runs_dir: cannot find a free directory name for {base}")
 
+    @classmethod
+    def create_at(cls, path: Path) -> RunDir:
+        """Create exactly ``path`` (parents as needed); an existing one is never reused."""
+        path = Path(path).expanduser()
+        ensure_writable_dir(path.parent, "run directory")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise RunDirError(f"{path} already exists; mlpx never overwrites a run") from None
+        return cls(path)
+
     def file(self, name: str) -> Path:
         return self.path / name
 

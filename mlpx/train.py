@@ -117,10 +117,19 @@ class Trainer:
             self.backend.set_data(split, x, y)
         self.history: list[dict[str, Any]] = []
 
-    def run(self, runs_dir: Path | None = None, command: list[str] | None = None) -> TrainResult:
-        """Train in a new run directory under ``runs_dir`` (default: output.runs_dir)."""
+    def run(
+        self,
+        runs_dir: Path | None = None,
+        command: list[str] | None = None,
+        run_path: Path | None = None,
+    ) -> TrainResult:
+        """Train in a new run directory: exactly ``run_path`` when given (a sweep's trial),
+        else a fresh timestamped one under ``runs_dir`` (default: output.runs_dir)."""
         config = self.config
-        run = RunDir.create(Path(runs_dir or config.output.runs_dir), config.name)
+        if run_path is not None:
+            run = RunDir.create_at(run_path)
+        else:
+            run = RunDir.create(Path(runs_dir or config.output.runs_dir), config.name)
         run.write_text(CONFIG, dump_config(config))
         run.write_json("env.json", environment(self.backend, command))
         run.write_arrays(NORMALIZATION, self.dataset.normalization.to_arrays())
@@ -268,6 +277,7 @@ def train(
     observer: TrainObserver | None = None,
     runs_dir: Path | None = None,
     command: list[str] | None = None,
+    run_path: Path | None = None,
 ) -> TrainResult:
     """Build and train one run from a validated config; see :class:`Trainer`."""
-    return Trainer(config, observer).run(runs_dir, command)
+    return Trainer(config, observer).run(runs_dir, command, run_path)
