@@ -173,43 +173,69 @@ def render_summary(summary: dict) -> None:
 @app.command()
 @reports_errors
 def train(
-    config: Path = typer.Argument(..., help="YAML config file (see configs/).", show_default=False),
+    config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
+        None, help="YAML config file (see configs/).", show_default=False
+    ),
     overrides: list[str] = typer.Option(
         [], "--set", "-s", help="Override a config field: -s optimizer.lr=0.01 (repeatable)."
     ),
-    runs_dir: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
+    runs_dir: Optional[Path] = typer.Option(  # noqa: UP045
         None, "--runs-dir", help="Where run directories go (default: output.runs_dir)."
+    ),
+    resume: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--resume", help="Continue an interrupted or crashed run directory."
+    ),
+    print_config: bool = typer.Option(
+        False, "--print-config", help="Print the resolved config and exit without training."
     ),
 ) -> None:
     """Train one model from a YAML config and write a run directory.
 
     Example: mlpx train configs/digits.yaml -s optimizer.lr=0.01 -s model.hidden=[64,32]
-    """
-    from mlpx.config import load_config
-    from mlpx.train import Trainer
 
-    cfg = load_config(config, overrides)
-    trainer = None
+    Ctrl-C keeps every complete epoch; continue with: mlpx train --resume runs/RUN_DIR
+    """
+    import signal
+
+    from mlpx import train as training
+    from mlpx.config import dump_config, load_config
+
+    if resume is not None and (config is not None or overrides or print_config):
+        fail("--resume takes the run directory alone: its config.yaml is the config")
+    if resume is None and config is None:
+        fail("give a config file (e.g. mlpx train configs/digits.yaml) or --resume RUN_DIR")
+    if resume is None:
+        cfg = load_config(config, overrides)
+        if print_config:
+            console.print(dump_config(cfg), end="", highlight=False, markup=False)
+            return
+    # a polite kill (SIGTERM) stops like Ctrl-C: the run is kept and can be resumed
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        trainer = Trainer(cfg)
         with ProgressDisplay(console) as display:
-            trainer.observer = display
-            result = trainer.run(runs_dir, command=sys.argv)
+            if resume is not None:
+                result = training.resume(resume, display)
+            else:
+                result = training.Trainer(cfg, display).run(runs_dir, command=sys.argv)
     except KeyboardInterrupt:
-        fail("interrupted before training started; nothing was written", 130)
+        fail("interrupted before training started; no run directory was written", 130)
     except MlpxError:
         raise
     except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
-        where = getattr(trainer, "run_dir", None) if trainer else None
-        kept = f"; details in {where.path / 'summary.json'}" if where else ""
-        fail(f"training failed: {type(exc).__name__}: {exc}{kept}", 1)
+        fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     render_summary(result.summary)
     if result.status == "interrupted":
-        fail(f"{result.message}; the run so far is kept in {result.run_dir}", 130)
+        fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
     if result.status == "diverged":
         fail(result.message, 1)
     if result.message:
         console.print(result.message, highlight=False)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -144,6 +145,20 @@ class RunDir:
         with atomic_path(self.file(backend.model_filename)) as tmp:
             backend.save_model(tmp)
 
+    def truncate_metrics(self, epochs: int) -> None:
+        """Keep the first ``epochs`` complete lines of metrics.jsonl (atomically)."""
+        lines = [json.dumps(r, default=_json_default) + "\n" for r in self.read_metrics()[:epochs]]
+        write_text_atomic(self.file(METRICS), "".join(lines))
+
+    def truncate_steps(self, steps: int) -> None:
+        """Keep the header and the first ``steps`` complete lines of steps.csv (atomically)."""
+        try:
+            lines = self.file(STEPS).read_text(encoding="utf-8").splitlines(keepends=True)
+        except OSError:
+            return
+        complete = [line for line in lines if line.endswith("\n")]
+        write_text_atomic(self.file(STEPS), "".join(complete[: steps + 1]))
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one epoch's line to metrics.jsonl and make it durable."""
         line = json.dumps(record, default=_json_default) + "\n"
@@ -167,6 +182,14 @@ class RunDir:
         try:
             return json.loads(self.file(name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            return None
+
+    def read_arrays(self, name: str) -> dict[str, np.ndarray] | None:
+        """The arrays of an .npz file of the run, or None when missing or unreadable."""
+        try:
+            with np.load(self.file(name), allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             return None
 
     def read_metrics(self) -> list[dict[str, Any]]:
