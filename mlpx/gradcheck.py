@@ -87,7 +87,6 @@ class GradcheckReport:
 class _Problem:
     """A model at fixed weights on a fixed batch, the unit a gradient check works on."""
 
-    name: str
     spec: ModelSpec
     params: dict[str, np.ndarray]
     x: np.ndarray
@@ -144,7 +143,7 @@ def _default_problems() -> list[_Problem]:
             dropout = 0.3 if kind == "complex" else 0.0
             spec = ModelSpec((5, 7, 6, 3), kind, activation, dropout, batchnorm=kind == "complex")
             params = init_params(spec, "kaiming", std=0.0, seed=0)
-            problems.append(_Problem(_describe(spec), spec, params, x, y, l1=0.01, l2=0.02))
+            problems.append(_Problem(spec, params, x, y, l1=0.01, l2=0.02))
     return problems
 
 
@@ -167,7 +166,7 @@ def _config_problem(config: Config) -> _Problem:
     )
     params = init_params(spec, model.init, model.init_std, seed=config.seed)
     reg = config.regularization
-    return _Problem(_describe(spec), spec, params, x, y, reg.l1, reg.l2)
+    return _Problem(spec, params, x, y, reg.l1, reg.l2)
 
 
 def _is_classic_toy(config: Config) -> bool:
@@ -216,7 +215,13 @@ def _check(problem: _Problem, tol: float, against_torch: bool) -> list[Gradcheck
             error = _max_relative_error(grad.reshape(-1)[where], numeric)
             rows.append(
                 GradcheckRow(
-                    problem.name, name, grad.shape, oracle, len(numeric), error, error <= tol
+                    _describe(problem.spec),
+                    name,
+                    grad.shape,
+                    oracle,
+                    len(numeric),
+                    error,
+                    error <= tol,
                 )
             )
     return rows

@@ -1,5 +1,8 @@
 """The gradient check: the classic toy reference, the CLI, and that a wrong gradient fails."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -127,3 +130,11 @@ def test_cli_help_has_an_example():
     result = CliRunner().invoke(app, ["gradcheck", "--help"])
     assert result.exit_code == 0
     assert "Example: mlpx gradcheck --config" in result.output
+
+
+def test_importing_the_cli_imports_neither_torch_nor_the_numpy_backend():
+    code = (
+        "import sys, mlpx.cli; "
+        "assert 'torch' not in sys.modules and 'mlpx.backends.numpy' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
