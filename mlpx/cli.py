@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Optional, TypeVar
 
@@ -397,3 +398,70 @@ def _illustration_table(result):
             way.label, *(f"{v:.4f}" if math.isfinite(v) else f"[red]{v}[/]" for v in values)
         )
     return table
+
+
+class GradcheckOracle(str, Enum):
+    """Oracles ``mlpx gradcheck --against`` accepts besides finite differences."""
+
+    torch = "torch"
+
+
+@app.command("gradcheck")
+@reports_errors
+def gradcheck_command(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Check this config's architecture (toy data: the toy set)."
+    ),
+    tol: float = typer.Option(
+        1e-7, "--tol", min=0.0, help="Largest max relative error that passes."
+    ),
+    against: GradcheckOracle | None = typer.Option(
+        None, "--against", help="Also compare with PyTorch autograd on the same arrays."
+    ),
+) -> None:
+    """Check the numpy backend's backprop against finite differences (and torch autograd).
+
+    Without --config, simple and complex MLPs with each activation, batch norm, dropout and
+    L1/L2 are checked. Exit code 0 when every gradient passes, 1 otherwise.
+
+    Example: mlpx gradcheck --config configs/toy.yaml --against torch
+    """
+    from rich.table import Table
+
+    from mlpx.config import load_config
+    from mlpx.gradcheck import run_gradcheck
+
+    cfg = load_config(config) if config is not None else None
+    report = run_gradcheck(cfg, tol, against_torch=against is GradcheckOracle.torch)
+    console.print(f"Gradient check in float64, tolerance {tol:g}", highlight=False)
+    for model in dict.fromkeys(row.model for row in report.rows):
+        table = Table(title=model, title_justify="left")
+        for column in ("parameter", "shape", "vs", "checked"):
+            table.add_column(column)
+        table.add_column("max rel. error", justify="right")
+        table.add_column("result")
+        for row in report.rows:
+            if row.model == model:
+                table.add_row(
+                    row.parameter,
+                    "x".join(map(str, row.shape)),
+                    row.oracle,
+                    str(row.checked),
+                    f"{row.max_rel_error:.2e}",
+                    "[green]PASS[/]" if row.passed else "[bold red]FAIL[/]",
+                )
+        console.print(table)
+    if report.initial_loss is not None:
+        line = f"initial loss with l2 = {report.initial_loss_l2:g}: {report.initial_loss:.11f}"
+        if report.reference_loss is not None:
+            verdict = "[green]PASS[/]" if report.loss_passed else "[bold red]FAIL[/]"
+            line += (
+                f" (reference {report.reference_loss:.11f},"
+                f" |diff| {abs(report.initial_loss - report.reference_loss):.1e}): {verdict}"
+            )
+        console.print(line, highlight=False)
+    failed = sum(not row.passed for row in report.rows) + (not report.loss_passed)
+    if failed:
+        console.print(f"[bold red]{failed} check(s) failed[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]all {len(report.rows)} gradient checks passed[/]")

@@ -112,6 +112,10 @@ class Config(Section):
                 self.model.dropout,
                 "dropout applies to model.kind complex only; set model.kind: complex or dropout: 0",
             )
+        if self.optimizer.name == "nesterov" and self.optimizer.momentum == 0:
+            raise _CrossFieldError(
+                "optimizer.momentum", 0.0, "nesterov needs optimizer.momentum > 0"
+            )
         if self.backend == "numpy" and self.device not in ("auto", "cpu"):
             raise _CrossFieldError(
                 "device", self.device, "the numpy backend runs on the CPU only; use device: cpu"

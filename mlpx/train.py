@@ -8,7 +8,6 @@ drives owns only arithmetic. Nothing here prints: progress goes to an optional o
 from __future__ import annotations
 
 import contextlib
-import math
 import signal
 import sys
 import threading
@@ -90,6 +89,19 @@ def model_spec(config: Config, n_features: int, n_classes: int) -> ModelSpec:
     )
 
 
+def batch_bounds(n: int, batch_size: int, batchnorm: bool) -> np.ndarray:
+    """(start, stop) of every batch of an epoch, (n_batches, 2).
+
+    Batch norm cannot normalise a batch of one sample in training (its variance is 0,
+    and PyTorch refuses it), so such a last batch joins the one before.
+    """
+    starts = np.arange(0, n, batch_size)
+    stops = np.minimum(starts + batch_size, n)
+    if batchnorm and len(starts) > 1 and stops[-1] - starts[-1] == 1:
+        starts, stops = starts[:-1], np.append(stops[:-2], n)
+    return np.column_stack([starts, stops])
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The batch order of one epoch: a permutation seeded by (seed, epoch), the same for
     every backend and reproducible for any epoch alone (so a resumed run sees the same)."""
@@ -143,6 +155,9 @@ class Trainer:
         for split, (x, y) in self.dataset.splits().items():
             self.backend.set_data(split, x, y)
         self.history: list[dict[str, Any]] = []
+        self.batches = batch_bounds(
+            len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
+        )
 
     def run(
         self,
@@ -197,7 +212,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.dataset.y_train) / self.config.train.batch_size)
+        return len(self.batches)
 
     def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
         run.write_json(SUMMARY, self.summary)
@@ -220,18 +235,14 @@ class Trainer:
 
     def _epochs(self, run: RunDir, first_epoch: int) -> tuple[str, str | None]:
         config = self.config
-        batch, n, steps_per_epoch = (
-            config.train.batch_size,
-            len(self.dataset.y_train),
-            self.steps_per_epoch,
-        )
+        n, steps_per_epoch = len(self.dataset.y_train), self.steps_per_epoch
         patience = config.train.early_stopping
         for epoch in range(first_epoch, config.train.epochs + 1):
             started = time.perf_counter()
             lr = config.optimizer.lr * config.optimizer.lr_decay ** (epoch - 1)
             self.backend.start_epoch(epoch_order(config.seed, epoch, n), lr)
-            for step in range(steps_per_epoch):
-                self.backend.train_step(step * batch, min(n, (step + 1) * batch))
+            for step, (start, stop) in enumerate(self.batches.tolist()):
+                self.backend.train_step(start, stop)
                 if self.observer:
                     self.observer.on_step(epoch, step + 1)
             stats = self.backend.end_epoch()
@@ -244,8 +255,7 @@ class Trainer:
                     f"(loss {stats.losses[bad[0]]}); try a smaller optimizer.lr "
                     f"(now {config.optimizer.lr:g})"
                 )
-            sizes = np.full(steps_per_epoch, batch, dtype=np.float64)
-            sizes[-1] = n - batch * (steps_per_epoch - 1)
+            sizes = np.diff(self.batches, axis=1)[:, 0]
             record: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": float(np.dot(stats.losses, sizes) / n),

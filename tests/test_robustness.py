@@ -21,7 +21,7 @@ BASE = {
     "name": "sig",
     "data": {"name": "digits"},
     "model": {"hidden": [64]},
-    "train": {"epochs": 25, "batch_size": 16},
+    "train": {"epochs": 16, "batch_size": 32},
     "output": {"plots": True},
 }
 
@@ -30,7 +30,11 @@ def start_training(config: Path, runs_dir: Path) -> subprocess.Popen:
     env = os.environ | {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "mlpx", "train", str(config), "--runs-dir", str(runs_dir)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -71,25 +75,38 @@ def same_run(a: Path, b: Path) -> None:
                 np.testing.assert_array_equal(x[key], y[key], err_msg=key)
 
 
+def config_for(backend: str) -> dict:
+    return BASE | {"backend": backend}
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    """The uninterrupted run every interrupted-then-resumed one must equal."""
+def reference(tmp_path_factory):
+    """The uninterrupted run (per backend) every interrupted-then-resumed one must equal."""
     from typer.testing import CliRunner
 
     from mlpx.cli import app
 
-    tmp = tmp_path_factory.mktemp("reference")
-    (tmp / "config.yaml").write_text(yaml.safe_dump(BASE))
-    result = CliRunner().invoke(app, ["train", str(tmp / "config.yaml"), "--runs-dir", str(tmp)])
-    assert result.exit_code == 0, result.output
-    return next(tmp.glob("*-sig"))
+    runs: dict[str, Path] = {}
+
+    def get(backend: str) -> Path:
+        if backend not in runs:
+            tmp = tmp_path_factory.mktemp(f"reference-{backend}")
+            (tmp / "config.yaml").write_text(yaml.safe_dump(config_for(backend)))
+            args = ["train", str(tmp / "config.yaml"), "--runs-dir", str(tmp)]
+            result = CliRunner().invoke(app, args)
+            assert result.exit_code == 0, result.output
+            runs[backend] = next(tmp.glob("*-sig"))
+        return runs[backend]
+
+    return get
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
 def test_ctrl_c_keeps_complete_epochs_and_resume_equals_uninterrupted(
-    cli, write_config, reference
+    cli, write_config, reference, backend
 ):
-    process = start_training(write_config(BASE), cli.runs_dir)
+    process = start_training(write_config(config_for(backend)), cli.runs_dir)
     run = wait_for_epochs(cli.runs_dir, 3, process)
     process.send_signal(signal.SIGINT)
     output = process.communicate(timeout=60)[0]
@@ -98,22 +115,23 @@ def test_ctrl_c_keeps_complete_epochs_and_resume_equals_uninterrupted(
     summary = read_json(run / "summary.json")
     assert summary["status"] == "interrupted"
     epochs = files_are_whole(run)
-    assert 3 <= epochs < 25 and summary["epochs_completed"] == epochs
-    assert (run / "plots" / "loss.png").is_file() and (run / "model.pt").is_file()
+    assert 3 <= epochs < 16 and summary["epochs_completed"] == epochs
+    model = "model.pt" if backend == "torch" else "model.npz"
+    assert (run / "plots" / "loss.png").is_file() and (run / model).is_file()
     assert "interrupted" in cli("runs", cli.runs_dir).output
 
     cli("train", "--resume", run)
     summary = read_json(run / "summary.json")
     assert summary["status"] == "completed" and summary["resumed"] == 1
-    same_run(reference, run)
+    same_run(reference(backend), run)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after_epochs", [1, 4])
+@pytest.mark.parametrize(("backend", "after_epochs"), [("torch", 1), ("numpy", 4)])
 def test_sigkill_leaves_whole_files_shows_crashed_and_resumes(
-    cli, write_config, reference, after_epochs
+    cli, write_config, reference, backend, after_epochs
 ):
-    process = start_training(write_config(BASE), cli.runs_dir)
+    process = start_training(write_config(config_for(backend)), cli.runs_dir)
     run = wait_for_epochs(cli.runs_dir, after_epochs, process)
     time.sleep(np.random.default_rng(after_epochs).uniform(0, 0.3))  # anywhere in an epoch
     process.kill()
@@ -124,7 +142,7 @@ def test_sigkill_leaves_whole_files_shows_crashed_and_resumes(
 
     cli("train", "--resume", run)
     assert read_json(run / "summary.json")["status"] == "completed"
-    same_run(reference, run)
+    same_run(reference(backend), run)
 
 
 def test_sigterm_stops_like_ctrl_c(cli, write_config):
@@ -145,8 +163,14 @@ def test_resume_refuses_what_it_cannot_resume(cli, tmp_path):
 
 
 def test_diverged_run_keeps_its_files(cli):
-    result = cli.train("configs/digits.yaml", "optimizer.name=sgd", "optimizer.lr=1e4",
-                       "model.hidden=[256,256]", "train.epochs=5", expect=1)
+    result = cli.train(
+        "configs/digits.yaml",
+        "optimizer.name=sgd",
+        "optimizer.lr=1e4",
+        "model.hidden=[256,256]",
+        "train.epochs=5",
+        expect=1,
+    )
     run = cli.last_run()
     summary = read_json(run / "summary.json")
     assert summary["status"] == "diverged"
@@ -158,23 +182,57 @@ def test_diverged_run_keeps_its_files(cli):
 
 # --- hostile configs: every input either validates or is exit 2 with one line ---------------
 
-KEYS = ["name", "seed", "backend", "device", "dtype", "data", "model", "optimizer",
-        "regularization", "train", "output", "lr", "hidden", "data.name", "data.val_fraction",
-        "model.hidden", "model.dropout", "model.kind", "optimizer.lr", "optimizer.name",
-        "train.epochs", "train.batch_size", "train.early_stopping", "output.runs_dir",
-        "regularization.l2", "model.activation", "data.path", "x.y.z", "model.hidden.0"]
+KEYS = [
+    "name",
+    "seed",
+    "backend",
+    "device",
+    "dtype",
+    "data",
+    "model",
+    "optimizer",
+    "regularization",
+    "train",
+    "output",
+    "lr",
+    "hidden",
+    "data.name",
+    "data.val_fraction",
+    "model.hidden",
+    "model.dropout",
+    "model.kind",
+    "optimizer.lr",
+    "optimizer.name",
+    "train.epochs",
+    "train.batch_size",
+    "train.early_stopping",
+    "output.runs_dir",
+    "regularization.l2",
+    "model.activation",
+    "data.path",
+    "x.y.z",
+    "model.hidden.0",
+]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
     st.sampled_from(["adam", "sgd", "relu", "complex", "npz", "cuda", "1e-3", "[64, 32]"]),
 )
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(KEYS + ["extra"]), inner, max_size=3), max_leaves=8
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS + ["extra"]), inner, max_size=3)
+    ),
+    max_leaves=8,
 )
 yaml_documents = st.one_of(
     st.dictionaries(st.sampled_from(KEYS), values, max_size=5).map(
-        lambda d: yaml.safe_dump(d, allow_unicode=True)),
+        lambda d: yaml.safe_dump(d, allow_unicode=True)
+    ),
     st.text(max_size=80),
     st.binary(max_size=80).map(lambda b: b.decode("latin-1")),
 )
