@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from mlpx.backends import Backend, EpochStats, Evaluation
+from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
 from mlpx.backends.numpy.layers import softmax_cross_entropy
 from mlpx.backends.numpy.network import MLP
 from mlpx.backends.numpy.optim import build_update_rule
@@ -42,6 +43,8 @@ class NumpyBackend(Backend):
                 f"device: {config.device!r} is not available to the numpy backend, which runs "
                 "on the CPU only; use device: cpu or backend: torch"
             )
+        # BLAS is process-wide: the limit holds while this process trains
+        threadpool_limits(cpu_threads(config, spec))
         self.dtype = np.dtype(config.dtype)
         self.net = MLP(spec, params, self.dtype, config.regularization.l1, config.regularization.l2)
         self.rule = build_update_rule(config.optimizer)
