@@ -117,6 +117,8 @@ class ProgressDisplay:
         return self
 
     def __exit__(self, *exc) -> None:
+        if hasattr(self, "steps"):  # the batch bar only matters while an epoch runs
+            self.progress.remove_task(self.steps)
         self.progress.stop()
 
     def on_start(self, run, epochs: int, steps_per_epoch: int, info: dict) -> None:
