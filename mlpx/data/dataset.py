@@ -176,6 +176,24 @@ def stratified_split(
     return train, held_out
 
 
+def stratified_subset(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of exactly ``n`` samples of y (N,), each class kept in proportion.
+
+    Class c gets floor(n * N_c / N) samples, and the samples left over go to the classes with
+    the largest remainders (the first classes on ties); which samples is seeded by ``rng``.
+    """
+    labels, counts = np.unique(y, return_counts=True)
+    exact = n * counts / len(y)
+    quota = np.floor(exact).astype(np.int64)
+    leftover = n - int(quota.sum())
+    quota[np.argsort(-(exact - quota), kind="stable")[:leftover]] += 1
+    kept = [
+        rng.permutation(np.flatnonzero(y == label))[:k]
+        for label, k in zip(labels, quota, strict=True)
+    ]
+    return np.sort(np.concatenate(kept))
+
+
 def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """The fold (0..k-1) of every sample of y (N,): stratified and seeded.
 
@@ -217,11 +235,11 @@ def _holdout(
 def prepare(source: Source, config: DataConfig, seed: int, dtype: str) -> Dataset:
     """Limit, split, fit normalisation on the training part and cast.
 
-    ``data.limit`` keeps a seeded stratified subset of the training part (the official test
-    split stays whole). The validation part is then either fold ``data.fold`` of
-    ``data.folds`` seeded stratified folds (``data.val_fraction`` is ignored) or a seeded
-    stratified ``data.val_fraction`` of it. Both use the generator seeded by ``[seed, 1]``,
-    so every fold of a cross-validation sees the same partition.
+    ``data.limit`` keeps a seeded stratified subset of exactly that many samples of the
+    training part (the official test split stays whole). The validation part is then either
+    fold ``data.fold`` of ``data.folds`` seeded stratified folds (``data.val_fraction`` is
+    ignored) or a seeded stratified ``data.val_fraction`` of it. Both use the generator
+    seeded by ``[seed, 1]``, so every fold of a cross-validation sees the same partition.
     """
     x = check_inputs(source.x, config.name)
     y = check_labels(source.y, config.name)
@@ -231,7 +249,7 @@ def prepare(source: Source, config: DataConfig, seed: int, dtype: str) -> Datase
         raise DataError(f"{config.name}: the dataset has no samples")
     rng = np.random.default_rng([seed, 1])
     if config.limit is not None and config.limit < len(y):
-        _, keep = stratified_split(y, config.limit / len(y), rng)
+        keep = stratified_subset(y, config.limit, rng)
         x, y = x[keep], y[keep]
     x_val = y_val = None
     split = _holdout(y, config, rng)

@@ -139,12 +139,16 @@ def _check_classes(y: np.ndarray, where: str) -> None:
     present = np.unique(y)
     if len(present) < 2:
         raise DataError(f"{where}: every label is {present[0]}; a classifier needs two classes")
-    absent = np.setdiff1d(np.arange(present[-1] + 1), present)
-    if len(absent):
-        shown = ", ".join(map(str, absent[:5])) + (", ..." if len(absent) > 5 else "")
+    n_absent = int(present[-1]) + 1 - len(present)
+    if n_absent:
+        # the first few absent labels lie below len(present) + 5: never list 0..max whole
+        candidates = np.arange(min(int(present[-1]) + 1, len(present) + 5))
+        absent = np.setdiff1d(candidates, present)[:5]
+        shown = ", ".join(map(str, absent)) + (", ..." if n_absent > len(absent) else "")
         raise DataError(
             f"{where}: labels must be 0..C-1 with every class present; they run "
-            f"{present[0]}..{present[-1]} but {shown} never occur(s) ({len(present)} classes)"
+            f"{present[0]}..{present[-1]} but {shown} never occur(s) ({len(present)} distinct "
+            "labels)"
         )
 
 
