@@ -466,8 +466,8 @@ def predict(
     out: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
         None,
         "--out",
-        help="Where to write the labels: .csv (one per line) or .npy.  "
-        "[default: RUN_DIR/predictions-<data file name>.csv]",
+        help="Where to write the labels: .csv (one per line) or .npy "
+        "(default: RUN_DIR/predictions-<data file name>.csv).",
         show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),

@@ -93,7 +93,11 @@ def fold_config(config: Config, fold: int) -> Config:
 def fold_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """The METRICS a run's summary.json holds: final train/val, best val and test."""
     final = summary.get("final") or {}
-    found = {key: final[key] for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
+    found = {
+        key: final[key]
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc")
+        if key in final
+    }
     found |= {key: summary[key] for key in ("best_val_acc", "best_val_loss") if key in summary}
     test = summary.get("test") or {}
     found |= {f"test_{key}": test[key] for key in ("acc", "loss") if test.get(key) is not None}

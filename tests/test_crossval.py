@@ -46,7 +46,7 @@ def test_k_folds_write_k_runs_and_their_mean_and_std(cli):
 
 
 def test_a_fold_config_reruns_exactly_that_fold(cli):
-    cli.train("configs/digits.yaml", "data.folds=3", *QUICK)
+    cli.train("configs/digits.yaml", "data.folds=2", *QUICK)
     (parent,) = cli.run_dirs()
     cli.train(parent / "fold-2" / "config.yaml")
     rerun = cli.last_run()
@@ -78,6 +78,17 @@ def test_the_validation_parts_of_the_folds_cover_the_data_once():
     assert sum(sizes) == 400 and max(sizes) - min(sizes) <= 1
     counts = np.array([np.bincount(y, minlength=10) for y in labels])
     assert (counts.max(axis=0) - counts.min(axis=0)).max() <= 1
+
+
+def test_diverged_folds_are_recorded_and_exit_1(cli):
+    diverge = ("optimizer.name=sgd", "optimizer.lr=1e9", "train.epochs=1")
+    result = cli.train("configs/digits.yaml", "data.folds=2", *QUICK, *diverge, expect=1)
+    (parent,) = cli.run_dirs()
+    cv = read_json(parent / "cv.json")
+    assert cv["status"] == "incomplete" and cv["folds_completed"] == 0
+    assert [r["status"] for r in cv["runs"]] == ["diverged", "diverged"]
+    assert cv["mean"] == {} and "training diverged" in cv["runs"][0]["message"]
+    assert "2 of 2 folds did not complete" in result.output
 
 
 def test_cross_validation_mistakes_are_one_line(cli):
