@@ -484,7 +484,9 @@ def predict(
         result = predict_file(run_dir, data)
         write_predictions(result.labels, path)
     console.print(
-        f"wrote {len(result.labels)} predictions of {result.inputs} to {path}", highlight=False
+        f"wrote {len(result.labels)} predictions of {result.inputs} to {path}",
+        highlight=False,
+        soft_wrap=True,
     )
     if result.accuracy is not None:
         correct = int(round(result.accuracy * len(result.labels)))
