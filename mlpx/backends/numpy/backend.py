@@ -91,7 +91,10 @@ class NumpyBackend(Backend):
         # start_epoch has checked that every index is in range.
         x = np.take(self._x["train"], rows, axis=0, out=self._xbatch[:n], mode="clip")
         y = np.take(self._y["train"], rows, out=self._ybatch[:n], mode="clip")
-        loss, scores = self.net.forward_backward(x, y, self.rng)
+        # overflow is how a diverging run ends: the loop reports the non-finite loss once,
+        # so NumPy's per-operation warnings would only bury that message
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, scores = self.net.forward_backward(x, y, self.rng)
         self._losses.append(loss)
         self._correct += int(np.count_nonzero(scores.argmax(axis=1) == y))
         for name, w in self.net.params.items():
