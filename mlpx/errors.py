@@ -21,3 +21,7 @@ class RunDirError(MlpxError):
 
 class BackendError(MlpxError):
     """A backend cannot run the requested config (device missing, unsupported option)."""
+
+
+class SweepError(MlpxError):
+    """A sweep cannot be planned, resumed or handed to its executor."""
