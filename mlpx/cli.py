@@ -14,6 +14,7 @@ from typing import Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mlpx.errors import MlpxError
 
@@ -31,7 +32,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> None:
     """Print one red line to stderr and exit with ``code`` (2: usage or config error)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -77,7 +78,7 @@ def main() -> None:
 
 def fail_line(message: str, code: int) -> None:
     """Outside a command: print one red line and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -408,7 +409,9 @@ class SweepProgress:
         where = f"{plan.param} ({plan.path})" if plan.param != plan.path else plan.param
         self.param = plan.param
         self.progress.console.print(
-            f"sweep of [bold]{where}[/]: {shape} -> {directory}", highlight=False, soft_wrap=True
+            f"sweep of [bold]{escape(where)}[/]: {shape} -> {escape(str(directory))}",
+            highlight=False,
+            soft_wrap=True,
         )
         if finished:
             self.progress.console.print(
@@ -421,12 +424,12 @@ class SweepProgress:
         color = self.colors.get(result.status, "red")
         wall = "" if result.wall_seconds is None else f"{result.wall_seconds:6.1f} s"
         line = (
-            f"[{color}]{result.status:>11}[/] {self.param}={result.trial.label:<10} "
+            f"[{color}]{result.status:>11}[/] {escape(self.param)}={escape(result.trial.label):<10} "
             f"seed {result.trial.seed:<3} val acc {_fmt(result.final_val_acc)} "
             f"val loss {_fmt(result.final_val_loss)} {wall}"
         )
         if result.error and result.status != "completed":
-            line += f"  [dim]{result.error}[/]"
+            line += f"  [dim]{escape(result.error)}[/]"
         self.progress.console.print(line, highlight=False, soft_wrap=True)
         self.progress.advance(self.task)
 
@@ -437,7 +440,7 @@ def _sweep_table(result):
 
     plan = result.plan
     table = Table(
-        title=f"{plan.param} sweep · {result.directory}",
+        title=escape(f"{plan.param} sweep · {result.directory}"),
         caption="val acc / loss: final epoch, mean ± std over the completed seeds",
     )
     for column in ("value", "completed", "val acc", "val loss", "best val acc", "time", "status"):
@@ -453,7 +456,7 @@ def _sweep_table(result):
         )
         best = rank == 0 and acc is not None
         table.add_row(
-            summary.label + (" ★" if best else ""),
+            escape(summary.label) + (" ★" if best else ""),
             f"{summary.completed}/{len(plan.seeds)}",
             "—" if acc is None else f"{acc:.4f} ± {acc_std:.4f}",
             "—" if loss is None else f"{loss:.4f} ± {loss_std:.4f}",
@@ -472,7 +475,8 @@ def _dry_run_table(trials, param: str):
     for column in ("trial", param, "seed", "overrides"):
         table.add_column(column)
     for trial in trials:
-        table.add_row(trial.name, trial.label, str(trial.seed), trial.describe_overrides())
+        cells = (trial.name, trial.label, str(trial.seed), trial.describe_overrides())
+        table.add_row(*map(escape, cells))
     return table
 
 
@@ -537,8 +541,9 @@ def sweep(
     """
     from mlpx import sweep as sweeping
     from mlpx.config import load_config
+    from mlpx.executors import check_executor
 
-    sweeping.check_executor(executor, scheduler, jobs)
+    check_executor(executor, scheduler, jobs)
     if resume is not None:
         shaping = {"--values": values, "--config": config, "--seeds": seeds}
         shaping |= {"--set": overrides or None, "--runs-dir": runs_dir}

@@ -1,11 +1,12 @@
 """Sweeps: one hyperparameter over a grid of values and seeds, every trial a run of its own.
 
 A sweep is planned first (every trial's config validated, nothing written), then its trials
-run in separate processes -- or on a Dask cluster -- so that a trial that raises, diverges or
-is killed is recorded and the others go on. The sweep directory holds ``sweep.yaml`` (the
-plan), ``trials/<value>-seed<k>/`` (one run directory per trial), ``results.csv`` (rewritten
-atomically as trials finish) and ``plots/``. A sweep whose process died is resumed from its
-``sweep.yaml``: finished trials are kept untouched, the others run again with the same seeds.
+run in separate processes -- or on a Dask cluster, see :mod:`mlpx.executors` -- so that a
+trial that raises, diverges or is killed is recorded and the others go on. The sweep
+directory holds ``sweep.yaml`` (the plan), ``trials/<value>-seed<k>/`` (one run directory per
+trial), ``results.csv`` (rewritten atomically as trials finish) and ``plots/``. A sweep whose
+process died is resumed from its ``sweep.yaml``: finished trials are kept untouched, the
+others run again with the same seeds.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ import math
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,9 +34,16 @@ from typing import Any, Protocol
 import yaml
 
 from mlpx.config import OPTIMIZER_NAMES, Config, apply_override, build_config, parse_yaml
-from mlpx.errors import ConfigError, MlpxError, RunDirError, SweepError
+from mlpx.errors import ConfigError, RunDirError, SweepError
+from mlpx.executors import (
+    DaskExecutor,
+    LocalExecutor,
+    TrialOutcome,
+    TrialTask,
+    open_executor,
+    read_summary,
+)
 from mlpx.runs import (
-    SUMMARY,
     RunDir,
     ensure_writable_dir,
     pid_alive,
@@ -148,8 +153,8 @@ def value_slug(value: Any) -> str:
         text = "-".join(value_slug(item) for item in value) or "empty"
     else:
         text = value_label(value)
-    text = re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("_") or "value"
-    return ("_" + text if text.startswith(".") else text)[:64]
+    text = re.sub(r"[^A-Za-z0-9._+-]+", "_", text)[-64:].strip("_") or "value"
+    return "_" + text if text.startswith(".") else text  # the end of a long path names it best
 
 
 def _unique_slugs(values: list[Any]) -> list[str]:
@@ -332,332 +337,6 @@ def load_plan(directory: Path) -> SweepPlan:
         raise SweepError(f"{path}: not a sweep plan written by mlpx ({exc!r})") from None
     build_config(plan.base)
     return plan
-
-
-# --- running one trial (in a worker process or on a Dask worker) -------------------------
-
-
-@dataclass
-class TrialTask:
-    """What a worker needs to run one trial: its name, resolved config and thread limit."""
-
-    name: str
-    config: dict[str, Any]
-    threads: int | None = None
-    command: list[str] | None = None
-
-
-@dataclass
-class TrialOutcome:
-    """How a trial ended: its status, summary.json's content if written, an error line."""
-
-    status: str
-    summary: dict[str, Any] | None
-    error: str | None
-    seconds: float
-
-
-@contextlib.contextmanager
-def _thread_limit(threads: int | None, backend: str) -> Iterator[None]:
-    """Pin BLAS/OpenMP (and torch) to ``threads`` so parallel trials do not oversubscribe."""
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(threads):
-        if backend == "torch":
-            import torch
-
-            torch.set_num_threads(threads)
-        yield
-
-
-def _read_summary(run_path: Path) -> dict[str, Any] | None:
-    return RunDir(run_path).read_json(SUMMARY)
-
-
-def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
-    """Train one trial into ``run_path``; every way it can end becomes an outcome."""
-    from mlpx.train import train
-
-    started = time.perf_counter()
-    try:
-        config = build_config(task.config)
-        with _thread_limit(task.threads, config.backend):
-            result = train(config, run_path=run_path, command=task.command)
-        error = result.message if result.status != "completed" else None
-        status, summary = result.status, result.summary
-    except KeyboardInterrupt:
-        status, summary, error = "interrupted", _read_summary(run_path), "interrupted"
-    except Exception as exc:
-        what = str(exc) if isinstance(exc, MlpxError) else f"{type(exc).__name__}: {exc}"
-        status, summary, error = "failed", _read_summary(run_path), what
-    return TrialOutcome(status, summary, error, time.perf_counter() - started)
-
-
-def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
-    """Run a trial in a temporary directory and return its outcome and files (relative
-    path -> bytes), for executors that share no file system with the sweep."""
-    with tempfile.TemporaryDirectory(prefix="mlpx-trial-") as tmp:
-        run_path = Path(tmp) / task.name
-        outcome = run_trial(task, run_path)
-        files = {
-            path.relative_to(run_path).as_posix(): path.read_bytes()
-            for path in sorted(run_path.rglob("*"))
-            if path.is_file()
-        }
-    return outcome, files
-
-
-def _exit_with_parent(conn) -> None:
-    """Block until the sweep's end of the pipe closes, then end this trial's process:
-    a sweep killed with SIGKILL leaves no orphaned trials writing into its directory."""
-    with contextlib.suppress(EOFError, OSError):
-        conn.recv()
-    os._exit(70)
-
-
-def _trial_process(task: TrialTask, run_path: Path, conn) -> None:
-    """Body of a local trial process: run the trial, send the outcome back."""
-    threading.Thread(target=_exit_with_parent, args=(conn,), daemon=True).start()
-    conn.send(run_trial(task, run_path))
-
-
-# --- executors ---------------------------------------------------------------------------
-
-OnOutcome = Callable[[TrialTask, TrialOutcome], None]
-
-
-@dataclass
-class _Job:
-    """A trial running in a local process."""
-
-    task: TrialTask
-    process: Any
-    conn: Any
-    run_path: Path
-    started: float
-    outcome: TrialOutcome | None = None
-    listening: bool = True
-
-    def receive(self) -> None:
-        """Take the outcome from the pipe if it has arrived (or note that none will)."""
-        if self.listening and self.conn.poll():
-            with contextlib.suppress(EOFError, OSError):
-                self.outcome = self.conn.recv()
-            self.listening = False
-
-    def finish(self) -> TrialOutcome:
-        """The outcome of the exited process; a process that died without one was killed."""
-        self.process.join()
-        self.receive()
-        self.conn.close()
-        if self.outcome is not None:
-            return self.outcome
-        code = self.process.exitcode
-        seconds = time.perf_counter() - self.started
-        summary = _read_summary(self.run_path)
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            return TrialOutcome("killed", summary, f"trial process killed by {name}", seconds)
-        error = f"trial process exited with code {code} before reporting"
-        return TrialOutcome("failed", summary, error, seconds)
-
-
-def _process_context(backend: str):
-    """A multiprocessing context that is safe with torch (no fork of a threaded process)."""
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    # Trial processes fork from a server that imported these once, so each trial starts in
-    # milliseconds instead of importing torch, scikit-learn and matplotlib again.
-    preload = ["mlpx.train", "mlpx.report", "mlpx.plots", "sklearn.datasets", "sklearn.metrics"]
-    preload += ["matplotlib.pyplot"]
-    if backend == "torch":  # torch.optim imports torch._dynamo on first use: seconds
-        preload += ["mlpx.backends.torch", "torch._dynamo"]
-    context.set_forkserver_preload(preload)
-    return context
-
-
-class LocalExecutor:
-    """Runs every trial in a process of its own, at most ``jobs`` at a time.
-
-    A process per trial isolates crashes: a trial killed by a signal or a segfault is
-    recorded as killed and the others go on. With more than one job, each trial's BLAS and
-    torch threads are pinned to 1 so that ``jobs`` trials use ``jobs`` cores.
-    """
-
-    def __init__(self, jobs: int, backend: str):
-        self.jobs = jobs
-        self.threads = 1 if jobs > 1 else None
-        self.context = _process_context(backend)
-
-    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
-        """Run ``tasks``, calling ``on_outcome`` as each ends; Ctrl-C stops them all."""
-        from multiprocessing.connection import wait
-
-        queue, running = list(tasks), []
-        try:
-            while queue or running:
-                while queue and len(running) < self.jobs:
-                    running.append(self._start(queue.pop(0), trials_dir))
-                handles = [job.process.sentinel for job in running]
-                wait(handles + [job.conn for job in running if job.listening])
-                for job in list(running):
-                    job.receive()
-                    if job.process.exitcode is not None:
-                        running.remove(job)
-                        on_outcome(job.task, job.finish())
-        except KeyboardInterrupt:
-            self._stop(running, on_outcome)
-            raise
-
-    def _start(self, task: TrialTask, trials_dir: Path) -> _Job:
-        parent_end, child_end = self.context.Pipe()
-        run_path = trials_dir / task.name
-        process = self.context.Process(
-            target=_trial_process,
-            args=(task, run_path, child_end),
-            name=f"mlpx-trial-{task.name}",
-            daemon=True,
-        )
-        process.start()
-        child_end.close()
-        return _Job(task, process, parent_end, run_path, time.perf_counter())
-
-    @staticmethod
-    def _stop(running: list[_Job], on_outcome: OnOutcome) -> None:
-        """After Ctrl-C: let trials write their files as interrupted, then kill stragglers."""
-        from multiprocessing.connection import wait
-
-        # A terminal's Ctrl-C reaches the trials too; a SIGINT sent to the sweep alone does not.
-        for grace, nudge in ((2.0, True), (10.0, False)):
-            deadline = time.monotonic() + grace
-            while any(job.process.is_alive() for job in running) and time.monotonic() < deadline:
-                wait([job.process.sentinel for job in running], deadline - time.monotonic())
-            for job in running:
-                if nudge and job.process.is_alive():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(job.process.pid, signal.SIGINT)
-        for job in running:
-            if job.process.is_alive():
-                job.process.kill()
-            outcome = job.finish()
-            if outcome.status in ("killed", "failed"):
-                outcome = replace(outcome, status="interrupted", error="stopped by Ctrl-C")
-            on_outcome(job.task, outcome)
-
-    def close(self) -> None:
-        """Nothing to release: every trial's process has ended when :meth:`run` returns."""
-
-
-class DaskExecutor:
-    """Sends trials to an existing Dask distributed cluster and gathers their files back.
-
-    Workers share no file system with the sweep: each trains into a temporary directory and
-    returns its files, which are written under ``trials/`` here.
-    """
-
-    threads = 1
-
-    def __init__(self, client):
-        self.client = client
-
-    @classmethod
-    def connect(cls, address: str, timeout: float = 5.0) -> DaskExecutor:
-        """Connect to the scheduler at ``address`` or fail within ``timeout`` seconds."""
-        try:
-            from distributed import Client
-        except ImportError:
-            raise SweepError(
-                "--executor dask needs dask.distributed; install it with: pip install 'mlpx[dask]'"
-            ) from None
-        try:
-            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
-        except Exception as exc:  # OSError, TimeoutError, ValueError: all mean "not there"
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise SweepError(
-                f"--scheduler {address}: cannot reach a Dask scheduler within {timeout:g} s "
-                f"({reason})"
-            ) from None
-        return cls(client)
-
-    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
-        """Run ``tasks`` on the cluster, calling ``on_outcome`` as each ends."""
-        from distributed import as_completed
-
-        token = f"{os.getpid()}-{time.time_ns()}"
-        futures = {
-            self.client.submit(
-                run_trial_files, task, key=f"mlpx-trial-{task.name}-{token}", pure=False
-            ): task
-            for task in tasks
-        }
-        try:
-            for future in as_completed(futures, loop=self.client.loop):
-                task = futures[future]
-                try:
-                    outcome, files = future.result()
-                except Exception as exc:  # KilledWorker when its worker died, or a lost task
-                    status = "killed" if type(exc).__name__ == "KilledWorker" else "failed"
-                    outcome, files = (
-                        TrialOutcome(status, None, f"{type(exc).__name__}: {exc}", 0.0),
-                        {},
-                    )
-                future.release()
-                _write_files(trials_dir / task.name, files)
-                on_outcome(task, outcome)
-        except KeyboardInterrupt:
-            self.client.cancel(list(futures))
-            raise
-
-    def close(self) -> None:
-        """Disconnect from the scheduler (the cluster keeps running)."""
-        self.client.close()
-
-
-def _write_files(run_path: Path, files: dict[str, bytes]) -> None:
-    """Write a trial's gathered files under a hidden name, then rename them into place."""
-    if not files:
-        return
-    incoming = run_path.with_name(f".{run_path.name}.incoming")
-    shutil.rmtree(incoming, ignore_errors=True)
-    for name, data in files.items():
-        relative = Path(name)
-        if relative.is_absolute() or ".." in relative.parts:
-            raise SweepError(f"trial {run_path.name}: a worker returned a bad file name {name!r}")
-        target = incoming / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    incoming.rename(run_path)
-
-
-def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:
-    """Check executor options without connecting anywhere."""
-    if executor not in ("local", "dask"):
-        raise SweepError(f"--executor {executor}: expected local or dask")
-    if executor == "dask":
-        if not scheduler:
-            raise SweepError("--executor dask needs --scheduler ADDRESS, e.g. tcp://host:8786")
-        if jobs is not None:
-            raise SweepError("--jobs is for --executor local; a Dask cluster runs what it has")
-    elif scheduler:
-        raise SweepError("--scheduler is for --executor dask; add --executor dask")
-    if jobs is not None and not _is_count(jobs):
-        raise SweepError(f"--jobs {jobs}: expected a number of parallel trials >= 1")
-
-
-def open_executor(
-    executor: str, scheduler: str | None, jobs: int | None, backend: str
-) -> LocalExecutor | DaskExecutor:
-    """The executor the options name, connected (Dask) before any file is written."""
-    check_executor(executor, scheduler, jobs)
-    if executor == "dask":
-        return DaskExecutor.connect(scheduler)
-    return LocalExecutor(jobs or os.cpu_count() or 1, backend)
 
 
 # --- results -----------------------------------------------------------------------------
@@ -879,7 +558,7 @@ def _sweep_lock(directory: Path) -> Iterator[None]:
 
 def _recorded(directory: Path, trial: Trial) -> TrialResult | None:
     """The result of a trial that finished, read from its run directory; None otherwise."""
-    summary = _read_summary(directory / TRIALS / trial.name)
+    summary = read_summary(directory / TRIALS / trial.name)
     if summary is None or summary.get("status") not in FINISHED:
         return None
     return TrialResult.from_summary(trial, summary, wall_seconds=_wall_seconds(directory, trial))
@@ -898,9 +577,9 @@ def _wall_seconds(directory: Path, trial: Trial) -> float | None:
 def _wait_for_orphan(run_path: Path, timeout: float = 10.0) -> None:
     """Wait until no process of this host still writes the trial (one of a killed sweep)."""
     deadline = time.monotonic() + timeout
-    while run_status(_read_summary(run_path)) == "running":
+    while run_status(read_summary(run_path)) == "running":
         if time.monotonic() > deadline:
-            pid = (_read_summary(run_path) or {}).get("pid")
+            pid = (read_summary(run_path) or {}).get("pid")
             raise SweepError(f"{run_path}: still being written by process {pid}; stop it first")
         time.sleep(0.1)
 
