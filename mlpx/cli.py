@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Optional, TypeVar
 
@@ -117,6 +118,8 @@ class ProgressDisplay:
         return self
 
     def __exit__(self, *exc) -> None:
+        if hasattr(self, "steps"):  # the batch bar only matters while an epoch runs
+            self.progress.remove_task(self.steps)
         self.progress.stop()
 
     def on_start(self, run, epochs: int, steps_per_epoch: int, info: dict) -> None:
@@ -174,43 +177,69 @@ def render_summary(summary: dict) -> None:
 @app.command()
 @reports_errors
 def train(
-    config: Path = typer.Argument(..., help="YAML config file (see configs/).", show_default=False),
+    config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
+        None, help="YAML config file (see configs/).", show_default=False
+    ),
     overrides: list[str] = typer.Option(
         [], "--set", "-s", help="Override a config field: -s optimizer.lr=0.01 (repeatable)."
     ),
-    runs_dir: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
+    runs_dir: Optional[Path] = typer.Option(  # noqa: UP045
         None, "--runs-dir", help="Where run directories go (default: output.runs_dir)."
+    ),
+    resume: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--resume", help="Continue an interrupted or crashed run directory."
+    ),
+    print_config: bool = typer.Option(
+        False, "--print-config", help="Print the resolved config and exit without training."
     ),
 ) -> None:
     """Train one model from a YAML config and write a run directory.
 
     Example: mlpx train configs/digits.yaml -s optimizer.lr=0.01 -s model.hidden=[64,32]
-    """
-    from mlpx.config import load_config
-    from mlpx.train import Trainer
 
-    cfg = load_config(config, overrides)
-    trainer = None
+    Ctrl-C keeps every complete epoch; continue with: mlpx train --resume runs/RUN_DIR
+    """
+    import signal
+
+    from mlpx import train as training
+    from mlpx.config import dump_config, load_config
+
+    if resume is not None and (config is not None or overrides or print_config):
+        fail("--resume takes the run directory alone: its config.yaml is the config")
+    if resume is None and config is None:
+        fail("give a config file (e.g. mlpx train configs/digits.yaml) or --resume RUN_DIR")
+    if resume is None:
+        cfg = load_config(config, overrides)
+        if print_config:
+            console.print(dump_config(cfg), end="", highlight=False, markup=False)
+            return
+    # a polite kill (SIGTERM) stops like Ctrl-C: the run is kept and can be resumed
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        trainer = Trainer(cfg)
         with ProgressDisplay(console) as display:
-            trainer.observer = display
-            result = trainer.run(runs_dir, command=sys.argv)
+            if resume is not None:
+                result = training.resume(resume, display)
+            else:
+                result = training.Trainer(cfg, display).run(runs_dir, command=sys.argv)
     except KeyboardInterrupt:
-        fail("interrupted before training started; nothing was written", 130)
+        fail("interrupted before training started; no run directory was written", 130)
     except MlpxError:
         raise
     except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
-        where = getattr(trainer, "run_dir", None) if trainer else None
-        kept = f"; details in {where.path / 'summary.json'}" if where else ""
-        fail(f"training failed: {type(exc).__name__}: {exc}{kept}", 1)
+        fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     render_summary(result.summary)
     if result.status == "interrupted":
-        fail(f"{result.message}; the run so far is kept in {result.run_dir}", 130)
+        fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
     if result.status == "diverged":
         fail(result.message, 1)
     if result.message:
         console.print(result.message, highlight=False)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -374,6 +403,73 @@ def _illustration_table(result):
     return table
 
 
+class GradcheckOracle(str, Enum):
+    """Oracles ``mlpx gradcheck --against`` accepts besides finite differences."""
+
+    torch = "torch"
+
+
+@app.command("gradcheck")
+@reports_errors
+def gradcheck_command(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Check this config's architecture (toy data: the toy set)."
+    ),
+    tol: float = typer.Option(
+        1e-7, "--tol", min=0.0, help="Largest max relative error that passes."
+    ),
+    against: GradcheckOracle | None = typer.Option(
+        None, "--against", help="Also compare with PyTorch autograd on the same arrays."
+    ),
+) -> None:
+    """Check the numpy backend's backprop against finite differences (and torch autograd).
+
+    Without --config, simple and complex MLPs with each activation, batch norm, dropout and
+    L1/L2 are checked. Exit code 0 when every gradient passes, 1 otherwise.
+
+    Example: mlpx gradcheck --config configs/toy.yaml --against torch
+    """
+    from rich.table import Table
+
+    from mlpx.config import load_config
+    from mlpx.gradcheck import run_gradcheck
+
+    cfg = load_config(config) if config is not None else None
+    report = run_gradcheck(cfg, tol, against_torch=against is GradcheckOracle.torch)
+    console.print(f"Gradient check in float64, tolerance {tol:g}", highlight=False)
+    for model in dict.fromkeys(row.model for row in report.rows):
+        table = Table(title=model, title_justify="left")
+        for column in ("parameter", "shape", "vs", "checked"):
+            table.add_column(column)
+        table.add_column("max rel. error", justify="right")
+        table.add_column("result")
+        for row in report.rows:
+            if row.model == model:
+                table.add_row(
+                    row.parameter,
+                    "x".join(map(str, row.shape)),
+                    row.oracle,
+                    str(row.checked),
+                    f"{row.max_rel_error:.2e}",
+                    "[green]PASS[/]" if row.passed else "[bold red]FAIL[/]",
+                )
+        console.print(table)
+    if report.initial_loss is not None:
+        line = f"initial loss with l2 = {report.initial_loss_l2:g}: {report.initial_loss:.11f}"
+        if report.reference_loss is not None:
+            verdict = "[green]PASS[/]" if report.loss_passed else "[bold red]FAIL[/]"
+            line += (
+                f" (reference {report.reference_loss:.11f},"
+                f" |diff| {abs(report.initial_loss - report.reference_loss):.1e}): {verdict}"
+            )
+        console.print(line, highlight=False)
+    failed = sum(not row.passed for row in report.rows) + (not report.loss_passed)
+    if failed:
+        console.print(f"[bold red]{failed} check(s) failed[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]all {len(report.rows)} gradient checks passed[/]")
+
+
 class SweepProgress:
     """Live rich progress for ``mlpx sweep``: a line per finished trial and an overall bar."""
 
@@ -424,7 +520,8 @@ class SweepProgress:
         color = self.colors.get(result.status, "red")
         wall = "" if result.wall_seconds is None else f"{result.wall_seconds:6.1f} s"
         line = (
-            f"[{color}]{result.status:>11}[/] {escape(self.param)}={escape(result.trial.label):<10} "
+            f"[{color}]{result.status:>11}[/] {escape(self.param)}="
+            f"{escape(result.trial.label):<10} "
             f"seed {result.trial.seed:<3} val acc {_fmt(result.final_val_acc)} "
             f"val loss {_fmt(result.final_val_loss)} {wall}"
         )
@@ -483,28 +580,28 @@ def _dry_run_table(trials, param: str):
 @app.command()
 @reports_errors
 def sweep(
-    param: Optional[str] = typer.Argument(  # noqa: UP045 (typer needs Optional)
+    param: str | None = typer.Argument(
         None,
         help="What to sweep: lr, hidden, optimizer, depth, l1, l2, dropout, batch_size, epochs "
         "or a dotted config path (with --values).",
         show_default=False,
     ),
-    values: Optional[str] = typer.Option(  # noqa: UP045
+    values: str | None = typer.Option(
         None,
         "--values",
         help='Comma-separated values, each read as YAML: 0.1,0.01 or "[64],[64,64]".',
         show_default=False,
     ),
-    config: Optional[Path] = typer.Option(  # noqa: UP045
+    config: Path | None = typer.Option(
         None, "--config", help="Base YAML config (default: the built-in digits config)."
     ),
-    seeds: Optional[int] = typer.Option(  # noqa: UP045
+    seeds: int | None = typer.Option(
         None,
         "--seeds",
         help="Seeds per value: the base seed, +1, ... (default 1).",
         show_default=False,
     ),
-    jobs: Optional[int] = typer.Option(  # noqa: UP045
+    jobs: int | None = typer.Option(
         None,
         "--jobs",
         "-j",
@@ -512,16 +609,16 @@ def sweep(
         show_default=False,
     ),
     executor: str = typer.Option("local", "--executor", help="local or dask."),
-    scheduler: Optional[str] = typer.Option(  # noqa: UP045
+    scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."
     ),
     overrides: list[str] = typer.Option(
         [], "--set", "-s", help="Override a base config field: -s train.epochs=5 (repeatable)."
     ),
-    runs_dir: Optional[Path] = typer.Option(  # noqa: UP045
+    runs_dir: Path | None = typer.Option(
         None, "--runs-dir", help="Where the sweep directory goes (default: output.runs_dir)."
     ),
-    resume: Optional[Path] = typer.Option(  # noqa: UP045
+    resume: Path | None = typer.Option(
         None,
         "--resume",
         help="Finish an interrupted sweep: run only its unfinished trials.",
@@ -539,6 +636,8 @@ def sweep(
 
     Example: mlpx sweep lr --seeds 3 -s train.epochs=20
     """
+    import signal
+
     from mlpx import sweep as sweeping
     from mlpx.config import load_config
     from mlpx.executors import check_executor
@@ -560,8 +659,7 @@ def sweep(
             again = f"{len(pending)} of {len(plan.trials)} trial(s) would run again in {resume}"
             console.print(f"dry run: {again}; nothing was written", highlight=False)
             return
-        with SweepProgress(console) as progress:
-            result = sweeping.resume_sweep(resume, executor, scheduler, jobs, progress, sys.argv)
+        run = functools.partial(sweeping.resume_sweep, resume, executor, scheduler, jobs)
     else:
         if param is None:
             fail("missing PARAM: what to sweep, e.g. mlpx sweep lr (see 'mlpx sweep --help')")
@@ -578,8 +676,14 @@ def sweep(
                 highlight=False,
             )
             return
+        run = functools.partial(sweeping.run_sweep, plan, where, executor, scheduler, jobs)
+    # a polite kill (SIGTERM) stops like Ctrl-C: finished trials are kept, resume the rest
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
         with SweepProgress(console) as progress:
-            result = sweeping.run_sweep(plan, where, executor, scheduler, jobs, progress, sys.argv)
+            result = run(progress, sys.argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     # a narrow terminal wraps long lines rather than squeezing the mean ± std columns
     Console(width=max(console.width, 120)).print(_sweep_table(result))
     if result.interrupted:

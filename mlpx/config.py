@@ -88,12 +88,20 @@ class Config(Section):
     backend: Literal["torch", "numpy"] = "torch"
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     dtype: Literal["float32", "float64"] = "float32"
+    threads: Literal["auto"] | int = "auto"
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("threads")
+    @classmethod
+    def _positive_threads(cls, value: str | int) -> str | int:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("threads must be auto or >= 1")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -111,6 +119,10 @@ class Config(Section):
                 "model.dropout",
                 self.model.dropout,
                 "dropout applies to model.kind complex only; set model.kind: complex or dropout: 0",
+            )
+        if self.optimizer.name == "nesterov" and self.optimizer.momentum == 0:
+            raise _CrossFieldError(
+                "optimizer.momentum", 0.0, "nesterov needs optimizer.momentum > 0"
             )
         if self.backend == "numpy" and self.device not in ("auto", "cpu"):
             raise _CrossFieldError(
@@ -290,6 +302,8 @@ def _allowed(field_loc: tuple) -> str:
                 bounds.append(f"{sign} {getattr(meta, attr)}")
     if field_loc[-1] == "device":
         return "auto, cpu, cuda or cuda:N"
+    if field_loc == ("threads",):
+        return "auto or a number of threads >= 1"
     kind = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
     base = kind.get(annotation, "")
     if annotation == (int | None):
@@ -301,16 +315,35 @@ def _allowed(field_loc: tuple) -> str:
     return " ".join([base] + ([" and ".join(bounds)] if bounds else [])).strip()
 
 
+def _schema_loc(loc: tuple) -> tuple:
+    """``loc`` cut to the keys the schema has (drops union tags like ``literal['auto']``)."""
+    model: type[BaseModel] | None = Config
+    kept: list = []
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            if isinstance(part, str) and model is not None:
+                kept.append(part)  # an unknown key: keep it so the message names it
+            break
+        kept.append(part)
+        annotation = model.model_fields[part].annotation
+        is_section = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        model = annotation if is_section else None
+    return tuple(kept)
+
+
 def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
     """One line for the first validation error: key path, value, what is allowed."""
     errors = exc.errors()
     first = errors[0]
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    # a union field reports one error per member under the same key: count keys, not those
+    keys = {_schema_loc(error["loc"]) for error in errors}
+    more = f" (and {len(keys) - 1} more problem(s))" if len(keys) > 1 else ""
     ctx = first.get("ctx") or {}
     cross = ctx.get("error")
     if isinstance(cross, _CrossFieldError):
         return f"{cross.path}: {cross.message}{more}"
-    loc = tuple(part for part in first["loc"] if isinstance(part, str))
+    loc = _schema_loc(first["loc"]) if first["type"] != "extra_forbidden" else first["loc"]
+    loc = tuple(part for part in loc if isinstance(part, str))
     path = ".".join(loc) or "config"
     value = first.get("input")
     if first["type"] == "extra_forbidden":

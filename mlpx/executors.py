@@ -29,7 +29,11 @@ from mlpx.runs import SUMMARY, RunDir
 
 @dataclass
 class TrialTask:
-    """What a worker needs to run one trial: its name, resolved config and thread limit."""
+    """What a worker needs to run one trial: its name, resolved config and thread limit.
+
+    ``threads`` (set when trials run side by side) caps BLAS and torch threads and replaces
+    a config's ``threads: auto``; an explicit ``threads: N`` in the config is kept.
+    """
 
     name: str
     config: dict[str, Any]
@@ -75,6 +79,9 @@ def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
     started = time.perf_counter()
     try:
         config = build_config(task.config)
+        if task.threads is not None and config.threads == "auto":
+            # trials share the cores; the trial's config.yaml records what it ran with
+            config.threads = task.threads
         with _thread_limit(task.threads, config.backend):
             result = train(config, run_path=run_path, command=task.command)
         error = result.message if result.status != "completed" else None

@@ -71,6 +71,13 @@ class ModelSpec:
             total += 2 * sum(self.sizes[1:-1])
         return total
 
+    def flops_per_sample(self) -> int:
+        """Multiply-adds x 2 of one training step per sample: forward, weight gradients, and
+        input gradients of every layer but the first."""
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+        forward = sum(2 * a * b for a, b in pairs)
+        return 2 * forward + sum(2 * a * b for a, b in pairs[1:])
+
     def describe(self) -> str:
         """A short human description, e.g. ``64-32-10 relu simple``."""
         return f"{'-'.join(map(str, self.sizes))} {self.activation} {self.kind}"

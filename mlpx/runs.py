@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,13 +153,29 @@ class RunDir:
         with atomic_path(self.file(backend.model_filename)) as tmp:
             backend.save_model(tmp)
 
+    def truncate_metrics(self, epochs: int) -> None:
+        """Keep the first ``epochs`` complete lines of metrics.jsonl (atomically)."""
+        lines = [json.dumps(r, default=_json_default) + "\n" for r in self.read_metrics()[:epochs]]
+        write_text_atomic(self.file(METRICS), "".join(lines))
+
+    def truncate_steps(self, steps: int) -> None:
+        """Keep the header and the first ``steps`` complete lines of steps.csv (atomically)."""
+        try:
+            lines = self.file(STEPS).read_text(encoding="utf-8").splitlines(keepends=True)
+        except OSError:
+            return
+        complete = [line for line in lines if line.endswith("\n")]
+        write_text_atomic(self.file(STEPS), "".join(complete[: steps + 1]))
+
     def append_metrics(self, record: dict[str, Any]) -> None:
-        """Append one epoch's line to metrics.jsonl and make it durable."""
+        """Append one epoch's line to metrics.jsonl in a single write.
+
+        A killed process cannot tear a line the kernel has accepted; a power cut can, and
+        readers skip a torn last line. (fsync is kept for the checkpoint, which resume needs.)
+        """
         line = json.dumps(record, default=_json_default) + "\n"
         with open(self.file(METRICS), "a", encoding="utf-8") as handle:
             handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
 
     def append_steps(self, epoch: int, first_step: int, losses: np.ndarray) -> None:
         """Append one epoch of per-batch losses to steps.csv in a single write."""
@@ -175,6 +192,14 @@ class RunDir:
         try:
             return json.loads(self.file(name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            return None
+
+    def read_arrays(self, name: str) -> dict[str, np.ndarray] | None:
+        """The arrays of an .npz file of the run, or None when missing or unreadable."""
+        try:
+            with np.load(self.file(name), allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             return None
 
     def read_metrics(self) -> list[dict[str, Any]]:
@@ -238,6 +263,8 @@ def list_runs(runs_dir: Path) -> list[RunInfo]:
         if not path.is_dir() or not run.file(CONFIG).is_file():
             continue
         summary = run.read_json(SUMMARY) or {}
+        if summary.get("status", "running") == "running":  # only metrics know how far it got
+            summary["epochs_completed"] = len(run.read_metrics())
         started = summary.get("started") or path.stat().st_mtime
         found.append(RunInfo(path, run.read_config() or {}, summary, run_status(summary), started))
     return sorted(found, key=lambda info: (info.started, info.path.name), reverse=True)

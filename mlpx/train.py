@@ -7,9 +7,12 @@ drives owns only arithmetic. Nothing here prints: progress goes to an optional o
 
 from __future__ import annotations
 
-import math
+import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,14 +20,37 @@ from typing import Any, Protocol
 import numpy as np
 
 from mlpx.backends import Backend, create_backend
-from mlpx.config import Config, dump_config
+from mlpx.config import Config, dump_config, load_config
 from mlpx.data import Dataset, load_dataset
-from mlpx.errors import ConfigError
+from mlpx.errors import ConfigError, RunDirError
 from mlpx.model import ModelSpec, init_params
-from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info
+from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info, run_status
 
 CHECKPOINT = "checkpoint.npz"
 NORMALIZATION = "normalization.npz"
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block is done, then raise KeyboardInterrupt.
+
+    Only the main thread can handle signals; elsewhere (a Dask worker thread) the block runs
+    as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in handlers:
+        signal.signal(sig, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt
 
 
 class TrainObserver(Protocol):
@@ -61,6 +87,19 @@ def model_spec(config: Config, n_features: int, n_classes: int) -> ModelSpec:
         dropout=m.dropout,
         batchnorm=m.batchnorm,
     )
+
+
+def batch_bounds(n: int, batch_size: int, batchnorm: bool) -> np.ndarray:
+    """(start, stop) of every batch of an epoch, (n_batches, 2).
+
+    Batch norm cannot normalise a batch of one sample in training (its variance is 0,
+    and PyTorch refuses it), so such a last batch joins the one before.
+    """
+    starts = np.arange(0, n, batch_size)
+    stops = np.minimum(starts + batch_size, n)
+    if batchnorm and len(starts) > 1 and stops[-1] - starts[-1] == 1:
+        starts, stops = starts[:-1], np.append(stops[:-2], n)
+    return np.column_stack([starts, stops])
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -116,6 +155,9 @@ class Trainer:
         for split, (x, y) in self.dataset.splits().items():
             self.backend.set_data(split, x, y)
         self.history: list[dict[str, Any]] = []
+        self.batches = batch_bounds(
+            len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
+        )
 
     def run(
         self,
@@ -146,15 +188,43 @@ class Trainer:
             "epochs_completed": 0,
             **process_info(),
         }
+        return self._train(run, first_epoch=1)
+
+    def resume(self, run: RunDir, checkpoint: dict[str, np.ndarray]) -> TrainResult:
+        """Continue ``run`` from its last checkpoint to the configured number of epochs.
+
+        Weights, optimizer and RNG states come from the checkpoint; batch orders and learning
+        rates are functions of the epoch; the files are cut back to the checkpoint's epoch
+        (a killed run may have written one more metrics line) and then appended to. On the
+        CPU the result is the same, bit for bit, as a run that was never interrupted.
+        """
+        epoch = int(checkpoint["epoch"])
+        self.backend.load_state(checkpoint)
+        self.history = run.read_metrics()[:epoch]
+        run.truncate_metrics(epoch)
+        run.truncate_steps(epoch * self.steps_per_epoch)
+        previous = run.read_json(SUMMARY) or {}
+        self.summary = previous | process_info() | {"status": "running"}
+        self.summary["resumed"] = previous.get("resumed", 0) + 1
+        self.summary["seconds_before"] = previous.get("seconds", 0.0)
+        self.summary.pop("message", None)
+        return self._train(run, first_epoch=epoch + 1)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.batches)
+
+    def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
         run.write_json(SUMMARY, self.summary)
-        n = len(self.dataset.y_train)
-        steps_per_epoch = math.ceil(n / config.train.batch_size)
         if self.observer:
-            self.observer.on_start(run, config.train.epochs, steps_per_epoch, self.summary)
+            self.observer.on_start(
+                run, self.config.train.epochs, self.steps_per_epoch, self.summary
+            )
+            for record in self.history:
+                self.observer.on_epoch(record)
         self.run_dir = run
-        status, message = "completed", None
         try:
-            status, message = self._epochs(run, n, steps_per_epoch)
+            status, message = self._epochs(run, first_epoch)
         except KeyboardInterrupt:
             status = "interrupted"
             message = f"interrupted after {len(self.history)} complete epoch(s)"
@@ -163,16 +233,16 @@ class Trainer:
             raise
         return self._finish(run, status, message)
 
-    def _epochs(self, run: RunDir, n: int, steps_per_epoch: int) -> tuple[str, str | None]:
+    def _epochs(self, run: RunDir, first_epoch: int) -> tuple[str, str | None]:
         config = self.config
-        batch = config.train.batch_size
-        best_loss, patience_left = math.inf, config.train.early_stopping
-        for epoch in range(1, config.train.epochs + 1):
+        n, steps_per_epoch = len(self.dataset.y_train), self.steps_per_epoch
+        patience = config.train.early_stopping
+        for epoch in range(first_epoch, config.train.epochs + 1):
             started = time.perf_counter()
             lr = config.optimizer.lr * config.optimizer.lr_decay ** (epoch - 1)
             self.backend.start_epoch(epoch_order(config.seed, epoch, n), lr)
-            for step in range(steps_per_epoch):
-                self.backend.train_step(step * batch, min(n, (step + 1) * batch))
+            for step, (start, stop) in enumerate(self.batches.tolist()):
+                self.backend.train_step(start, stop)
                 if self.observer:
                     self.observer.on_step(epoch, step + 1)
             stats = self.backend.end_epoch()
@@ -185,9 +255,7 @@ class Trainer:
                     f"(loss {stats.losses[bad[0]]}); try a smaller optimizer.lr "
                     f"(now {config.optimizer.lr:g})"
                 )
-            run.append_steps(epoch, first_step, stats.losses)
-            sizes = np.full(steps_per_epoch, batch, dtype=np.float64)
-            sizes[-1] = n - batch * (steps_per_epoch - 1)
+            sizes = np.diff(self.batches, axis=1)[:, 0]
             record: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": float(np.dot(stats.losses, sizes) / n),
@@ -197,22 +265,21 @@ class Trainer:
                 val = self.backend.evaluate("val")
                 record |= {"val_loss": val.loss, "val_acc": val.accuracy}
             record |= {"lr": lr, "seconds": time.perf_counter() - started}
-            run.append_metrics(record)
-            self.history.append(record)
-            run.write_arrays(CHECKPOINT, self.backend.state() | {"epoch": np.array(epoch)})
-            self.summary["epochs_completed"] = epoch
+            # An epoch's files are written as one unit: Ctrl-C waits for them, and a kill
+            # in between leaves metrics ahead of the checkpoint, which resume cuts back.
+            with deferred_interrupts():
+                run.append_steps(epoch, first_step, stats.losses)
+                run.append_metrics(record)
+                run.write_arrays(CHECKPOINT, self.backend.state() | {"epoch": np.array(epoch)})
+                self.history.append(record)
+                self.summary["epochs_completed"] = epoch
             if self.observer:
                 self.observer.on_epoch(record)
-            if patience_left is not None:
-                if record["val_loss"] < best_loss:
-                    best_loss, patience_left = record["val_loss"], config.train.early_stopping
-                else:
-                    patience_left -= 1
-                    if patience_left == 0:
-                        return "completed", (
-                            f"early stopping at epoch {epoch}: validation loss has not improved "
-                            f"for {config.train.early_stopping} epoch(s)"
-                        )
+            if patience is not None and epochs_without_improvement(self.history) >= patience:
+                return "completed", (
+                    f"early stopping at epoch {epoch}: validation loss has not improved "
+                    f"for {patience} epoch(s)"
+                )
         return "completed", None
 
     def _finish(
@@ -221,7 +288,8 @@ class Trainer:
         """Write the model, summary, report and plots for whatever epochs completed."""
         summary = self.summary
         summary |= {"status": status, "finished": time.time()}
-        summary["seconds"] = summary["finished"] - summary["started"]
+        since = summary["finished"] - summary["started"]
+        summary["seconds"] = summary.pop("seconds_before", 0.0) + since
         if message:
             summary["message"] = message
         summary |= summarize(self.history)
@@ -253,6 +321,12 @@ class Trainer:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
 
 
+def epochs_without_improvement(history: list[dict[str, Any]]) -> int:
+    """Epochs since the lowest validation loss so far (derived, so resume needs no state)."""
+    losses = [record["val_loss"] for record in history]
+    return len(losses) - 1 - int(np.argmin(losses))
+
+
 def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
     """Final and best metrics of a history of epoch records (best = lowest val loss)."""
     if not history:
@@ -270,6 +344,25 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
             "best_val_acc": max(r["val_acc"] for r in history),
         }
     return out
+
+
+def resume(run_path: Path, observer: TrainObserver | None = None) -> TrainResult:
+    """Continue the interrupted or crashed run in ``run_path``; see :meth:`Trainer.resume`."""
+    run = RunDir(Path(run_path))
+    if not run.file(CONFIG).is_file():
+        raise RunDirError(f"--resume {run_path}: not a run directory (no config.yaml)")
+    status = run_status(run.read_json(SUMMARY))
+    if status == "completed":
+        raise RunDirError(f"--resume {run_path}: the run has already completed")
+    if status == "running":
+        raise RunDirError(f"--resume {run_path}: the run is still running (pid alive)")
+    checkpoint = run.read_arrays(CHECKPOINT)
+    if checkpoint is None:
+        raise RunDirError(
+            f"--resume {run_path}: no checkpoint.npz (no epoch had completed); start it anew"
+        )
+    trainer = Trainer(load_config(run.file(CONFIG)), observer)
+    return trainer.resume(run, checkpoint)
 
 
 def train(

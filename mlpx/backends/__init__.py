@@ -7,6 +7,7 @@ Concrete backends are imported lazily by name so that the loop never depends on 
 from __future__ import annotations
 
 import importlib
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,21 @@ class Backend(ABC):
     @abstractmethod
     def load_model(path: Path) -> dict[str, np.ndarray]:
         """Read parameters written by :meth:`save_model`."""
+
+
+SMALL_STEP_FLOPS = 20e6
+"""Below this much work per training step, one CPU thread is faster than several: the
+matrices are too small to split, and waking a second thread costs more than it saves."""
+
+
+def cpu_threads(config: Config, spec: ModelSpec) -> int:
+    """Threads for CPU arithmetic: ``config.threads``, or with ``auto`` one thread for small
+    steps (see SMALL_STEP_FLOPS) and every core otherwise."""
+    if config.threads != "auto":
+        return config.threads
+    if spec.flops_per_sample() * config.train.batch_size < SMALL_STEP_FLOPS:
+        return 1
+    return os.cpu_count() or 1
 
 
 def backend_class(name: str) -> type[Backend]:

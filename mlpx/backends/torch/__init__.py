@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlpx.backends import Backend, EpochStats, Evaluation
+from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
 from mlpx.errors import BackendError
 from mlpx.model import ModelSpec
 
@@ -110,6 +110,8 @@ class TorchBackend(Backend):
     def __init__(self, config, spec: ModelSpec, params: dict[str, np.ndarray]):
         super().__init__(config, spec, params)
         self._device = resolve_device(config.device)
+        if self._device.type == "cpu":
+            torch.set_num_threads(cpu_threads(config, spec))
         self.dtype = getattr(torch, config.dtype)
         torch.manual_seed(config.seed)
         self.model = MLP(spec).to(device=self._device, dtype=self.dtype)

@@ -1,0 +1,414 @@
+"""Training speed of mlpx's backends against scikit-learn, the textbook PyTorch loop and the
+machine's matmul ceiling, all measured in ONE run (so the ratios compare like with like).
+
+    python benchmarks/bench_train.py            # the full benchmark (a few minutes)
+    python benchmarks/bench_train.py --quick    # tiny sizes: checks the script still works
+
+Workloads:
+  mnist-b64 / mnist-b256: 784-1000-100-10 ReLU MLP, plain SGD, float32, synthetic MNIST-shaped
+      data (60,000 samples; --quick: 2,048), one epoch; samples per second.
+  digits: 64-32-10 ReLU MLP, Adam 1e-3, batch 64, 50 epochs on scikit-learn's digits
+      (1,438 training samples after mlpx's split); seconds.
+Every implementation is timed interleaved with the others, after a warm-up, over --repeats
+repeats; the table gives the median with min-max. Writes benchmarks/results/<date>-<host>.json
+and rewrites benchmarks/RESULTS.md with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+MNIST_SIZES = (784, 1000, 100, 10)
+
+
+def real_work_flops(sizes: tuple[int, ...]) -> float:
+    """FLOPs per sample of one SGD step: forward and weight gradients of every layer, input
+    gradients of all but the first (nobody needs dL/dx of the data)."""
+    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+    forward = sum(2 * a * b for a, b in pairs)
+    return 2 * forward + sum(2 * a * b for a, b in pairs[1:])
+
+
+def gemm_ceiling(dtype: str, n: int, repeats: int) -> float:
+    """Best GFLOP/s of an n x n x n matrix product in NumPy's BLAS."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype)
+    np.matmul(a, b, out=out)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+# --- the implementations: each returns a callable that runs one timed unit -----------------
+
+
+def mlpx_backend(backend: str, x, y, sizes, optimizer: str, lr: float, batch: int, epochs: int):
+    """mlpx's backend driven exactly as mlpx's loop drives it (seeded order, slices)."""
+    from mlpx.backends import create_backend
+    from mlpx.config import build_config
+    from mlpx.model import ModelSpec, init_params
+    from mlpx.train import batch_bounds, epoch_order
+
+    config = build_config(
+        {
+            "backend": backend,
+            "device": "cpu",
+            "dtype": "float32",
+            "model": {"hidden": list(sizes[1:-1])},
+            "optimizer": {"name": optimizer, "lr": lr},
+            "train": {"batch_size": batch},
+        }
+    )
+    spec = ModelSpec(tuple(sizes))
+    impl = create_backend(config, spec, init_params(spec, "kaiming", 0.01, 0, "float32"))
+    impl.set_data("train", x, y)
+    bounds = batch_bounds(len(y), batch, False).tolist()
+    counter = iter(range(10**9))
+
+    def run() -> None:
+        for _ in range(epochs):
+            impl.start_epoch(epoch_order(0, next(counter), len(y)), lr)
+            for start, stop in bounds:
+                impl.train_step(start, stop)
+            impl.end_epoch()
+
+    return run
+
+
+def sklearn_mlp(x, y, sizes, optimizer: str, lr: float, batch: int, epochs: int):
+    """scikit-learn's MLPClassifier with the same architecture, optimizer and batch size."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    def run() -> None:
+        model = MLPClassifier(
+            hidden_layer_sizes=tuple(sizes[1:-1]),
+            solver=optimizer,
+            learning_rate_init=lr,
+            batch_size=batch,
+            max_iter=epochs,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=0.0,
+            tol=0.0,
+            n_iter_no_change=10**9,
+            shuffle=True,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x, y)
+
+    return run
+
+
+def textbook_torch(x, y, sizes, optimizer: str, lr: float, batch: int, epochs: int):
+    """The loop of every PyTorch tutorial: TensorDataset, DataLoader(shuffle), nn.Sequential."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-2], sizes[1:-1], strict=True):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer]
+    opt = make(model.parameters(), lr=lr)
+    loader = DataLoader(
+        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch, shuffle=True
+    )
+    loss_fn = nn.CrossEntropyLoss()
+
+    def run() -> None:
+        for _ in range(epochs):
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                opt.step()
+
+    return run
+
+
+def mlpx_end_to_end(config: str, runs_dir: Path, overrides: list[str]) -> dict[str, float]:
+    """`mlpx train CONFIG` as a user runs it: wall time against its own training-loop time."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "mlpx", "train", config, "--runs-dir", str(runs_dir)]
+        + [item for o in overrides for item in ("-s", o)],
+        cwd=HERE.parent,
+        check=True,
+        capture_output=True,
+        env=os.environ | {"PYTHONPATH": str(HERE.parent)},
+    )
+    wall = time.perf_counter() - start
+    run = max(runs_dir.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    loop = sum(m["seconds"] for m in metrics)
+    return {"wall_s": wall, "loop_s": loop, "ratio": wall / loop}
+
+
+def mlpx_loop_overhead(backend: str, repeats: int, epochs: int) -> dict[str, float]:
+    """Per-step cost of mlpx's loop (metrics, steps.csv, checkpoints, observer) on digits:
+    the Trainer's epochs against the same backend calls with nothing around them."""
+    import tempfile
+
+    from mlpx.config import build_config
+    from mlpx.train import Trainer, epoch_order
+
+    overrides = {
+        "backend": backend,
+        "device": "cpu",
+        "train": {"epochs": epochs},
+        "output": {"plots": False},
+    }
+    raw_times, loop_times = [], []
+    for _ in range(repeats):
+        trainer = Trainer(build_config(overrides))
+        backend_impl, n = trainer.backend, len(trainer.dataset.y_train)
+        start = time.perf_counter()
+        for epoch in range(1, trainer.config.train.epochs + 1):
+            backend_impl.start_epoch(epoch_order(0, epoch, n), 1e-3)
+            for s, e in trainer.batches.tolist():
+                backend_impl.train_step(s, e)
+            backend_impl.end_epoch()
+            backend_impl.evaluate("val")
+        raw_times.append(time.perf_counter() - start)
+        trainer = Trainer(build_config(overrides))
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer.run(runs_dir=Path(tmp))
+            loop_times.append(sum(r["seconds"] for r in trainer.history))
+    raw, loop = statistics.median(raw_times), statistics.median(loop_times)
+    return {"raw_s": raw, "loop_s": loop, "overhead": loop / raw - 1}
+
+
+# --- measurement --------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    workload: str
+    implementation: str
+    seconds: list[float] = field(default_factory=list)
+    samples: int = 0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def rate(self) -> float:
+        return self.samples / self.median
+
+
+def measure(workloads: dict, repeats: int) -> list[Timing]:
+    """Warm each implementation up once, then time them interleaved, ``repeats`` rounds."""
+    timings = []
+    for workload, (impls, samples) in workloads.items():
+        runs = {}
+        for name, make in impls.items():
+            runs[name] = make()
+            runs[name]()  # warm-up: allocation, thread pools, lazy imports
+            timings.append(Timing(workload, name, samples=samples))
+        by_name = {t.implementation: t for t in timings if t.workload == workload}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                run()
+                by_name[name].seconds.append(time.perf_counter() - start)
+            print(".", end="", flush=True)
+    print()
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS/torch threads")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--no-results-md", action="store_true", help="do not touch RESULTS.md")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else args.repeats
+
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+
+    from mlpx.config import build_config
+    from mlpx.data import load_dataset
+
+    n_mnist = 512 if args.quick else 60_000
+    rng = np.random.default_rng(0)
+    x_mnist = rng.random((n_mnist, 784), dtype=np.float32)
+    y_mnist = rng.integers(0, 10, n_mnist)
+    digits = load_dataset(build_config({}).data, seed=0, dtype="float32")
+    x_dig, y_dig = digits.x_train, digits.y_train
+    dig_epochs = 2 if args.quick else 50
+    dig_sizes = (64, 32, 10)
+
+    def impls(x, y, sizes, opt, lr, batch, epochs, sklearn=True):
+        found = {
+            "mlpx numpy": lambda: mlpx_backend("numpy", x, y, sizes, opt, lr, batch, epochs),
+            "mlpx torch": lambda: mlpx_backend("torch", x, y, sizes, opt, lr, batch, epochs),
+            "textbook torch": lambda: textbook_torch(x, y, sizes, opt, lr, batch, epochs),
+        }
+        if sklearn:
+            found["sklearn"] = lambda: sklearn_mlp(x, y, sizes, opt, lr, batch, epochs)
+        return found
+
+    workloads = {
+        "mnist-b64": (impls(x_mnist, y_mnist, MNIST_SIZES, "sgd", 0.01, 64, 1), n_mnist),
+        "mnist-b256": (impls(x_mnist, y_mnist, MNIST_SIZES, "sgd", 0.01, 256, 1), n_mnist),
+        "digits": (
+            impls(x_dig, y_dig, dig_sizes, "adam", 1e-3, 64, dig_epochs),
+            len(y_dig) * dig_epochs,
+        ),
+    }
+    ceiling_n = 256 if args.quick else 2048
+    gemm = {
+        dtype: gemm_ceiling(dtype, ceiling_n, 3 if args.quick else 10)
+        for dtype in ("float32", "float64")
+    }
+    ceiling_rate = gemm["float32"] * 1e9 / real_work_flops(MNIST_SIZES)
+    print(
+        f"GEMM ceiling: float32 {gemm['float32']:.1f} GFLOP/s, float64 {gemm['float64']:.1f}"
+        f" GFLOP/s; 784-1000-100-10 real work {real_work_flops(MNIST_SIZES) / 1e6:.2f}"
+        f" MFLOP/sample -> ceiling {ceiling_rate:,.0f} samples/s"
+    )
+    timings = measure(workloads, repeats)
+    overhead = {
+        b: mlpx_loop_overhead(b, 1 if args.quick else 3, dig_epochs) for b in ("numpy", "torch")
+    }
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        e2e = {
+            b: mlpx_end_to_end(
+                "configs/digits.yaml", Path(tmp), [f"backend={b}", f"train.epochs={dig_epochs}"]
+            )
+            for b in ("torch", "numpy")
+        }
+
+    rows = table_rows(timings, ceiling_rate)
+    report = render(rows, gemm, ceiling_rate, overhead, e2e, args)
+    print(report)
+    stamp = datetime.now()
+    result = {
+        "date": stamp.isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "threads": args.threads,
+        "quick": args.quick,
+        "load_average": os.getloadavg(),
+        "blas": [
+            {k: v for k, v in i.items() if k in ("internal_api", "version", "num_threads")}
+            for i in threadpool_info()
+        ],
+        "versions": {"numpy": np.__version__, "torch": torch.__version__},
+        "gemm_gflops": gemm,
+        "ceiling_samples_per_s": ceiling_rate,
+        "timings": [asdict(t) | {"median_s": t.median, "rate": t.rate} for t in timings],
+        "loop_overhead": overhead,
+        "end_to_end": e2e,
+        "table": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = f"{stamp:%Y%m%d-%H%M%S}-{socket.gethostname()}{'-quick' if args.quick else ''}.json"
+    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out / name}")
+    if not (args.quick or args.no_results_md):
+        (HERE / "RESULTS.md").write_text(
+            f"# Benchmark results\n\nLatest full run: `python benchmarks/bench_train.py` on "
+            f"{stamp:%Y-%m-%d} ({socket.gethostname()}, {os.cpu_count()} cores, "
+            f"{args.threads} threads, load average {os.getloadavg()[0]:.2f} at the end).\n\n"
+            f"{report}\n"
+        )
+
+
+def table_rows(timings: list[Timing], ceiling_rate: float) -> list[dict]:
+    """One row per workload and implementation, with ratios against the references."""
+    rows = []
+    for t in timings:
+        same = {o.implementation: o for o in timings if o.workload == t.workload}
+        row = {
+            "workload": t.workload,
+            "implementation": t.implementation,
+            "median_s": t.median,
+            "min_s": min(t.seconds),
+            "max_s": max(t.seconds),
+            "samples_per_s": t.rate,
+        }
+        for ref in ("sklearn", "textbook torch"):
+            if ref in same and ref != t.implementation:
+                row[f"vs {ref}"] = same[ref].median / t.median
+        if t.workload.startswith("mnist"):
+            row["of ceiling"] = t.rate / ceiling_rate
+        rows.append(row)
+    return rows
+
+
+def render(rows, gemm, ceiling_rate, overhead, e2e, args) -> str:
+    """The markdown report: ceiling, the table, loop overhead and end-to-end time."""
+    lines = [
+        f"GEMM ceiling (NumPy BLAS, {args.threads} threads): float32 {gemm['float32']:.1f} "
+        f"GFLOP/s, float64 {gemm['float64']:.1f} GFLOP/s. 784-1000-100-10 needs "
+        f"{real_work_flops(MNIST_SIZES) / 1e6:.2f} MFLOP of real work per sample, so the "
+        f"float32 ceiling is {ceiling_rate:,.0f} samples/s.",
+        "",
+        "| workload | implementation | median (min-max) | samples/s | vs sklearn "
+        "| vs textbook torch | of ceiling |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = lambda key, r=r: f"{r[key]:.2f}x" if key in r else "—"  # noqa: E731
+        ceiling = f"{r['of ceiling']:.0%}" if "of ceiling" in r else "—"
+        lines.append(
+            f"| {r['workload']} | {r['implementation']} | {r['median_s']:.3f} s "
+            f"({r['min_s']:.3f}-{r['max_s']:.3f}) | {r['samples_per_s']:,.0f} | "
+            f"{ratio('vs sklearn')} | {ratio('vs textbook torch')} | {ceiling} |"
+        )
+    lines += ["", "mlpx's loop (metrics, steps.csv, checkpoints) on the digits workload:"]
+    for backend, o in overhead.items():
+        lines.append(
+            f"- {backend}: {o['loop_s']:.3f} s in the loop vs {o['raw_s']:.3f} s of bare "
+            f"backend calls: {o['overhead']:+.1%} overhead"
+        )
+    lines += ["", "`mlpx train` end to end (start, data, train, plots) on the digits config:"]
+    for backend, e in e2e.items():
+        lines.append(
+            f"- {backend}: {e['wall_s']:.2f} s wall for {e['loop_s']:.2f} s of training loop: "
+            f"{e['ratio']:.2f}x"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

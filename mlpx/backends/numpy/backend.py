@@ -1,0 +1,153 @@
+"""The NumPy backend: the :class:`~mlpx.backends.Backend` interface over :class:`MLP`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
+from mlpx.backends.numpy.layers import softmax_cross_entropy
+from mlpx.backends.numpy.network import MLP
+from mlpx.backends.numpy.optim import build_update_rule
+from mlpx.errors import BackendError
+
+if TYPE_CHECKING:
+    from mlpx.config import Config
+    from mlpx.model import ModelSpec
+
+EVAL_CHUNK = 1024
+"""Rows per forward pass when evaluating or predicting (bounds the activation buffers)."""
+
+RNG_STATE_KEY = "rng/dropout"
+"""Key of the dropout generator's state (JSON text in a 0-d str array) in :meth:`state`."""
+
+
+class NumpyBackend(Backend):
+    """An MLP trained with hand-written backprop and update rules, on the CPU.
+
+    Dropout masks come from ``np.random.default_rng(config.seed)``; its state is part of
+    :meth:`state`, so a resumed run draws the same masks as an uninterrupted one.
+    """
+
+    name = "numpy"
+    model_filename = "model.npz"
+
+    def __init__(self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]):
+        super().__init__(config, spec, params)
+        if config.device.startswith("cuda"):
+            raise BackendError(
+                f"device: {config.device!r} is not available to the numpy backend, which runs "
+                "on the CPU only; use device: cpu or backend: torch"
+            )
+        # BLAS is process-wide: the limit holds while this process trains
+        threadpool_limits(cpu_threads(config, spec))
+        self.dtype = np.dtype(config.dtype)
+        self.net = MLP(spec, params, self.dtype, config.regularization.l1, config.regularization.l2)
+        self.rule = build_update_rule(config.optimizer)
+        self.opt_state = {name: self.rule.init_state(w) for name, w in self.net.params.items()}
+        self.rng = np.random.default_rng(config.seed)
+        self._x: dict[str, np.ndarray] = {}
+        self._y: dict[str, np.ndarray | None] = {}
+        self._xbatch = np.empty((0, spec.sizes[0]), self.dtype)
+        self._ybatch = np.empty(0, np.int64)
+        self._order = np.empty(0, np.int64)
+        self._lr = 0.0
+        self._losses: list[float] = []
+        self._correct = 0
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def set_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
+        self._x[split] = np.ascontiguousarray(x, dtype=self.dtype)
+        self._y[split] = None if y is None else np.ascontiguousarray(y, dtype=np.int64)
+
+    def start_epoch(self, order: np.ndarray, lr: float) -> None:
+        n_train = len(self._x["train"])
+        if len(order) and (order.min() < 0 or order.max() >= n_train):
+            raise BackendError(f"batch order: indices must lie in [0, {n_train})")
+        self._order = np.asarray(order, dtype=np.int64)
+        self._lr = lr
+        self._losses = []
+        self._correct = 0
+
+    def train_step(self, start: int, stop: int) -> None:
+        n = stop - start
+        if self.spec.uses_batchnorm and n < 2:
+            raise BackendError(
+                f"batch norm needs at least 2 samples per training batch, got a batch of {n} "
+                f"(rows {start}:{stop}); change train.batch_size or drop the last batch"
+            )
+        if n > len(self._xbatch):
+            self._xbatch = np.empty((n, self.spec.sizes[0]), self.dtype)
+            self._ybatch = np.empty(n, np.int64)
+        rows = self._order[start:stop]
+        # mode="clip" lets take() write straight into the buffer (mode="raise" copies);
+        # start_epoch has checked that every index is in range.
+        x = np.take(self._x["train"], rows, axis=0, out=self._xbatch[:n], mode="clip")
+        y = np.take(self._y["train"], rows, out=self._ybatch[:n], mode="clip")
+        loss, scores = self.net.forward_backward(x, y, self.rng)
+        self._losses.append(loss)
+        self._correct += int(np.count_nonzero(scores.argmax(axis=1) == y))
+        for name, w in self.net.params.items():
+            self.rule.update(w, self.net.grads[name], self.opt_state[name], self._lr)
+
+    def end_epoch(self) -> EpochStats:
+        return EpochStats(np.array(self._losses, dtype=np.float64), self._correct)
+
+    def evaluate(self, split: str) -> Evaluation:
+        x, y = self._x[split], self._y[split]
+        predictions = np.empty(len(x), dtype=np.int64)
+        total_loss = 0.0
+        for start in range(0, len(x), EVAL_CHUNK):
+            stop = min(start + EVAL_CHUNK, len(x))
+            scores = self.net.forward(x[start:stop], train=False)
+            np.argmax(scores, axis=1, out=predictions[start:stop])
+            if y is not None:
+                total_loss += softmax_cross_entropy(scores, y[start:stop])[0] * (stop - start)
+        if y is None or len(x) == 0:
+            return Evaluation(None, None, predictions)
+        accuracy = float(np.count_nonzero(predictions == y)) / len(x)
+        return Evaluation(total_loss / len(x), accuracy, predictions)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        predictions = np.empty(len(x), dtype=np.int64)
+        for start in range(0, len(x), EVAL_CHUNK):
+            scores = self.net.forward(x[start : start + EVAL_CHUNK], train=False)
+            np.argmax(scores, axis=1, out=predictions[start : start + EVAL_CHUNK])
+        return predictions
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: value.copy() for name, value in (self.net.params | self.net.buffers).items()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        state = self.params()
+        for name, slots in self.opt_state.items():
+            for slot, value in slots.items():
+                state[f"opt/{name}/{slot}"] = value.copy()
+        state[RNG_STATE_KEY] = np.array(json.dumps(self.rng.bit_generator.state))
+        return state
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for name, value in (self.net.params | self.net.buffers).items():
+            np.copyto(value, state[name])
+        for name, slots in self.opt_state.items():
+            for slot, value in slots.items():
+                np.copyto(value, state[f"opt/{name}/{slot}"])
+        self.rng.bit_generator.state = json.loads(str(state[RNG_STATE_KEY]))
+
+    def save_model(self, path: Path) -> None:
+        # A file object, not a name: np.savez would append ".npz" to a temporary name.
+        with open(path, "wb") as file:
+            np.savez(file, **self.params())
+
+    @staticmethod
+    def load_model(path: Path) -> dict[str, np.ndarray]:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in arrays.files}

@@ -1,0 +1,34 @@
+"""The benchmark script still runs (in --quick mode) and writes what it promises."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_and_writes_its_results(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_train.py", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "GEMM ceiling" in out.stdout and "| mnist-b256 | mlpx numpy |" in out.stdout
+    (result,) = tmp_path.glob("*-quick.json")
+    data = json.loads(result.read_text())
+    assert data["gemm_gflops"]["float32"] > 0
+    implementations = {(r["workload"], r["implementation"]) for r in data["table"]}
+    for workload in ("mnist-b64", "mnist-b256", "digits"):
+        for impl in ("mlpx numpy", "mlpx torch", "sklearn", "textbook torch"):
+            assert (workload, impl) in implementations
+    assert all(r["samples_per_s"] > 0 for r in data["table"])
+    assert set(data["end_to_end"]) == {"torch", "numpy"}

@@ -1,0 +1,148 @@
+"""The gradient check: the classic toy reference, the CLI, and that a wrong gradient fails."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mlpx.backends.numpy import layers, network
+from mlpx.cli import app
+from mlpx.config import build_config, load_config
+from mlpx.gradcheck import TOY_INITIAL_LOSS, run_gradcheck, toy_data
+
+TOY_YAML = """\
+name: toy
+backend: numpy
+dtype: float64
+data:
+  name: toy
+  val_fraction: 0.0
+  normalize: none
+model:
+  kind: simple
+  hidden: [10]
+  activation: relu
+  init: normal
+  init_std: 0.1
+regularization:
+  l2: 0.05
+"""
+
+
+@pytest.fixture
+def toy_config(tmp_path):
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY_YAML)
+    return path
+
+
+def test_toy_data_is_the_classic_draw():
+    np.random.seed(1)
+    expected = 10 * np.random.randn(5, 4)
+    x, y = toy_data()
+    np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(y, [0, 1, 2, 2, 1])
+
+
+def test_toy_initial_loss_matches_the_reference_and_gradients_pass_at_1e_8(toy_config):
+    report = run_gradcheck(load_config(toy_config), tol=1e-8)
+    assert report.reference_loss == 1.30378789133
+    assert abs(report.initial_loss - 1.30378789133) < 1e-10
+    assert {row.parameter for row in report.rows} == {"W1", "b1", "W2", "b2"}
+    assert all(row.max_rel_error < 1e-8 for row in report.rows)
+    assert report.passed
+
+
+def test_cli_gradcheck_on_the_toy_config_passes_and_prints_the_table(toy_config):
+    result = CliRunner().invoke(
+        app, ["gradcheck", "--config", str(toy_config), "--against", "torch"], terminal_width=120
+    )
+    assert result.exit_code == 0, result.output
+    for text in ("4-10-3 relu simple", "W1", "4x10", "finite differences", "torch autograd"):
+        assert text in result.output
+    assert result.output.count("PASS") == 9  # 4 parameters x 2 oracles + the initial loss
+    assert f"initial loss with l2 = 0.05: {TOY_INITIAL_LOSS:.11f}" in result.output
+    assert "FAIL" not in result.output
+
+
+def test_the_shipped_toy_config_reproduces_the_classic_reference():
+    # configs/toy.yaml trains with l2 = 5e-6; the reference is at l2 = 0.05 by definition
+    report = run_gradcheck(load_config("configs/toy.yaml"), tol=1e-8)
+    assert report.initial_loss_l2 == 0.05
+    assert abs(report.initial_loss - TOY_INITIAL_LOSS) < 1e-10
+    assert report.passed
+
+
+def test_default_models_pass_against_finite_differences_and_torch():
+    report = run_gradcheck(against_torch=True)
+    models = {row.model for row in report.rows}
+    assert len(models) == 6
+    assert any("batchnorm" in m and "dropout" in m for m in models)
+    complex_params = {row.parameter for row in report.rows if "complex" in row.model}
+    assert {"gamma1", "beta2", "W3"} <= complex_params
+    assert report.initial_loss is None
+    failed = [row for row in report.rows if not row.passed]
+    assert not failed
+
+
+def test_a_config_architecture_is_checked_on_a_random_batch():
+    config = build_config(
+        {
+            "model": {"kind": "complex", "hidden": [40, 30], "activation": "sigmoid"},
+            "regularization": {"l1": 0.01},
+        }
+    )
+    report = run_gradcheck(config)
+    assert report.passed
+    assert report.initial_loss is None
+    w2 = next(row for row in report.rows if row.parameter == "W2")
+    assert w2.shape == (40, 30) and w2.checked == 50  # large parameters are sampled
+
+
+def wrong_relu_backward(dout, cache, out=None):
+    """Planted bug: passes the gradient through where ReLU was inactive."""
+    return np.multiply(dout, 1.0, out=out)
+
+
+def test_a_wrong_gradient_fails_the_check_and_the_cli_exits_1(toy_config, monkeypatch):
+    monkeypatch.setitem(layers.ACTIVATIONS, "relu", (layers.relu_forward, wrong_relu_backward))
+    result = CliRunner().invoke(app, ["gradcheck", "--config", str(toy_config)])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output
+    assert "failed" in result.output
+
+
+def test_a_wrong_batchnorm_backward_fails_only_the_batchnorm_models(monkeypatch):
+    def batchnorm_backward_without_mean_terms(dout, cache, dx=None, dgamma=None, dbeta=None):
+        xhat, gamma, inv_std = cache
+        dbeta = np.sum(dout, axis=0, out=dbeta)
+        dgamma = np.sum(dout * xhat, axis=0, out=dgamma)
+        return np.multiply(dout, gamma * inv_std, out=dx), dgamma, dbeta
+
+    monkeypatch.setattr(network, "batchnorm_backward", batchnorm_backward_without_mean_terms)
+    report = run_gradcheck()
+    assert not report.passed
+    assert all(row.passed for row in report.rows if "batchnorm" not in row.model)
+    assert any(not row.passed for row in report.rows if row.parameter == "W1")
+
+
+def test_cli_rejects_a_missing_config_with_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["gradcheck", "--config", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "no such config file" in result.output
+
+
+def test_cli_help_has_an_example():
+    result = CliRunner().invoke(app, ["gradcheck", "--help"])
+    assert result.exit_code == 0
+    assert "Example: mlpx gradcheck --config" in result.output
+
+
+def test_importing_the_cli_imports_neither_torch_nor_the_numpy_backend():
+    code = (
+        "import sys, mlpx.cli; "
+        "assert 'torch' not in sys.modules and 'mlpx.backends.numpy' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

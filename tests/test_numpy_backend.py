@@ -1,0 +1,142 @@
+"""The NumPy backend through the interface the training loop uses."""
+
+import numpy as np
+import pytest
+import torch
+
+from mlpx.backends import backend_class
+from mlpx.backends.numpy import NumpyBackend
+from mlpx.config import build_config
+from mlpx.errors import BackendError
+from mlpx.model import ModelSpec, init_params
+
+N_TRAIN, N_VAL, FEATURES, CLASSES, BATCH = 90, 30, 6, 3, 16
+_rng = np.random.default_rng(0)
+DATA = {
+    "train": (_rng.standard_normal((N_TRAIN, FEATURES)), _rng.integers(0, CLASSES, N_TRAIN)),
+    "val": (_rng.standard_normal((N_VAL, FEATURES)), _rng.integers(0, CLASSES, N_VAL)),
+    "test": (_rng.standard_normal((7, FEATURES)), None),
+}
+
+
+def make_config(**model):
+    return build_config(
+        {
+            "backend": "numpy",
+            "dtype": "float64",
+            "seed": 3,
+            "model": {"kind": "complex", "hidden": [12, 8], "dropout": 0.2} | model,
+            "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 1e-3},
+            "regularization": {"l2": 1e-3},
+            "train": {"batch_size": BATCH},
+        }
+    )
+
+
+def make_backend(config):
+    m = config.model
+    spec = ModelSpec((FEATURES, *m.hidden, CLASSES), m.kind, m.activation, m.dropout, m.batchnorm)
+    params = init_params(spec, m.init, m.init_std, seed=config.seed, dtype="float64")
+    backend = NumpyBackend(config, spec, params)
+    for split, (x, y) in DATA.items():
+        backend.set_data(split, x, y)
+    return backend
+
+
+def run_epoch(backend, epoch, lr=0.01):
+    order = np.random.default_rng(epoch).permutation(N_TRAIN)
+    backend.start_epoch(order, lr)
+    for start in range(0, N_TRAIN, BATCH):
+        backend.train_step(start, min(start + BATCH, N_TRAIN))
+    return backend.end_epoch()
+
+
+def test_backend_is_registered_under_numpy():
+    assert backend_class("numpy") is NumpyBackend
+    assert NumpyBackend.name == "numpy" and NumpyBackend.model_filename == "model.npz"
+
+
+def test_an_epoch_then_evaluation_in_eval_mode():
+    backend = make_backend(make_config())
+    assert backend.device == "cpu"
+    before = backend.params()
+    stats = run_epoch(backend, epoch=0)
+    assert stats.losses.dtype == np.float64 and stats.losses.shape == (6,)  # 5 full + 1 of 10
+    assert np.all(np.isfinite(stats.losses))
+    assert 0 <= stats.correct <= N_TRAIN
+    assert not np.array_equal(before["W1"], backend.params()["W1"])
+
+    val = backend.evaluate("val")
+    # oracle: the same weights in eval mode, scored by torch's cross-entropy
+    x, y = DATA["val"]
+    scores = backend.net.forward(x, train=False)
+    expected = torch.nn.functional.cross_entropy(torch.from_numpy(scores), torch.from_numpy(y))
+    assert val.loss == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_array_equal(val.predictions, scores.argmax(axis=1))
+    assert val.accuracy == np.mean(val.predictions == y)
+    assert backend.evaluate("val").loss == val.loss  # eval mode: no dropout, no stat updates
+
+    test = backend.evaluate("test")
+    assert test.loss is None and test.accuracy is None and test.predictions.shape == (7,)
+    np.testing.assert_array_equal(backend.predict(DATA["test"][0]), test.predictions)
+
+
+def test_state_round_trip_through_a_file_resumes_exactly(tmp_path):
+    config = make_config()
+    original = make_backend(config)
+    run_epoch(original, epoch=0)
+    path = tmp_path / "checkpoint.npz"
+    np.savez(path, **original.state())
+    with np.load(path, allow_pickle=False) as saved:
+        state = dict(saved)
+    assert any(key.startswith("opt/W1/") for key in state)
+    continued = run_epoch(original, epoch=1)
+
+    resumed = make_backend(config)
+    resumed.load_state(state)
+    replayed = run_epoch(resumed, epoch=1)
+    np.testing.assert_array_equal(replayed.losses, continued.losses)  # same dropout masks
+    assert replayed.correct == continued.correct
+    for name, value in original.params().items():
+        np.testing.assert_array_equal(resumed.params()[name], value)
+
+
+def test_save_and_load_model_keep_the_given_file_name(tmp_path):
+    backend = make_backend(make_config())
+    run_epoch(backend, epoch=0)
+    path = tmp_path / "model.npz.tmp"
+    backend.save_model(path)
+    assert path.exists() and not (tmp_path / "model.npz.tmp.npz").exists()
+    loaded = NumpyBackend.load_model(path)
+    assert set(loaded) == set(backend.params())
+    for name, value in backend.params().items():
+        np.testing.assert_array_equal(loaded[name], value)
+
+
+def test_float32_config_keeps_float32():
+    config = make_config().model_copy(update={"dtype": "float32"})
+    backend = make_backend(config)
+    stats = run_epoch(backend, epoch=0)
+    assert stats.losses.dtype == np.float64
+    assert all(value.dtype == np.float32 for value in backend.params().values())
+    assert backend.evaluate("val").predictions.dtype == np.int64
+
+
+def test_a_cuda_device_is_a_clear_backend_error():
+    config = build_config({"backend": "torch", "device": "cuda:0"})
+    spec = ModelSpec((4, 5, 3))
+    with pytest.raises(BackendError, match="numpy backend.*CPU only"):
+        NumpyBackend(config, spec, init_params(spec, "kaiming", 0.0, seed=0))
+
+
+def test_a_batch_of_one_with_batchnorm_is_a_clear_backend_error():
+    backend = make_backend(make_config())
+    backend.start_epoch(np.arange(N_TRAIN), lr=0.01)
+    with pytest.raises(BackendError, match="at least 2 samples"):
+        backend.train_step(0, 1)
+
+
+def test_an_order_outside_the_training_set_is_rejected():
+    backend = make_backend(make_config(kind="simple", dropout=0.0))
+    with pytest.raises(BackendError, match="indices"):
+        backend.start_epoch(np.array([0, N_TRAIN]), lr=0.01)

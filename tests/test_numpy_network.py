@@ -1,0 +1,196 @@
+"""The NumPy MLP (loss, gradients, buffers, training) against the same model in PyTorch."""
+
+import numpy as np
+import pytest
+import torch
+
+from mlpx.backends.numpy import NumpyBackend
+from mlpx.backends.numpy.network import MLP
+from mlpx.config import build_config
+from mlpx.model import ModelSpec, init_params
+
+ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
+
+
+class FixedMask(torch.nn.Module):
+    """Dropout with a given mask in train mode, so that both implementations drop the same units."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.mask = torch.from_numpy(mask.copy())
+
+    def forward(self, x):
+        return x * self.mask if self.training else x
+
+
+def torch_mlp(spec, params, masks=None):
+    """The spec as ``nn.Sequential`` of nn.Linear / nn.BatchNorm1d, holding copies of params."""
+    modules, linears = [], {}
+    for i in range(1, spec.n_layers + 1):
+        linear = torch.nn.Linear(spec.sizes[i - 1], spec.sizes[i]).double()
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(params[f"W{i}"].T))
+            linear.bias.copy_(torch.from_numpy(params[f"b{i}"]))
+        modules.append(linear)
+        linears[i] = linear
+        if i == spec.n_layers:
+            break
+        if spec.uses_batchnorm:
+            bn = torch.nn.BatchNorm1d(spec.sizes[i]).double()
+            with torch.no_grad():
+                bn.weight.copy_(torch.from_numpy(params[f"gamma{i}"]))
+                bn.bias.copy_(torch.from_numpy(params[f"beta{i}"]))
+                bn.running_mean.copy_(torch.from_numpy(params[f"running_mean{i}"]))
+                bn.running_var.copy_(torch.from_numpy(params[f"running_var{i}"]))
+            modules.append(bn)
+            linears[f"bn{i}"] = bn
+        modules.append(ACTIVATIONS[spec.activation]())
+        if masks is not None and masks[i - 1] is not None:
+            modules.append(FixedMask(masks[i - 1]))
+    return torch.nn.Sequential(*modules), linears
+
+
+def torch_grads(spec, parts):
+    """Gradients of the torch model, named and shaped as in mlpx.model."""
+    grads = {}
+    for i in range(1, spec.n_layers + 1):
+        grads[f"W{i}"] = parts[i].weight.grad.numpy().T
+        grads[f"b{i}"] = parts[i].bias.grad.numpy()
+        if f"bn{i}" in parts:
+            grads[f"gamma{i}"] = parts[f"bn{i}"].weight.grad.numpy()
+            grads[f"beta{i}"] = parts[f"bn{i}"].bias.grad.numpy()
+    return grads
+
+
+def torch_objective(spec, model, parts, x, y, l1, l2):
+    loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
+    for i in range(1, spec.n_layers + 1):
+        w = parts[i].weight
+        loss = loss + l2 * (w**2).sum() + l1 * w.abs().sum()
+    return loss
+
+
+def make_spec(kind, activation):
+    if kind == "simple":
+        return ModelSpec((6, 8, 5, 4), "simple", activation)
+    return ModelSpec((6, 8, 5, 4), "complex", activation, dropout=0.25, batchnorm=True)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("kind", ["simple", "complex"])
+def test_loss_and_every_gradient_match_torch_autograd(kind, activation):
+    spec = make_spec(kind, activation)
+    params = init_params(spec, "kaiming", 0.0, seed=1)
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((10, 6)), rng.integers(0, 4, size=10)
+    l1, l2 = 0.003, 0.01
+    net = MLP(spec, params, "float64", l1=l1, l2=l2)
+    loss, scores = net.forward_backward(x, y, np.random.default_rng(3))
+    model, parts = torch_mlp(spec, params, net.dropout_masks)
+    t_loss = torch_objective(spec, model.train(), parts, x, y, l1, l2)
+    t_loss.backward()
+    assert loss == pytest.approx(t_loss.item(), rel=1e-12)
+    expected = torch_grads(spec, parts)
+    assert set(net.grads) == set(spec.param_names()) == set(expected)
+    for name in spec.param_names():
+        # atol: the gradient of a bias followed by batch norm is 0 up to rounding
+        np.testing.assert_allclose(net.grads[name], expected[name], rtol=1e-10, atol=1e-14)
+    for i in range(1, spec.n_layers):
+        if spec.uses_batchnorm:
+            bn = parts[f"bn{i}"]
+            np.testing.assert_allclose(net.buffers[f"running_mean{i}"], bn.running_mean.numpy())
+            np.testing.assert_allclose(net.buffers[f"running_var{i}"], bn.running_var.numpy())
+    eval_scores = net.forward(x, train=False)
+    with torch.no_grad():
+        np.testing.assert_allclose(eval_scores, model.eval()(torch.from_numpy(x)).numpy())
+
+
+def test_masks_are_drawn_from_the_generator_and_dropout_is_off_in_eval():
+    spec = make_spec("complex", "relu")
+    net = MLP(spec, init_params(spec, "kaiming", 0.0, seed=0))
+    x = np.random.default_rng(0).standard_normal((12, 6))
+    first = net.forward(x, True, np.random.default_rng(7)).copy()
+    again = net.forward(x, True, np.random.default_rng(7)).copy()
+    other = net.forward(x, True, np.random.default_rng(8)).copy()
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+    assert all(np.any(mask == 0) for mask in net.dropout_masks)
+    eval_scores = net.forward(x, train=False)
+    np.testing.assert_array_equal(eval_scores, net.forward(x, train=False))
+
+
+def test_a_smaller_batch_after_a_larger_one_reuses_buffers_correctly():
+    spec = make_spec("complex", "tanh")
+    params = init_params(spec, "xavier", 0.0, seed=4)
+    rng = np.random.default_rng(5)
+    big_x, big_y = rng.standard_normal((16, 6)), rng.integers(0, 4, size=16)
+    x, y = rng.standard_normal((5, 6)), rng.integers(0, 4, size=5)
+    reused = MLP(spec, params, l2=0.01)
+    reused.forward_backward(big_x, big_y, np.random.default_rng(0))
+    loss, _ = reused.forward_backward(x, y, np.random.default_rng(1))
+    fresh = MLP(spec, params, l2=0.01)
+    fresh_loss, _ = fresh.forward_backward(x, y, np.random.default_rng(1))
+    assert loss == fresh_loss
+    for name in spec.param_names():
+        np.testing.assert_array_equal(reused.grads[name], fresh.grads[name])
+
+
+@pytest.mark.parametrize("kind", ["simple", "complex"])
+def test_float32_stays_float32(kind):
+    # no dropout: float32 and float64 generators draw different masks
+    spec = ModelSpec((6, 8, 5, 4), kind, "sigmoid", batchnorm=kind == "complex")
+    params = init_params(spec, "kaiming", 0.0, seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((9, 6)), rng.integers(0, 4, size=9)
+    net32 = MLP(spec, params, "float32", l1=1e-3, l2=1e-3)
+    loss32, scores = net32.forward_backward(x.astype(np.float32), y, np.random.default_rng(1))
+    assert scores.dtype == np.float32
+    arrays = [*net32.params.values(), *net32.buffers.values(), *net32.grads.values()]
+    assert all(a.dtype == np.float32 for a in arrays)
+    assert net32.forward(x.astype(np.float32), train=False).dtype == np.float32
+    net64 = MLP(spec, params, "float64", l1=1e-3, l2=1e-3)
+    loss64, _ = net64.forward_backward(x, y, np.random.default_rng(1))
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for name in spec.param_names():
+        np.testing.assert_allclose(net32.grads[name], net64.grads[name], rtol=1e-3, atol=1e-5)
+
+
+def test_backend_epoch_matches_the_same_training_in_torch():
+    """Batches gathered from a shuffled order, a partial last batch, AdamW on every parameter,
+    batch norm and L1/L2: per-batch objectives and final weights agree with torch."""
+    config = build_config(
+        {
+            "backend": "numpy",
+            "dtype": "float64",
+            "model": {"kind": "complex", "hidden": [8, 5], "activation": "tanh"},
+            "optimizer": {"name": "adamw", "lr": 0.01, "weight_decay": 0.1},
+            "regularization": {"l1": 1e-3, "l2": 1e-2},
+        }
+    )
+    spec = ModelSpec((6, 8, 5, 3), "complex", "tanh", batchnorm=True)
+    params = init_params(spec, "kaiming", 0.0, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((50, 6)), rng.integers(0, 3, size=50)
+    order, batch = rng.permutation(50), 16
+    backend = NumpyBackend(config, spec, params)
+    backend.set_data("train", x, y)
+    backend.start_epoch(order, lr=0.01)
+    for start in range(0, 50, batch):
+        backend.train_step(start, min(start + batch, 50))
+    stats = backend.end_epoch()
+
+    model, parts = torch_mlp(spec, params)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.1)
+    losses = []
+    for start in range(0, 50, batch):
+        rows = order[start : start + batch]
+        optimizer.zero_grad()
+        loss = torch_objective(spec, model.train(), parts, x[rows], y[rows], 1e-3, 1e-2)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose(stats.losses, losses, rtol=1e-10)
+    trained = backend.params()
+    for i in (1, 2, 3):
+        np.testing.assert_allclose(trained[f"W{i}"], parts[i].weight.detach().numpy().T, rtol=1e-8)
+    np.testing.assert_allclose(trained["running_var2"], parts["bn2"].running_var.numpy())

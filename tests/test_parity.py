@@ -1,0 +1,88 @@
+"""NumPy and PyTorch backends: same weights, same batches, same losses step by step."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from conftest import read_json
+
+GRID = {
+    "sgd-relu-l2": ["optimizer.name=sgd", "optimizer.lr=0.1", "regularization.l2=1e-3"],
+    "momentum-tanh-deep-l1": [
+        "optimizer.name=momentum",
+        "optimizer.lr=0.02",
+        "model.activation=tanh",
+        "model.hidden=[32,16]",
+        "regularization.l1=1e-4",
+    ],
+    "nesterov-sigmoid": [
+        "optimizer.name=nesterov",
+        "optimizer.lr=0.05",
+        "model.activation=sigmoid",
+        "model.hidden=[16]",
+    ],
+    "adam-batchnorm": ["model.kind=complex", "model.hidden=[32,16]"],
+    "adamw-tanh-batchnorm-l1-l2": [
+        "optimizer.name=adamw",
+        "optimizer.weight_decay=0.01",
+        "model.kind=complex",
+        "model.activation=tanh",
+        "regularization.l1=1e-4",
+        "regularization.l2=1e-3",
+    ],
+    "rmsprop-wd": ["optimizer.name=rmsprop", "optimizer.weight_decay=1e-3", "model.hidden=[64]"],
+    "adagrad-sigmoid-batchnorm": [
+        "optimizer.name=adagrad",
+        "optimizer.lr=0.05",
+        "model.kind=complex",
+        "model.activation=sigmoid",
+        "model.init=xavier",
+    ],
+    "adam-three-layers-decay": [
+        "model.hidden=[32,32,32]",
+        "optimizer.lr_decay=0.8",
+        "regularization.l1=1e-5",
+        "regularization.l2=1e-4",
+        "model.init=uniform",
+    ],
+}
+COMMON = ("dtype=float64", "train.epochs=9", "output.plots=false")  # 9 x 23 = 207 steps
+
+
+def step_losses(run) -> np.ndarray:
+    with open(run / "steps.csv") as handle:
+        return np.array([float(row["loss"]) for row in csv.DictReader(handle)])
+
+
+@pytest.mark.parametrize("overrides", GRID.values(), ids=GRID.keys())
+def test_numpy_and_torch_agree_step_by_step(cli, overrides):
+    runs = {}
+    for backend in ("numpy", "torch"):
+        cli.train("configs/digits.yaml", *COMMON, *overrides, f"backend={backend}")
+        runs[backend] = cli.last_run()
+    numpy_losses, torch_losses = step_losses(runs["numpy"]), step_losses(runs["torch"])
+    assert len(numpy_losses) == len(torch_losses) >= 200
+    np.testing.assert_allclose(numpy_losses[:200], torch_losses[:200], rtol=1e-6)
+    numpy_summary, torch_summary = (read_json(runs[b] / "summary.json") for b in runs)
+    assert numpy_summary["final"]["val_acc"] == torch_summary["final"]["val_acc"]
+
+
+def test_numpy_backend_on_digits_reaches_95_percent(cli):
+    cli.train("configs/digits.yaml", "backend=numpy")
+    run = cli.last_run()
+    assert (run / "model.npz").is_file()
+    assert read_json(run / "summary.json")["final"]["val_acc"] >= 0.95
+
+
+def test_toy_two_layer_net_trains_below_0_02(cli):
+    cli.train("configs/toy.yaml")
+    summary = read_json(cli.last_run() / "summary.json")
+    assert summary["epochs_completed"] == 100  # 100 full-batch steps
+    assert summary["final"]["train_loss"] < 0.02
+
+
+def test_numpy_backend_refuses_cuda_in_one_line(cli):
+    result = cli.train("configs/digits.yaml", "backend=numpy", "device=cuda", expect=2)
+    assert "the numpy backend runs on the CPU only" in result.output
