@@ -26,7 +26,7 @@ import socket
 import statistics
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -472,7 +472,6 @@ class SweepResult:
     directory: Path
     plan: SweepPlan
     results: list[TrialResult]
-    ran: list[str] = field(default_factory=list)
     interrupted: bool = False
 
     @property
@@ -651,7 +650,7 @@ def _continue(
         except KeyboardInterrupt:
             interrupted = True
     ended = [results[t.name] for t in plan.trials if t.name in results]
-    result = SweepResult(directory, plan, ended, list(by_name), interrupted)
+    result = SweepResult(directory, plan, ended, interrupted)
     write_plots(result)
     return result
 
