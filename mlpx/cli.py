@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from mlpx.errors import MlpxError
+from mlpx.errors import MlpxError, MlpxWarning
 
 app = typer.Typer(
     name="mlpx",
@@ -46,11 +47,30 @@ def reports_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                show_warnings_in_yellow()
+                return command(*args, **kwargs)
         except MlpxError as exc:
             fail(str(exc), exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def show_warnings_in_yellow() -> None:
+    """Show every MlpxWarning (each time, not once per place) as one yellow line on stderr;
+    other warnings keep Python's format. Call inside ``warnings.catch_warnings()``."""
+    from rich.text import Text
+
+    python_format = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, MlpxWarning):
+            return python_format(message, category, filename, lineno, file, line)
+        text = Text.assemble(("warning: ", "bold yellow"), (str(message), "yellow"))
+        err_console.print(text, soft_wrap=True)
+
+    warnings.simplefilter("always", MlpxWarning)
+    warnings.showwarning = show
 
 
 def main() -> None:
@@ -195,6 +215,9 @@ def train(
 ) -> None:
     """Train one model from a YAML config and write a run directory.
 
+    With data.folds: K it trains one run per fold (k-fold cross-validation) and reports
+    their mean and standard deviation.
+
     Example: mlpx train configs/digits.yaml -s optimizer.lr=0.01 -s model.hidden=[64,32]
 
     Ctrl-C keeps every complete epoch; continue with: mlpx train --resume runs/RUN_DIR
@@ -213,6 +236,8 @@ def train(
         if print_config:
             console.print(dump_config(cfg), end="", highlight=False, markup=False)
             return
+        if cfg.data.folds is not None and cfg.data.fold is None:
+            return train_folds(cfg, runs_dir)
     # a polite kill (SIGTERM) stops like Ctrl-C: the run is kept and can be resumed
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
@@ -468,6 +493,104 @@ def gradcheck_command(
         console.print(f"[bold red]{failed} check(s) failed[/]")
         raise typer.Exit(1)
     console.print(f"[green]all {len(report.rows)} gradient checks passed[/]")
+
+
+def train_folds(cfg, runs_dir: Path | None) -> None:
+    """``mlpx train`` with ``data.folds``: every fold's run with its progress, then the table."""
+    from mlpx.crossval import cross_validate
+
+    k = cfg.data.folds
+
+    def display(fold: int) -> ProgressDisplay:
+        console.print(f"[bold]fold {fold}/{k}[/]", highlight=False)
+        return ProgressDisplay(console)
+
+    try:
+        result = cross_validate(cfg, runs_dir, sys.argv, display)
+    except KeyboardInterrupt:
+        fail("interrupted before training started; nothing was written", 130)
+    render_crossval(result)
+    done = len(result.completed)
+    if result.status == "interrupted":
+        fail(f"interrupted after {done} of {k} folds; the runs so far are in {result.path}", 130)
+    if result.status != "completed":
+        fail(f"{k - done} of {k} folds did not complete (see {result.path / 'cv.json'})", 1)
+
+
+def render_crossval(result) -> None:
+    """One row per fold and a mean ± std row (over the completed folds)."""
+    from rich.table import Table
+
+    colors = {"completed": "green", "interrupted": "yellow"}
+    color = colors.get(result.status, "red")
+    table = Table(title=f"{result.folds}-fold cross-validation: [{color}]{result.status}[/]")
+    columns = [("val_loss", "val loss"), ("val_acc", "val acc"), ("best_val_acc", "best val acc")]
+    if "test_acc" in result.mean:
+        columns.append(("test_acc", "test acc"))
+    table.add_column("fold", justify="right")
+    table.add_column("status")
+    for _, title in columns:
+        table.add_column(title, justify="right")
+    for o in result.outcomes:
+        status = f"[{colors.get(o.status, 'red')}]{o.status}[/]"
+        table.add_row(str(o.fold), status, *(_fmt(o.metrics.get(key)) for key, _ in columns))
+    table.add_section()
+    stats = [
+        "—" if key not in result.mean else f"{result.mean[key]:.4f} ± {result.std[key]:.4f}"
+        for key, _ in columns
+    ]
+    table.add_row("mean", f"{len(result.completed)} folds", *stats, style="bold")
+    console.print(table)
+    console.print(f"cv.json and fold-1..{result.folds} in {result.path}", highlight=False)
+    for o in result.outcomes:
+        if o.message:
+            console.print(f"fold {o.fold}: {o.message}", highlight=False)
+
+
+@app.command()
+@reports_errors
+def predict(
+    run_dir: Path = typer.Argument(
+        ..., help="A run directory written by mlpx train.", show_default=False
+    ),
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="An .npz file: test_x is predicted; without test_x, data_x (and with data_y the "
+        "accuracy is shown).",
+        show_default=False,
+    ),
+    out: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
+        None,
+        "--out",
+        help="Where to write the labels: .csv (one per line) or .npy "
+        "(default: RUN_DIR/predictions-<data file name>.csv).",
+        show_default=False,
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+) -> None:
+    """Predict the labels of an .npz file with a trained run (either backend).
+
+    Example: mlpx predict runs/20261123-141503-challenge --data challenge.npz --out labels.csv
+    """
+    from mlpx.predict import check_output, default_output, predict_file, write_predictions
+
+    path = out if out is not None else default_output(run_dir, data)
+    check_output(path, force)
+    with console.status(f"Predicting {data} with {run_dir}..."):
+        result = predict_file(run_dir, data)
+        write_predictions(result.labels, path)
+    console.print(
+        f"wrote {len(result.labels)} predictions of {result.inputs} to {path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.accuracy is not None:
+        correct = int(round(result.accuracy * len(result.labels)))
+        console.print(
+            f"accuracy against data_y: {result.accuracy:.4f} ({correct}/{len(result.labels)})",
+            highlight=False,
+        )
 
 
 class SweepProgress:

@@ -29,6 +29,7 @@ class DataConfig(Section):
     path: str | None = None
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     folds: int | None = Field(None, ge=2)
+    fold: int | None = Field(None, ge=1)
     limit: int | None = Field(None, ge=1)
     normalize: Literal["none", "standard", "minmax"] = "standard"
 
@@ -114,6 +115,13 @@ class Config(Section):
     def _consistent(self) -> Config:
         if self.data.name == "npz" and not self.data.path:
             raise _CrossFieldError("data.path", None, "data.name npz needs data.path, an .npz file")
+        if self.data.fold is not None and (self.data.folds or 0) < self.data.fold:
+            raise _CrossFieldError(
+                "data.fold",
+                self.data.fold,
+                f"picks one of data.folds folds (1..K), so it needs data.folds >= "
+                f"{self.data.fold}; data.folds is {self.data.folds or 'null'}",
+            )
         if self.model.kind == "simple" and self.model.dropout > 0:
             raise _CrossFieldError(
                 "model.dropout",

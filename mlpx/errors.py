@@ -23,5 +23,14 @@ class BackendError(MlpxError):
     """A backend cannot run the requested config (device missing, unsupported option)."""
 
 
+class MlpxWarning(UserWarning):
+    """Something a user should know that does not stop the command; the CLI shows one yellow
+    line per warning."""
+
+
+class DataWarning(MlpxWarning):
+    """A dataset loads, but not quite as expected (e.g. files that fail their checksums)."""
+
+
 class SweepError(MlpxError):
     """A sweep cannot be planned, resumed or handed to its executor."""

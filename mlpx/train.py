@@ -250,6 +250,10 @@ class Trainer:
             bad = np.flatnonzero(~np.isfinite(stats.losses))
             if len(bad):
                 run.append_steps(epoch, first_step, stats.losses[: bad[0] + 1])
+                # the model, plots and report keep the last finite weights, not NaNs
+                checkpoint = run.read_arrays(CHECKPOINT)
+                if checkpoint is not None:
+                    self.backend.load_state(checkpoint)
                 return "diverged", (
                     f"training diverged at epoch {epoch}, step {first_step + bad[0]} "
                     f"(loss {stats.losses[bad[0]]}); try a smaller optimizer.lr "

@@ -281,3 +281,15 @@ def test_non_utf8_and_binary_files_fail_in_one_line(tmp_path_factory, raw):
     path = tmp_path_factory.mktemp("bin") / "config.yaml"
     path.write_bytes(raw)
     check_one_line_or_ok(CliRunner().invoke(app, ["train", str(path), "--print-config"]))
+
+
+def test_a_run_that_diverges_late_keeps_its_last_finite_model(cli):
+    # plain momentum at lr 3 on digits survives a few epochs, then the loss overflows
+    overrides = ("backend=numpy", "optimizer.name=momentum", "optimizer.lr=3", "train.epochs=20")
+    cli.train("configs/digits.yaml", *overrides, expect=1)
+    run = cli.last_run()
+    summary = read_json(run / "summary.json")
+    assert summary["status"] == "diverged" and summary["epochs_completed"] >= 1
+    with np.load(run / "model.npz") as model:
+        assert all(np.all(np.isfinite(model[key])) for key in model.files)
+    assert (run / "plots" / "loss.png").is_file()

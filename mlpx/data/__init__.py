@@ -14,6 +14,10 @@ SOURCES = {
     "digits": "mlpx.data.digits",
     "toy": "mlpx.data.toy",
     "synth": "mlpx.data.synth",
+    "mnist": "mlpx.data.mnist",
+    "fashion_mnist": "mlpx.data.fashion_mnist",
+    "cifar10": "mlpx.data.cifar10",
+    "mnist1d": "mlpx.data.mnist1d",
     "npz": "mlpx.data.npz",
 }
 

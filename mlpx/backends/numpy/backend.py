@@ -26,6 +26,22 @@ RNG_STATE_KEY = "rng/dropout"
 """Key of the dropout generator's state (JSON text in a 0-d str array) in :meth:`state`."""
 
 
+def pack(arrays: dict[str, np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, dict[str, slice]]:
+    """Copy ``arrays`` into one flat buffer and replace each by a view of it (in place).
+
+    Returns the buffer and each array's slice of it.
+    """
+    flat = np.empty(sum(a.size for a in arrays.values()), dtype)
+    parts, offset = {}, 0
+    for name, value in arrays.items():
+        parts[name] = slice(offset, offset + value.size)
+        view = flat[parts[name]].reshape(value.shape)
+        view[...] = value
+        arrays[name] = view
+        offset += value.size
+    return flat, parts
+
+
 class NumpyBackend(Backend):
     """An MLP trained with hand-written backprop and update rules, on the CPU.
 
@@ -48,7 +64,20 @@ class NumpyBackend(Backend):
         self.dtype = np.dtype(config.dtype)
         self.net = MLP(spec, params, self.dtype, config.regularization.l1, config.regularization.l2)
         self.rule = build_update_rule(config.optimizer)
-        self.opt_state = {name: self.rule.init_state(w) for name, w in self.net.params.items()}
+        # Every parameter (and gradient) is a view of one flat buffer, so the update rule
+        # runs once per step over all of them instead of once per parameter; each
+        # parameter's optimizer state is likewise a view of the rule's flat state.
+        self._flat_params, parts = pack(self.net.params, self.dtype)
+        self._flat_grads, _ = pack(self.net.grads, self.dtype)
+        self._flat_state = self.rule.init_state(self._flat_params)
+        self.opt_state = {
+            name: {
+                # a 0-d slot (Adam's step count) is shared by every parameter
+                slot: flat if flat.ndim == 0 else flat[part].reshape(self.net.params[name].shape)
+                for slot, flat in self._flat_state.items()
+            }
+            for name, part in parts.items()
+        }
         self.rng = np.random.default_rng(config.seed)
         self._x: dict[str, np.ndarray] = {}
         self._y: dict[str, np.ndarray | None] = {}
@@ -91,11 +120,13 @@ class NumpyBackend(Backend):
         # start_epoch has checked that every index is in range.
         x = np.take(self._x["train"], rows, axis=0, out=self._xbatch[:n], mode="clip")
         y = np.take(self._y["train"], rows, out=self._ybatch[:n], mode="clip")
-        loss, scores = self.net.forward_backward(x, y, self.rng)
+        # overflow is how a diverging run ends: the loop reports the non-finite loss once,
+        # so NumPy's per-operation warnings would only bury that message
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, scores = self.net.forward_backward(x, y, self.rng)
         self._losses.append(loss)
         self._correct += int(np.count_nonzero(scores.argmax(axis=1) == y))
-        for name, w in self.net.params.items():
-            self.rule.update(w, self.net.grads[name], self.opt_state[name], self._lr)
+        self.rule.update(self._flat_params, self._flat_grads, self._flat_state, self._lr)
 
     def end_epoch(self) -> EpochStats:
         return EpochStats(np.array(self._losses, dtype=np.float64), self._correct)

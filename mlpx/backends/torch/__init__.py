@@ -86,19 +86,26 @@ def resolve_device(requested: str) -> torch.device:
 
 
 def make_optimizer(config, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """The ``torch.optim`` optimizer the config names (foreach implementations)."""
+    """The ``torch.optim`` optimizer the config names, fused where this torch has a fused
+    kernel for it on the params' device (one kernel per step instead of several per
+    tensor), else the foreach implementation."""
     opt = config.optimizer
-    common = {"lr": opt.lr, "weight_decay": opt.weight_decay, "foreach": True}
+    kwargs = {"lr": opt.lr, "weight_decay": opt.weight_decay}
     if opt.name in ("sgd", "momentum", "nesterov"):
-        momentum = 0.0 if opt.name == "sgd" else opt.momentum
-        return torch.optim.SGD(params, momentum=momentum, nesterov=opt.name == "nesterov", **common)
-    classes = {
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-        "rmsprop": torch.optim.RMSprop,
-        "adagrad": torch.optim.Adagrad,
-    }
-    return classes[opt.name](params, **common)
+        kind = torch.optim.SGD
+        kwargs |= {"momentum": 0.0 if opt.name == "sgd" else opt.momentum}
+        kwargs |= {"nesterov": opt.name == "nesterov"}
+    else:
+        kind = {
+            "adam": torch.optim.Adam,
+            "adamw": torch.optim.AdamW,
+            "rmsprop": torch.optim.RMSprop,
+            "adagrad": torch.optim.Adagrad,
+        }[opt.name]
+    try:
+        return kind(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel here for this optimizer
+        return kind(params, foreach=True, **kwargs)
 
 
 class TorchBackend(Backend):

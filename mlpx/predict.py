@@ -1,0 +1,140 @@
+"""Predictions of a trained run for an .npz file (``mlpx predict``).
+
+A run directory holds everything needed: config.yaml (the architecture and backend),
+normalization.npz (fitted on that run's training part) and the model file (model.pt or
+model.npz, whichever backend trained it). The model is rebuilt through the same Backend
+interface that trained it, so both backends predict the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlpx.backends import Backend, backend_class, create_backend
+from mlpx.config import Config, load_config
+from mlpx.data import Normalization
+from mlpx.data import npz as npz_files
+from mlpx.data.vision import one_line
+from mlpx.errors import DataError, RunDirError
+from mlpx.runs import CONFIG, atomic_path
+from mlpx.train import NORMALIZATION, model_spec
+
+FORMATS = (".csv", ".npy")
+
+
+@dataclass
+class TrainedModel:
+    """A run's model, ready to predict: its config, normalisation and backend."""
+
+    run_dir: Path
+    config: Config
+    normalization: Normalization
+    backend: Backend
+
+    @property
+    def n_classes(self) -> int:
+        return self.backend.spec.sizes[-1]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Labels (N,) int64 for raw inputs x (N, ...), normalised as in training."""
+        return self.backend.predict(self.normalization.apply(x, self.config.dtype))
+
+
+@dataclass
+class Prediction:
+    """What ``mlpx predict`` found: labels of ``inputs`` (test_x or data_x) and, when the
+    file labels them (data_y), the accuracy."""
+
+    labels: np.ndarray
+    inputs: str
+    accuracy: float | None
+
+
+def load_trained(run_dir: Path) -> TrainedModel:
+    """Rebuild the model of a run directory written by ``mlpx train``.
+
+    Runs on the CPU or the GPU, whichever is there (``device: auto``), whatever device the run
+    trained on. The number of classes is read from the last layer's bias.
+    """
+    run_dir = Path(run_dir).expanduser()
+    if not (run_dir / CONFIG).is_file():
+        raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
+    config = load_config(run_dir / CONFIG, ["device=auto"])
+    backend_type = backend_class(config.backend)
+    norm_path = run_dir / NORMALIZATION
+    model_path = run_dir / backend_type.model_filename
+    if not norm_path.is_file():
+        raise RunDirError(f"{run_dir}: no {NORMALIZATION}; not a complete run directory")
+    if not model_path.is_file():
+        raise RunDirError(
+            f"{run_dir}: no {model_path.name}; the run did not complete an epoch (see its "
+            "summary.json)"
+        )
+    try:
+        with np.load(norm_path, allow_pickle=False) as arrays:
+            normalization = Normalization.from_arrays(arrays)
+        params = backend_type.load_model(model_path)
+    except Exception as exc:  # torch.load and np.load fail in many ways on damaged files
+        reason = f"{type(exc).__name__}: {one_line(exc)}"
+        raise RunDirError(f"{run_dir}: cannot read its model files ({reason})") from None
+    last_bias = f"b{len(config.model.hidden) + 1}"
+    if last_bias not in params:
+        raise RunDirError(
+            f"{run_dir}: {model_path.name} has no {last_bias}; it does not match config.yaml"
+        )
+    spec = model_spec(config, len(normalization.shift), len(params[last_bias]))
+    return TrainedModel(run_dir, config, normalization, create_backend(config, spec, params))
+
+
+def predict_file(run_dir: Path, data: Path) -> Prediction:
+    """Predict ``test_x`` of the .npz ``data`` or, when it has none, ``data_x`` (with the
+    accuracy against ``data_y`` when present)."""
+    arrays = npz_files.read(Path(data).expanduser(), training=False)
+    model = load_trained(run_dir)
+    inputs, x = ("test_x", arrays.x_test) if arrays.x_test is not None else ("data_x", arrays.x)
+    y = arrays.y if inputs == "data_x" else None
+    expected = len(model.normalization.shift)
+    if x[0].size != expected:
+        raise DataError(
+            f"{data}: {inputs} has {x[0].size} features per sample but the model of {run_dir} "
+            f"expects {expected}"
+        )
+    if y is not None and y.max() >= model.n_classes:
+        raise DataError(
+            f"{data}: data_y has label {y.max()} but the model knows {model.n_classes} "
+            f"classes (0..{model.n_classes - 1})"
+        )
+    labels = model.predict(x)
+    accuracy = None if y is None else float(np.mean(labels == y))
+    return Prediction(labels, inputs, accuracy)
+
+
+def default_output(run_dir: Path, data: Path) -> Path:
+    """Where predictions go without ``--out``: ``RUN_DIR/predictions-<data file stem>.csv``."""
+    return Path(run_dir).expanduser() / f"predictions-{Path(data).stem}.csv"
+
+
+def check_output(path: Path, force: bool) -> None:
+    """Refuse an output path that has the wrong suffix, no directory, or already exists
+    (unless ``force``); called before predicting so that no work is wasted."""
+    if path.suffix.lower() not in FORMATS:
+        raise DataError(f"--out {path}: write .csv (one label per line) or .npy")
+    if not path.parent.is_dir():
+        raise DataError(f"--out {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise DataError(f"--out {path}: is a directory")
+    if path.exists() and not force:
+        raise DataError(f"--out {path}: exists; pass --force to overwrite it")
+
+
+def write_predictions(labels: np.ndarray, path: Path) -> None:
+    """Write labels (N,) atomically: .csv one integer per line (no header), .npy int64."""
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".npy":
+            with open(tmp, "wb") as handle:
+                np.save(handle, np.asarray(labels, dtype=np.int64))
+        else:
+            tmp.write_text("".join(f"{int(label)}\n" for label in labels), encoding="utf-8")

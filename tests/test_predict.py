@@ -1,0 +1,129 @@
+"""`mlpx predict`: a trained run predicts an .npz file, checked against the run's own files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import read_json
+from fake_datasets import write_challenge
+from test_datasets import one_error_line
+
+QUICK = ("train.epochs=5", "output.plots=false")
+
+
+@pytest.fixture
+def challenge_run(cli, tmp_path):
+    """A run trained on a prediction-challenge file with 60 unlabeled test_x rows."""
+    data = write_challenge(tmp_path / "challenge.npz", n=300, n_test=60, classes=3)
+    cli.train("configs/npz-challenge.yaml", f"data.path={data}", *QUICK)
+    return cli.last_run(), data
+
+
+def numpy_forward(run, x: np.ndarray) -> np.ndarray:
+    """Labels of a simple ReLU MLP from the run's model.pt and normalization.npz (no mlpx)."""
+    weights = {k: v.numpy() for k, v in torch.load(run / "model.pt", weights_only=True).items()}
+    with np.load(run / "normalization.npz") as norm:
+        h = ((x.reshape(len(x), -1) - norm["shift"]) / norm["scale"]).astype(np.float32)
+    layers = len(weights) // 2
+    for i in range(1, layers + 1):
+        h = h @ weights[f"W{i}"] + weights[f"b{i}"]
+        if i < layers:
+            h = np.maximum(h, 0)
+    return h.argmax(axis=1)
+
+
+def test_predict_round_trips_test_x(cli, challenge_run):
+    run, data = challenge_run
+    result = cli("predict", run, "--data", data)
+    out = run / "predictions-challenge.csv"
+    assert f"wrote 60 predictions of test_x to {out}" in result.output
+    rows = out.read_text().splitlines()
+    assert len(rows) == 60 and all(row in {"0", "1", "2"} for row in rows)
+    # the same model predicted test_x at the end of training
+    assert rows == (run / "predictions.csv").read_text().splitlines()
+    with np.load(data) as arrays:
+        assert [int(r) for r in rows] == numpy_forward(run, arrays["test_x"]).tolist()
+
+
+def test_predict_writes_npy(cli, challenge_run, tmp_path):
+    run, data = challenge_run
+    cli("predict", run, "--data", data, "--out", tmp_path / "labels.npy")
+    labels = np.load(tmp_path / "labels.npy")
+    assert labels.dtype == np.int64 and labels.shape == (60,)
+    assert labels.tolist() == [int(r) for r in (run / "predictions.csv").read_text().split()]
+
+
+def test_predict_on_labelled_data_prints_the_accuracy(cli, tmp_path):
+    data = write_challenge(tmp_path / "train.npz", n=300, classes=4, test=False)
+    no_val = ("data.val_fraction=0", "train.early_stopping=null")
+    cli.train("configs/npz-challenge.yaml", f"data.path={data}", *no_val, *QUICK)
+    run = cli.last_run()
+    result = cli("predict", run, "--data", data, "--out", tmp_path / "p.csv")
+    with np.load(data) as arrays:
+        expected = numpy_forward(run, arrays["data_x"])
+        correct = int(np.sum(expected == arrays["data_y"]))
+    assert correct > 150  # well above chance (25%): the labels line up with the inputs
+    assert f"accuracy against data_y: {correct / 300:.4f} ({correct}/300)" in result.output
+    rows = (tmp_path / "p.csv").read_text().split()
+    assert [int(r) for r in rows] == expected.tolist()
+
+
+def test_predict_never_overwrites_without_force(cli, challenge_run, tmp_path):
+    run, data = challenge_run
+    out = tmp_path / "labels.csv"
+    out.write_text("keep me\n")
+    line = one_error_line(cli("predict", run, "--data", data, "--out", out, expect=2))
+    assert f"--out {out}: exists; pass --force" in line
+    assert out.read_text() == "keep me\n"
+    cli("predict", run, "--data", data, "--out", out, "--force")
+    assert len(out.read_text().splitlines()) == 60
+    # the default path is protected the same way
+    cli("predict", run, "--data", data)
+    one_error_line(cli("predict", run, "--data", data, expect=2))
+
+
+def test_predict_mistakes_are_one_line(cli, challenge_run, tmp_path):
+    run, data = challenge_run
+    cases = {
+        "suffix": (("predict", run, "--data", data, "--out", tmp_path / "p.txt"), "write .csv"),
+        "no dir": (
+            ("predict", run, "--data", data, "--out", tmp_path / "no" / "p.csv"),
+            "does not exist",
+        ),
+        "not a run": (
+            ("predict", tmp_path, "--data", data),
+            "no config.yaml; give a run directory",
+        ),
+        "no data": (("predict", run, "--data", tmp_path / "none.npz"), "no such file"),
+    }
+    wide = tmp_path / "wide.npz"
+    np.savez(wide, test_x=np.zeros((3, 13)), data_x=np.zeros((3, 13)))
+    cases["features"] = (("predict", run, "--data", wide), "test_x has 13 features per sample but")
+    labels = tmp_path / "labels.npz"
+    np.savez(labels, data_x=np.zeros((3, 12)), data_y=np.array([0, 1, 7]))
+    cases["labels"] = (
+        ("predict", run, "--data", labels),
+        "data_y has label 7 but the model knows 3",
+    )
+    for name, (args, expected) in cases.items():
+        assert expected in one_error_line(cli(*args, expect=2)), name
+    (run / "model.pt").rename(run / "model.bak")
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert "no model.pt; the run did not complete an epoch" in line
+
+
+def test_a_completed_run_summary_names_its_predictions(challenge_run):
+    run, _ = challenge_run
+    assert read_json(run / "summary.json")["test_predictions"] == "predictions.csv"
+
+
+def test_predict_with_a_numpy_backend_run(cli, tmp_path):
+    data = write_challenge(tmp_path / "challenge.npz", n=300, n_test=40, classes=3)
+    cli.train("configs/npz-challenge.yaml", f"data.path={data}", "backend=numpy", *QUICK)
+    run = cli.last_run()
+    assert (run / "model.npz").is_file()
+    cli("predict", run, "--data", data, "--out", tmp_path / "numpy.csv")
+    rows = (tmp_path / "numpy.csv").read_text().splitlines()
+    assert len(rows) == 40
+    assert rows == (run / "predictions.csv").read_text().splitlines()
