@@ -121,7 +121,7 @@ def test_failing_trials_are_recorded_and_the_others_complete(cli, tmp_path):
                  "--runs-dir", runs, expect=1)  # fmt: skip
     first, second = read_results(only_sweep(runs))
     assert first["status"] == "completed" and float(first["final_val_acc"]) > 0
-    assert second["status"] == "failed" and "missing.npz is not a file" in second["error"]
+    assert second["status"] == "failed" and "missing.npz: no such file" in second["error"]
     assert "missing.npz-seed0 (failed)" in result.output
 
 
