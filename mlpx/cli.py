@@ -16,6 +16,7 @@ from typing import Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mlpx.errors import MlpxError, MlpxWarning
 
@@ -33,7 +34,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> None:
     """Print one red line to stderr and exit with ``code`` (2: usage or config error)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -98,7 +99,7 @@ def main() -> None:
 
 def fail_line(message: str, code: int) -> None:
     """Outside a command: print one red line and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -590,3 +591,229 @@ def predict(
             f"accuracy against data_y: {result.accuracy:.4f} ({correct}/{len(result.labels)})",
             highlight=False,
         )
+
+
+class SweepProgress:
+    """Live rich progress for ``mlpx sweep``: a line per finished trial and an overall bar."""
+
+    colors = {"completed": "green", "interrupted": "yellow", "diverged": "red", "killed": "red"}
+
+    def __init__(self, console: Console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("trials"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+
+    def __enter__(self) -> SweepProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def on_start(self, directory, plan, pending, finished) -> None:
+        shape = f"{len(plan.values)} value(s) x {len(plan.seeds)} seed(s)"
+        where = f"{plan.param} ({plan.path})" if plan.param != plan.path else plan.param
+        self.param = plan.param
+        self.progress.console.print(
+            f"sweep of [bold]{escape(where)}[/]: {shape} -> {escape(str(directory))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if finished:
+            self.progress.console.print(
+                f"resuming: {len(finished)} trial(s) finished and kept, {len(pending)} to run",
+                highlight=False,
+            )
+        self.task = self.progress.add_task("trials", total=len(pending))
+
+    def on_trial_end(self, result) -> None:
+        color = self.colors.get(result.status, "red")
+        wall = "" if result.wall_seconds is None else f"{result.wall_seconds:6.1f} s"
+        line = (
+            f"[{color}]{result.status:>11}[/] {escape(self.param)}="
+            f"{escape(result.trial.label):<10} "
+            f"seed {result.trial.seed:<3} val acc {_fmt(result.final_val_acc)} "
+            f"val loss {_fmt(result.final_val_loss)} {wall}"
+        )
+        if result.error and result.status != "completed":
+            line += f"  [dim]{escape(result.error)}[/]"
+        self.progress.console.print(line, highlight=False, soft_wrap=True)
+        self.progress.advance(self.task)
+
+
+def _sweep_table(result):
+    """The values ranked by mean validation accuracy over seeds; the best one highlighted."""
+    from rich.table import Table
+
+    plan = result.plan
+    table = Table(
+        title=escape(f"{plan.param} sweep · {result.directory}"),
+        caption="val acc / loss: final epoch, mean ± std over the completed seeds",
+    )
+    for column in ("value", "completed", "val acc", "val loss", "best val acc", "time", "status"):
+        table.add_column(column, justify="left" if column in ("value", "status") else "right")
+    ranking = result.ranking()
+    for rank, summary in enumerate(ranking):
+        acc, acc_std = summary.acc
+        loss, loss_std = summary.loss
+        statuses = ", ".join(
+            f"{count} {status}"
+            for status, count in summary.statuses.items()
+            if status != "completed"
+        )
+        best = rank == 0 and acc is not None
+        table.add_row(
+            escape(summary.label) + (" ★" if best else ""),
+            f"{summary.completed}/{len(plan.seeds)}",
+            "—" if acc is None else f"{acc:.4f} ± {acc_std:.4f}",
+            "—" if loss is None else f"{loss:.4f} ± {loss_std:.4f}",
+            _fmt(summary.best_acc),
+            "—" if summary.wall_seconds is None else f"{summary.wall_seconds:.1f} s",
+            f"[red]{statuses}[/]" if statuses else "[green]ok[/]",
+            style="bold green" if best else None,
+        )
+    return table
+
+
+def _dry_run_table(trials, param: str):
+    from rich.table import Table
+
+    table = Table(title=f"{len(trials)} trial(s)")
+    for column in ("trial", param, "seed", "overrides"):
+        table.add_column(column)
+    for trial in trials:
+        cells = (trial.name, trial.label, str(trial.seed), trial.describe_overrides())
+        table.add_row(*map(escape, cells))
+    return table
+
+
+@app.command()
+@reports_errors
+def sweep(
+    param: str | None = typer.Argument(
+        None,
+        help="What to sweep: lr, hidden, optimizer, depth, l1, l2, dropout, batch_size, epochs "
+        "or a dotted config path (with --values).",
+        show_default=False,
+    ),
+    values: str | None = typer.Option(
+        None,
+        "--values",
+        help='Comma-separated values, each read as YAML: 0.1,0.01 or "[64],[64,64]".',
+        show_default=False,
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Base YAML config (default: the built-in digits config)."
+    ),
+    seeds: int | None = typer.Option(
+        None,
+        "--seeds",
+        help="Seeds per value: the base seed, +1, ... (default 1).",
+        show_default=False,
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        help="Trials run in parallel (default: the number of cores).",
+        show_default=False,
+    ),
+    executor: str = typer.Option("local", "--executor", help="local or dask."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", "-s", help="Override a base config field: -s train.epochs=5 (repeatable)."
+    ),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="Where the sweep directory goes (default: output.runs_dir)."
+    ),
+    resume: Path | None = typer.Option(
+        None,
+        "--resume",
+        help="Finish an interrupted sweep: run only its unfinished trials.",
+        show_default=False,
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the trials that would run and exit; writes nothing."
+    ),
+) -> None:
+    """Train one config over a grid of values of a hyperparameter, several seeds each.
+
+    Trials run in separate processes (or on a Dask cluster); one that fails, diverges or is
+    killed is recorded and the others go on. Writes runs/sweep-PARAM-TIME/ with sweep.yaml,
+    trials/, results.csv and plots/sweep.png and plots/curves.png.
+
+    Example: mlpx sweep lr --seeds 3 -s train.epochs=20
+    """
+    import signal
+
+    from mlpx import sweep as sweeping
+    from mlpx.config import load_config
+    from mlpx.executors import check_executor
+
+    check_executor(executor, scheduler, jobs)
+    if resume is not None:
+        shaping = {"--values": values, "--config": config, "--seeds": seeds}
+        shaping |= {"--set": overrides or None, "--runs-dir": runs_dir}
+        given = [option for option, value in shaping.items() if value is not None]
+        if given:
+            recorded = resume / "sweep.yaml"
+            fail(f"--resume reruns the sweep as {recorded} records it; drop {', '.join(given)}")
+        plan = sweeping.load_plan(resume)
+        if param is not None and param != plan.param:
+            fail(f"--resume {resume}: that sweep is of {plan.param!r}, not {param!r}")
+        if dry_run:
+            pending = sweeping.pending_trials(resume, plan)
+            console.print(_dry_run_table(pending, plan.param))
+            again = f"{len(pending)} of {len(plan.trials)} trial(s) would run again in {resume}"
+            console.print(f"dry run: {again}; nothing was written", highlight=False)
+            return
+        run = functools.partial(sweeping.resume_sweep, resume, executor, scheduler, jobs)
+    else:
+        if param is None:
+            fail("missing PARAM: what to sweep, e.g. mlpx sweep lr (see 'mlpx sweep --help')")
+        base = load_config(config, overrides)
+        plan = sweeping.plan_sweep(param, values, base, 1 if seeds is None else seeds)
+        where = runs_dir or Path(base.output.runs_dir)
+        if dry_run:
+            console.print(_dry_run_table(plan.trials, plan.param))
+            shape = f"{len(plan.values)} value(s) x {len(plan.seeds)} seed(s)"
+            target = where / f"sweep-{sweeping.value_slug(param)}-TIME"
+            console.print(
+                f"dry run: {len(plan.trials)} trial(s) ({shape}) would run in {target}; "
+                "nothing was written",
+                highlight=False,
+            )
+            return
+        run = functools.partial(sweeping.run_sweep, plan, where, executor, scheduler, jobs)
+    # a polite kill (SIGTERM) stops like Ctrl-C: finished trials are kept, resume the rest
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        with SweepProgress(console) as progress:
+            result = run(progress, sys.argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # a narrow terminal wraps long lines rather than squeezing the mean ± std columns
+    Console(width=max(console.width, 120)).print(_sweep_table(result))
+    if result.interrupted:
+        fail(f"interrupted; resume with: mlpx sweep --resume {result.directory}", 130)
+    if result.problems:
+        names = ", ".join(f"{r.trial.name} ({r.status})" for r in result.problems)
+        counts = f"{len(result.problems)} of {len(result.results)} trial(s)"
+        fail(f"{counts} did not complete: {names}; see {result.directory / 'results.csv'}", 1)
+    done = result.directory
+    console.print(f"results: {done / 'results.csv'}, plots: {done / 'plots'}", highlight=False)

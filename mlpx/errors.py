@@ -30,3 +30,7 @@ class MlpxWarning(UserWarning):
 
 class DataWarning(MlpxWarning):
     """A dataset loads, but not quite as expected (e.g. files that fail their checksums)."""
+
+
+class SweepError(MlpxError):
+    """A sweep cannot be planned, resumed or handed to its executor."""

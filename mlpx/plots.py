@@ -1,4 +1,5 @@
-"""Plots of a run (matplotlib, Agg): loss, accuracy, confusion, misclassified or boundary."""
+"""Plots (matplotlib, Agg) of a run -- loss, accuracy, confusion, misclassified or boundary --
+and of a sweep: metrics against the swept value, loss curves per value."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     from mlpx.backends import Backend
     from mlpx.data import Dataset
     from mlpx.runs import RunDir
+    from mlpx.sweep import Curve, ValueSummary
 
 
 def pyplot():
@@ -160,3 +162,90 @@ def plot_run(
         )
     elif dataset.n_features == 2:
         plot_boundary(run.plots / "boundary.png", backend, dataset, x, y)
+
+
+def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
+    """Lay out a sweep's x axis: log for rates, symlog when 0 is among them, categories."""
+    if scale == "log":
+        ax.set_xscale("log")
+        return
+    if scale == "symlog":
+        ax.set_xscale("symlog", linthresh=float(np.min(xs[xs > 0])), linscale=0.5)
+    elif scale == "log2":
+        ax.set_xscale("log", base=2)
+    elif scale == "linear":
+        return
+    ax.set_xticks(xs, labels, rotation=30 if max(map(len, labels)) > 6 else 0)
+    ax.minorticks_off()
+
+
+def plot_sweep(path, param: str, summaries: list[ValueSummary], scale: str, seeds: int) -> None:
+    """Final validation accuracy and loss against the swept value.
+
+    Each value's completed seeds are dots, their mean a line (error bars for categories) with
+    a band of +-1 standard deviation; a value with no completed trial is a red dotted line.
+    ``scale`` is one of log, symlog, log2, linear, category (see ``sweep.axis_scale``).
+    """
+    plt = pyplot()
+    labels = [s.label for s in summaries]
+    category = scale == "category"
+    xs = np.arange(len(summaries), dtype=float)
+    if not category:
+        xs = np.array([float(s.value) for s in summaries])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
+    panels = (("validation accuracy", "val_accs", "acc"), ("validation loss", "val_losses", "loss"))
+    for ax, (title, points, stat) in zip(axes, panels, strict=True):
+        mean = np.array(
+            [np.nan if getattr(s, stat)[0] is None else getattr(s, stat)[0] for s in summaries]
+        )
+        std = np.array(
+            [np.nan if getattr(s, stat)[1] is None else getattr(s, stat)[1] for s in summaries]
+        )
+        for k, summary in enumerate(summaries):
+            ys = getattr(summary, points)
+            ax.plot(
+                [xs[k]] * len(ys), ys, ".", color="0.55", ms=5, label="one seed" if k == 0 else None
+            )
+        ok = np.isfinite(mean)
+        if category:
+            ax.errorbar(
+                xs[ok], mean[ok], yerr=std[ok], fmt="o", ms=6, capsize=5, label="mean ± 1 std"
+            )
+        else:
+            ax.plot(xs[ok], mean[ok], "o-", ms=5, label="mean")
+            ax.fill_between(xs[ok], (mean - std)[ok], (mean + std)[ok], alpha=0.25, label="± 1 std")
+        for k, x in enumerate(xs[~ok]):
+            ax.axvline(
+                x, color="tab:red", ls=":", lw=1.5, label="no completed trial" if k == 0 else None
+            )
+        _value_axis(ax, scale, xs, labels)
+        ax.set(xlabel=param, ylabel=f"final {title}", title=title.capitalize())
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Sweep of {param}: last-epoch metrics over {seeds} seed(s) per value")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(path, param: str, curves: list[Curve]) -> None:
+    """Train and validation loss per epoch, one seed-averaged line per value."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True)
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(len(curves), 1)))
+    for curve, color in zip(curves, colors, strict=False):
+        axes[0].plot(curve.epochs, curve.train_loss, color=color, label=f"{param}={curve.label}")
+        if curve.val_loss is not None:
+            axes[1].plot(curve.epochs, curve.val_loss, color=color, label=f"{param}={curve.label}")
+    losses = np.array([v for c in curves for v in c.train_loss + (c.val_loss or [])], dtype=float)
+    losses = losses[np.isfinite(losses) & (losses > 0)]
+    for ax, title in zip(axes, ("Training loss", "Validation loss"), strict=True):
+        if len(losses) and losses.max() / losses.min() > 50:
+            ax.set_yscale("log")
+        ax.set(xlabel="epoch", title=title)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("cross-entropy loss (mean over seeds)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -64,14 +64,22 @@ def _json_default(value: Any) -> Any:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this machine."""
+    """Whether process ``pid`` exists on this machine and has not exited.
+
+    A process that exited but was not reaped yet (a zombie, e.g. an orphan under an init
+    that does not reap) counts as gone: it writes nothing any more.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(pid, 0) is all we know
 
 
 def ensure_writable_dir(path: Path, what: str) -> None:

@@ -1,0 +1,359 @@
+"""Where a sweep's trials run: a process per trial on this machine, or a Dask cluster.
+
+Both executors take :class:`TrialTask` s (a trial's name and resolved config) and report a
+:class:`TrialOutcome` for each as it ends, whatever the way it ends: completed, diverged,
+failed (raised), killed (its process died) or interrupted. Nothing here knows about values,
+seeds or results.csv; that is :mod:`mlpx.sweep`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlpx.config import build_config
+from mlpx.errors import MlpxError, SweepError
+from mlpx.runs import SUMMARY, RunDir
+
+# --- one trial, in a worker process or on a Dask worker ----------------------------------
+
+
+@dataclass
+class TrialTask:
+    """What a worker needs to run one trial: its name, resolved config and thread limit.
+
+    ``threads`` (set when trials run side by side) caps BLAS and torch threads and replaces
+    a config's ``threads: auto``; an explicit ``threads: N`` in the config is kept.
+    """
+
+    name: str
+    config: dict[str, Any]
+    threads: int | None = None
+    command: list[str] | None = None
+
+
+@dataclass
+class TrialOutcome:
+    """How a trial ended: its status, summary.json's content if written, an error line."""
+
+    status: str
+    summary: dict[str, Any] | None
+    error: str | None
+    seconds: float
+
+
+@contextlib.contextmanager
+def _thread_limit(threads: int | None, backend: str) -> Iterator[None]:
+    """Pin BLAS/OpenMP (and torch) to ``threads`` so parallel trials do not oversubscribe."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(threads):
+        if backend == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+        yield
+
+
+def read_summary(run_path: Path) -> dict[str, Any] | None:
+    """A run directory's summary.json, or None when it is missing or unreadable."""
+    return RunDir(run_path).read_json(SUMMARY)
+
+
+def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
+    """Train one trial into ``run_path``; every way it can end becomes an outcome."""
+    from mlpx.train import train
+
+    started = time.perf_counter()
+    try:
+        config = build_config(task.config)
+        if task.threads is not None and config.threads == "auto":
+            # trials share the cores; the trial's config.yaml records what it ran with
+            config.threads = task.threads
+        with _thread_limit(task.threads, config.backend):
+            result = train(config, run_path=run_path, command=task.command)
+        error = result.message if result.status != "completed" else None
+        status, summary = result.status, result.summary
+    except KeyboardInterrupt:
+        status, summary, error = "interrupted", read_summary(run_path), "interrupted"
+    except Exception as exc:
+        what = str(exc) if isinstance(exc, MlpxError) else f"{type(exc).__name__}: {exc}"
+        status, summary, error = "failed", read_summary(run_path), what
+    return TrialOutcome(status, summary, error, time.perf_counter() - started)
+
+
+def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
+    """Run a trial in a temporary directory and return its outcome and files (relative
+    path -> bytes), for executors that share no file system with the sweep."""
+    with tempfile.TemporaryDirectory(prefix="mlpx-trial-") as tmp:
+        run_path = Path(tmp) / task.name
+        outcome = run_trial(task, run_path)
+        files = {
+            path.relative_to(run_path).as_posix(): path.read_bytes()
+            for path in sorted(run_path.rglob("*"))
+            if path.is_file()
+        }
+    return outcome, files
+
+
+def _exit_with_parent(conn) -> None:
+    """Block until the sweep's end of the pipe closes, then end this trial's process:
+    a sweep killed with SIGKILL leaves no orphaned trials writing into its directory."""
+    with contextlib.suppress(EOFError, OSError):
+        conn.recv()
+    os._exit(70)
+
+
+def _trial_process(task: TrialTask, run_path: Path, conn) -> None:
+    """Body of a local trial process: run the trial, send the outcome back."""
+    threading.Thread(target=_exit_with_parent, args=(conn,), daemon=True).start()
+    conn.send(run_trial(task, run_path))
+
+
+# --- executors ---------------------------------------------------------------------------
+
+OnOutcome = Callable[[TrialTask, TrialOutcome], None]
+
+
+@dataclass
+class _Job:
+    """A trial running in a local process."""
+
+    task: TrialTask
+    process: Any
+    conn: Any
+    run_path: Path
+    started: float
+    outcome: TrialOutcome | None = None
+    listening: bool = True
+
+    def receive(self) -> None:
+        """Take the outcome from the pipe if it has arrived (or note that none will)."""
+        if self.listening and self.conn.poll():
+            with contextlib.suppress(EOFError, OSError):
+                self.outcome = self.conn.recv()
+            self.listening = False
+
+    def finish(self) -> TrialOutcome:
+        """The outcome of the exited process; a process that died without one was killed."""
+        self.process.join()
+        self.receive()
+        self.conn.close()
+        if self.outcome is not None:
+            return self.outcome
+        code = self.process.exitcode
+        seconds = time.perf_counter() - self.started
+        summary = read_summary(self.run_path)
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            return TrialOutcome("killed", summary, f"trial process killed by {name}", seconds)
+        error = f"trial process exited with code {code} before reporting"
+        return TrialOutcome("failed", summary, error, seconds)
+
+
+def _process_context(backend: str):
+    """A multiprocessing context that is safe with torch (no fork of a threaded process)."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Trial processes fork from a server that imported these once, so each trial starts in
+    # milliseconds instead of importing torch, scikit-learn and matplotlib again.
+    preload = ["mlpx.executors", "mlpx.train", "mlpx.report", "mlpx.plots"]
+    preload += ["sklearn.datasets", "sklearn.metrics"]
+    preload += ["matplotlib.pyplot"]
+    if backend == "torch":  # torch.optim imports torch._dynamo on first use: seconds
+        preload += ["mlpx.backends.torch", "torch._dynamo"]
+    context.set_forkserver_preload(preload)
+    return context
+
+
+class LocalExecutor:
+    """Runs every trial in a process of its own, at most ``jobs`` at a time.
+
+    A process per trial isolates crashes: a trial killed by a signal or a segfault is
+    recorded as killed and the others go on. With more than one job, each trial's BLAS and
+    torch threads are pinned to 1 so that ``jobs`` trials use ``jobs`` cores.
+    """
+
+    def __init__(self, jobs: int, backend: str):
+        self.jobs = jobs
+        self.threads = 1 if jobs > 1 else None
+        self.context = _process_context(backend)
+
+    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
+        """Run ``tasks``, calling ``on_outcome`` as each ends; Ctrl-C stops them all."""
+        from multiprocessing.connection import wait
+
+        queue, running = list(tasks), []
+        try:
+            while queue or running:
+                while queue and len(running) < self.jobs:
+                    running.append(self._start(queue.pop(0), trials_dir))
+                handles = [job.process.sentinel for job in running]
+                wait(handles + [job.conn for job in running if job.listening])
+                for job in list(running):
+                    job.receive()
+                    if job.process.exitcode is not None:
+                        running.remove(job)
+                        on_outcome(job.task, job.finish())
+        except KeyboardInterrupt:
+            self._stop(running, on_outcome)
+            raise
+
+    def _start(self, task: TrialTask, trials_dir: Path) -> _Job:
+        parent_end, child_end = self.context.Pipe()
+        run_path = trials_dir / task.name
+        process = self.context.Process(
+            target=_trial_process,
+            args=(task, run_path, child_end),
+            name=f"mlpx-trial-{task.name}",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()
+        return _Job(task, process, parent_end, run_path, time.perf_counter())
+
+    @staticmethod
+    def _stop(running: list[_Job], on_outcome: OnOutcome) -> None:
+        """After Ctrl-C: let trials write their files as interrupted, then kill stragglers."""
+        from multiprocessing.connection import wait
+
+        # A terminal's Ctrl-C reaches the trials too; a SIGINT sent to the sweep alone does not.
+        for grace, nudge in ((2.0, True), (10.0, False)):
+            deadline = time.monotonic() + grace
+            while any(job.process.is_alive() for job in running) and time.monotonic() < deadline:
+                wait([job.process.sentinel for job in running], deadline - time.monotonic())
+            for job in running:
+                if nudge and job.process.is_alive():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(job.process.pid, signal.SIGINT)
+        for job in running:
+            if job.process.is_alive():
+                job.process.kill()
+            outcome = job.finish()
+            if outcome.status in ("killed", "failed"):
+                outcome = replace(outcome, status="interrupted", error="stopped by Ctrl-C")
+            on_outcome(job.task, outcome)
+
+    def close(self) -> None:
+        """Nothing to release: every trial's process has ended when :meth:`run` returns."""
+
+
+class DaskExecutor:
+    """Sends trials to an existing Dask distributed cluster and gathers their files back.
+
+    Workers share no file system with the sweep: each trains into a temporary directory and
+    returns its files, which are written under ``trials/`` here.
+    """
+
+    threads = 1
+
+    def __init__(self, client):
+        self.client = client
+
+    @classmethod
+    def connect(cls, address: str, timeout: float = 3.0) -> DaskExecutor:
+        """Connect to the scheduler at ``address`` or fail within ``timeout`` seconds."""
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SweepError(
+                "--executor dask needs dask.distributed; install it with: pip install 'mlpx[dask]'"
+            ) from None
+        try:
+            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+        except Exception as exc:  # OSError, TimeoutError, ValueError: all mean "not there"
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SweepError(
+                f"--scheduler {address}: cannot reach a Dask scheduler within {timeout:g} s "
+                f"({reason})"
+            ) from None
+        return cls(client)
+
+    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
+        """Run ``tasks`` on the cluster, calling ``on_outcome`` as each ends."""
+        from distributed import as_completed
+
+        token = f"{os.getpid()}-{time.time_ns()}"
+        futures = {
+            self.client.submit(
+                run_trial_files, task, key=f"mlpx-trial-{task.name}-{token}", pure=False
+            ): task
+            for task in tasks
+        }
+        try:
+            for future in as_completed(futures, loop=self.client.loop):
+                task = futures[future]
+                try:
+                    outcome, files = future.result()
+                except Exception as exc:  # KilledWorker when its worker died, or a lost task
+                    status = "killed" if type(exc).__name__ == "KilledWorker" else "failed"
+                    outcome, files = (
+                        TrialOutcome(status, None, f"{type(exc).__name__}: {exc}", 0.0),
+                        {},
+                    )
+                future.release()
+                _write_files(trials_dir / task.name, files)
+                on_outcome(task, outcome)
+        except KeyboardInterrupt:
+            self.client.cancel(list(futures))
+            raise
+
+    def close(self) -> None:
+        """Disconnect from the scheduler (the cluster keeps running)."""
+        self.client.close()
+
+
+def _write_files(run_path: Path, files: dict[str, bytes]) -> None:
+    """Write a trial's gathered files under a hidden name, then rename them into place."""
+    if not files:
+        return
+    incoming = run_path.with_name(f".{run_path.name}.incoming")
+    shutil.rmtree(incoming, ignore_errors=True)
+    for name, data in files.items():
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise SweepError(f"trial {run_path.name}: a worker returned a bad file name {name!r}")
+        target = incoming / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    incoming.rename(run_path)
+
+
+def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:
+    """Check executor options without connecting anywhere."""
+    if executor not in ("local", "dask"):
+        raise SweepError(f"--executor {executor}: expected local or dask")
+    if executor == "dask":
+        if not scheduler:
+            raise SweepError("--executor dask needs --scheduler ADDRESS, e.g. tcp://host:8786")
+        if jobs is not None:
+            raise SweepError("--jobs is for --executor local; a Dask cluster runs what it has")
+    elif scheduler:
+        raise SweepError("--scheduler is for --executor dask; add --executor dask")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise SweepError(f"--jobs {jobs}: expected a number of parallel trials >= 1")
+
+
+def open_executor(
+    executor: str, scheduler: str | None, jobs: int | None, backend: str
+) -> LocalExecutor | DaskExecutor:
+    """The executor the options name, connected (Dask) before any file is written."""
+    check_executor(executor, scheduler, jobs)
+    if executor == "dask":
+        return DaskExecutor.connect(scheduler)
+    return LocalExecutor(jobs or os.cpu_count() or 1, backend)

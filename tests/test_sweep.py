@@ -1,0 +1,289 @@
+"""`mlpx sweep` end to end: the sweep directory, failing trials, kill and resume, Dask."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO, Cli, read_json
+
+from mlpx.runs import pid_alive
+from mlpx.sweep import split_values, value_slug
+
+QUICK = ("-s", "train.epochs=2", "-s", "output.plots=false")
+METRICS = ("final_val_acc", "best_val_acc", "final_val_loss", "best_val_loss")
+
+
+def read_results(sweep_dir: Path) -> list[dict]:
+    with open(sweep_dir / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def only_sweep(runs_dir: Path) -> Path:
+    (sweep_dir,) = runs_dir.glob("sweep-*")
+    return sweep_dir
+
+
+@pytest.fixture(scope="module")
+def lr_sweep(tmp_path_factory) -> tuple[Path, str]:
+    """3 learning rates x 2 seeds on digits, 2 epochs, two local processes at a time."""
+    cli = Cli(tmp_path_factory.mktemp("lr") / "runs")
+    args = ("--values", "0.1,0.01,1e-3", "--seeds", "2", "--jobs", "2", *QUICK)
+    result = cli("sweep", "lr", *args, "--runs-dir", cli.runs_dir)
+    return only_sweep(cli.runs_dir), result.output
+
+
+def test_sweep_writes_every_file_and_its_numbers_are_the_trials(lr_sweep, cli):
+    sweep_dir, output = lr_sweep
+    assert sweep_dir.name.startswith("sweep-lr-")
+    plan = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+    assert plan["param"] == "lr" and plan["path"] == "optimizer.lr"
+    assert plan["values"] == [0.1, 0.01, 0.001] and plan["seeds"] == [0, 1]
+    assert plan["base"]["train"]["epochs"] == 2 and plan["base"]["optimizer"]["name"] == "adam"
+    names = [f"{v}-seed{s}" for v in ("0.1", "0.01", "0.001") for s in (0, 1)]
+    assert sorted(p.name for p in (sweep_dir / "trials").iterdir()) == sorted(names)
+
+    rows = read_results(sweep_dir)
+    assert [(r["value"], r["seed"], r["trial"]) for r in rows] == [
+        (n.split("-seed")[0], n[-1], n) for n in names
+    ]
+    for row in rows:
+        trial = sweep_dir / "trials" / row["trial"]
+        summary = read_json(trial / "summary.json")
+        config = yaml.safe_load((trial / "config.yaml").read_text())
+        assert row["status"] == summary["status"] == "completed" and row["error"] == ""
+        assert config["optimizer"]["lr"] == float(row["value"])
+        assert config["seed"] == int(row["seed"])
+        assert float(row["final_val_acc"]) == summary["final"]["val_acc"]
+        assert float(row["final_val_loss"]) == summary["final"]["val_loss"]
+        assert float(row["best_val_acc"]) == summary["best_val_acc"]
+        assert float(row["best_val_loss"]) == summary["best_val_loss"]
+        assert float(row["seconds"]) == summary["seconds"]
+        assert float(row["wall_seconds"]) >= summary["seconds"]
+        assert {"metrics.jsonl", "steps.csv", "model.pt", "env.json"} <= {
+            p.name for p in trial.iterdir()
+        }
+
+    # a trial is exactly the run `mlpx train` makes of its config.yaml (with one thread, as
+    # parallel trials run: more threads may sum in another order, in the last bits)
+    trial = sweep_dir / "trials" / "0.01-seed1"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        cli.train(trial / "config.yaml")
+    finally:
+        torch.set_num_threads(threads)
+    alone = read_json(cli.last_run() / "summary.json")
+    assert alone["final"] == read_json(trial / "summary.json")["final"]
+
+    # the table ranks values by mean ± std of the final validation accuracy over seeds
+    accs = {
+        v: [float(r["final_val_acc"]) for r in rows if r["value"] == v]
+        for v in ("0.1", "0.01", "0.001")
+    }
+    best = max(accs, key=lambda v: statistics.fmean(accs[v]))
+    mean, std = statistics.fmean(accs[best]), statistics.stdev(accs[best])
+    assert f"{best} ★" in output and f"{mean:.4f} ± {std:.4f}" in output
+
+    for png in ("sweep", "curves"):
+        image = mpimg.imread(sweep_dir / "plots" / f"{png}.png")
+        assert image.shape[0] > 300 and image.shape[1] > 600
+
+
+def test_failing_trials_are_recorded_and_the_others_complete(cli, tmp_path):
+    # sgd at lr 1e6 overflows to NaN in the first epoch
+    args = ("--values", "0.05,1e6", "-s", "optimizer.name=sgd", *QUICK)
+    result = cli("sweep", "lr", *args, "--runs-dir", cli.runs_dir, expect=1)
+    rows = {r["value"]: r for r in read_results(only_sweep(cli.runs_dir))}
+    assert rows["0.05"]["status"] == "completed"
+    assert rows["1e+06"]["status"] == "diverged" and "diverged" in rows["1e+06"]["error"]
+    assert "1 of 2 trial(s) did not complete: 1e+06-seed0 (diverged)" in result.output
+    assert (only_sweep(cli.runs_dir) / "plots" / "sweep.png").is_file()
+
+    # a data file that is missing only for one value raises at run time, in its trial
+    good = tmp_path / "good.npz"
+    rng = np.random.default_rng(0)
+    np.savez(good, data_x=rng.normal(size=(120, 5)), data_y=np.arange(120) % 3)
+    runs = tmp_path / "npz-runs"
+    args = ("--values", f"{good},{tmp_path / 'missing.npz'}", "-s", "data.name=npz")
+    result = cli("sweep", "data.path", *args, "-s", f"data.path={good}", *QUICK,
+                 "--runs-dir", runs, expect=1)  # fmt: skip
+    first, second = read_results(only_sweep(runs))
+    assert first["status"] == "completed" and float(first["final_val_acc"]) > 0
+    assert second["status"] == "failed" and "missing.npz: no such file" in second["error"]
+    assert "missing.npz-seed0 (failed)" in result.output
+
+
+def test_a_killed_sweep_resumes_only_its_unfinished_trials(cli, tmp_path):
+    # epochs 2 ends first; then its neighbour's process is killed (like the OOM killer
+    # would), then the sweep itself, while the third trial is still training
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "2,40,41"]
+    command += ["--jobs", "2", "-s", "output.plots=false", "--runs-dir", str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    sweep = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+        sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
+        wait_for(lambda: [r["trial"] for r in read_results(sweep_dir)] == ["2-seed0"])
+        victim = wait_for(lambda: running_pid(sweep_dir / "trials" / "40-seed0"))
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(read_results(sweep_dir)) == 2)
+        orphan = wait_for(lambda: running_pid(sweep_dir / "trials" / "41-seed0"))
+    finally:
+        sweep.kill()
+        sweep.wait()
+    wait_for(lambda: not pid_alive(orphan))  # trials die with their sweep
+
+    done, killed = read_results(sweep_dir)
+    assert done["status"] == "completed"
+    assert killed["status"] == "killed" and "SIGKILL" in killed["error"]
+    finished = sweep_dir / "trials" / "2-seed0"
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in finished.rglob("*")}
+
+    dry = cli("sweep", "--resume", sweep_dir, "--dry-run").output
+    assert "40-seed0" in dry and "41-seed0" in dry and "2-seed0" not in dry
+    assert "--values" in cli("sweep", "--resume", sweep_dir, "--values", "3", expect=2).output
+
+    cli("sweep", "epochs", "--resume", sweep_dir, "--jobs", "2")
+    rows = read_results(sweep_dir)
+    assert [(r["trial"], r["status"]) for r in rows] == [
+        ("2-seed0", "completed"),
+        ("40-seed0", "completed"),
+        ("41-seed0", "completed"),
+    ]
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in finished.rglob("*")} == before
+    trials = sweep_dir / "trials"
+    assert (trials / ".40-seed0.attempt-1").is_dir() and (trials / ".41-seed0.attempt-1").is_dir()
+    for row in rows[1:]:
+        summary = read_json(trials / row["trial"] / "summary.json")
+        assert summary["epochs_completed"] == int(row["value"])
+        assert float(row["final_val_acc"]) == summary["final"]["val_acc"]
+    assert not (sweep_dir / "sweep.lock").exists()
+
+
+def wait_for(condition, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (OSError, ValueError):
+            value = None
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def running_pid(trial: Path) -> int | None:
+    try:
+        summary = read_json(trial / "summary.json")
+    except (OSError, ValueError):
+        return None
+    return summary["pid"] if summary.get("status") == "running" else None
+
+
+def test_dask_cluster_gives_the_local_results(lr_sweep, cli, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # the workers import mlpx from here
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    try:
+        args = ("--values", "0.1,0.01,1e-3", "--seeds", "2", *QUICK)
+        sched = ("--executor", "dask", "--scheduler", cluster.scheduler_address)
+        cli("sweep", "lr", *args, *sched, "--runs-dir", cli.runs_dir)
+    finally:
+        cluster.close()
+    sweep_dir = only_sweep(cli.runs_dir)
+    columns = ("value", "seed", "status", *METRICS, "trial")
+    local = [[r[c] for c in columns] for r in read_results(lr_sweep[0])]
+    assert [[r[c] for c in columns] for r in read_results(sweep_dir)] == local
+    for row in read_results(sweep_dir):
+        trial = sweep_dir / "trials" / row["trial"]
+        assert (
+            float(row["final_val_loss"]) == read_json(trial / "summary.json")["final"]["val_loss"]
+        )
+        assert len((trial / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_dask_errors_are_one_line(cli, monkeypatch):
+    start = time.monotonic()
+    sched = ("--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    result = cli("sweep", "lr", *sched, "--runs-dir", cli.runs_dir, expect=2)
+    assert time.monotonic() - start < 30
+    (line,) = result.output.strip().splitlines()
+    assert "cannot reach a Dask scheduler" in line and "tcp://127.0.0.1:9" in line
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if dask were not installed
+    result = cli("sweep", "lr", *sched, "--runs-dir", cli.runs_dir, expect=2)
+    assert "pip install 'mlpx[dask]'" in result.output
+    assert not cli.runs_dir.exists()
+
+
+def test_dry_run_prints_the_trials_and_writes_nothing(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("sweep", "hidden", "--values", "16,64", "--seeds", "2", "--dry-run",
+                 "-s", "model.hidden=[32,32]")  # fmt: skip
+    for name, hidden, seed in (("16-seed0", 16, 0), ("16-seed1", 16, 1), ("64-seed1", 64, 1)):
+        assert f"model.hidden=[{hidden}, {hidden}] seed={seed}" in result.output
+        assert name in result.output
+    assert "4 trial(s) (2 value(s) x 2 seed(s))" in result.output
+    result = cli("sweep", "model.hidden", "--values", "[64],[64,64]", "--dry-run")
+    assert "64-seed0" in result.output and "64-64-seed0" in result.output
+    result = cli("sweep", "depth", "--values", "1,3", "-s", "model.hidden=[48]", "--dry-run")
+    assert "model.hidden=[48, 48, 48] seed=0" in result.output
+    result = cli("sweep", "lr", "--dry-run")
+    assert all(f"{v}-seed0" in result.output for v in ("0.1", "0.01", "0.001", "0.0001", "1e-05"))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["lrr"], "unknown sweep parameter 'lrr'; did you mean 'lr'?"),
+        (["model"], "model is a config section; sweep one of its keys"),
+        (["seed"], "--seeds N"),
+        (["optimizer.momentum"], "give the values to sweep with --values"),
+        (["lr", "--values", "0.1,abc"], "lr value abc: optimizer.lr: 'abc' is not allowed"),
+        (["lr", "--values", "0.1,,0.2"], "an empty item"),
+        (["lr", "--values", "0.1,0.1"], "0.1 appears twice"),
+        (["optimizer", "--values", "adam,sgdd"], "expected one of sgd, momentum, nesterov"),
+        (["dropout"], "dropout applies to model.kind complex only"),
+        (["hidden", "--values", "0"], "hidden value 0: expected a width such as 64"),
+        (["depth", "--values", "2,x"], "depth value x: expected a number of hidden layers"),
+        (["lr", "--seeds", "0"], "--seeds 0: expected a number of seeds >= 1"),
+        (["lr", "--jobs", "0"], "--jobs 0: expected a number of parallel trials >= 1"),
+        (["lr", "--executor", "dask"], "--executor dask needs --scheduler"),
+        (["lr", "--executor", "ray"], "--executor ray: expected local or dask"),
+        (["lr", "--resume", "nowhere"], "no sweep.yaml there"),
+    ],
+)
+def test_invalid_sweeps_exit_2_with_one_line(cli, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("sweep", *args, expect=2)
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error:") and message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_values_split_at_top_level_commas_and_name_safe_directories():
+    assert split_values("[64],[64, 64], adam") == ["[64]", "[64, 64]", "adam"]
+    assert split_values("'a,b',{x: 1, y: 2}") == ["'a,b'", "{x: 1, y: 2}"]
+    assert [value_slug(v) for v in ([64, 64], 1e-5, 0.1, "a/b c", None, True)] == [
+        "64-64",
+        "1e-05",
+        "0.1",
+        "a_b_c",
+        "null",
+        "true",
+    ]
