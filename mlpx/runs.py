@@ -94,6 +94,21 @@ def ensure_writable_dir(path: Path, what: str) -> None:
         raise RunDirError(f"{what}: {path} is not writable; choose another directory")
 
 
+def make_unique_dir(parent: Path, base: str) -> Path:
+    """Create ``parent/base``, or ``base-2``, ``base-3``... if taken; return it.
+
+    ``mkdir`` is atomic, so two processes asking at once never get the same directory.
+    """
+    for attempt in range(1, 10_000):
+        path = parent / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise RunDirError(f"{parent}: cannot find a free directory name for {base}")
+
+
 class RunDir:
     """One run's directory and the files in it (see DESIGN.md for the layout)."""
 
@@ -111,15 +126,7 @@ class RunDir:
         """
         runs_dir = Path(runs_dir).expanduser()
         ensure_writable_dir(runs_dir, "output.runs_dir")
-        base = f"{datetime.now():%Y%m%d-%H%M%S}-{name}"
-        for attempt in range(1, 10_000):
-            path = runs_dir / (base if attempt == 1 else f"{base}-{attempt}")
-            try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            return cls(path)
-        raise RunDirError(f"output.runs_dir: cannot find a free directory name for {base}")
+        return cls(make_unique_dir(runs_dir, f"{datetime.now():%Y%m%d-%H%M%S}-{name}"))
 
     @classmethod
     def create_at(cls, path: Path) -> RunDir:

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import yaml
 
 from mlpx.config import OPTIMIZER_NAMES, Config, apply_override, build_config, parse_yaml
-from mlpx.errors import ConfigError, RunDirError, SweepError
+from mlpx.errors import ConfigError, SweepError
 from mlpx.executors import (
     DaskExecutor,
     LocalExecutor,
@@ -46,6 +46,7 @@ from mlpx.executors import (
 from mlpx.runs import (
     RunDir,
     ensure_writable_dir,
+    make_unique_dir,
     pid_alive,
     run_status,
     write_text_atomic,
@@ -510,15 +511,7 @@ def create_sweep_dir(runs_dir: Path, param: str) -> Path:
     """Create ``runs_dir/sweep-<param>-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if it exists)."""
     runs_dir = Path(runs_dir).expanduser()
     ensure_writable_dir(runs_dir, "runs directory")
-    base = f"sweep-{value_slug(param)}-{datetime.now():%Y%m%d-%H%M%S}"
-    for attempt in range(1, 10_000):
-        path = runs_dir / (base if attempt == 1 else f"{base}-{attempt}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise RunDirError(f"{runs_dir}: cannot find a free directory name for {base}")
+    return make_unique_dir(runs_dir, f"sweep-{value_slug(param)}-{datetime.now():%Y%m%d-%H%M%S}")
 
 
 @contextlib.contextmanager

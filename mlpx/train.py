@@ -8,6 +8,7 @@ drives owns only arithmetic. Nothing here prints: progress goes to an optional o
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
 import threading
@@ -27,6 +28,11 @@ from mlpx.model import ModelSpec, init_params
 from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info, run_status
 
 CHECKPOINT = "checkpoint.npz"
+CHECKPOINT_SECONDS = 2.0
+"""A checkpoint goes to disk after the first epoch, then at most this often, and always when
+the run stops: an epoch of a small model takes milliseconds, and writing (and fsyncing) one
+file per epoch would cost more than the epoch. A kill loses at most this much training,
+which a resume recomputes exactly."""
 NORMALIZATION = "normalization.npz"
 
 
@@ -214,7 +220,14 @@ class Trainer:
     def steps_per_epoch(self) -> int:
         return len(self.batches)
 
+    def _write_checkpoint(self, run: RunDir) -> None:
+        """Put the state after the last complete epoch on disk (see CHECKPOINT_SECONDS)."""
+        run.write_arrays(CHECKPOINT, self._snapshot)
+        self._checkpointed = time.monotonic()
+
     def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
+        self._snapshot: dict[str, np.ndarray] | None = None
+        self._checkpointed = -math.inf
         run.write_json(SUMMARY, self.summary)
         if self.observer:
             self.observer.on_start(
@@ -251,9 +264,8 @@ class Trainer:
             if len(bad):
                 run.append_steps(epoch, first_step, stats.losses[: bad[0] + 1])
                 # the model, plots and report keep the last finite weights, not NaNs
-                checkpoint = run.read_arrays(CHECKPOINT)
-                if checkpoint is not None:
-                    self.backend.load_state(checkpoint)
+                if self._snapshot is not None:
+                    self.backend.load_state(self._snapshot)
                 return "diverged", (
                     f"training diverged at epoch {epoch}, step {first_step + bad[0]} "
                     f"(loss {stats.losses[bad[0]]}); try a smaller optimizer.lr "
@@ -270,11 +282,13 @@ class Trainer:
                 record |= {"val_loss": val.loss, "val_acc": val.accuracy}
             record |= {"lr": lr, "seconds": time.perf_counter() - started}
             # An epoch's files are written as one unit: Ctrl-C waits for them, and a kill
-            # in between leaves metrics ahead of the checkpoint, which resume cuts back.
+            # leaves metrics ahead of the checkpoint, which resume cuts back.
             with deferred_interrupts():
                 run.append_steps(epoch, first_step, stats.losses)
                 run.append_metrics(record)
-                run.write_arrays(CHECKPOINT, self.backend.state() | {"epoch": np.array(epoch)})
+                self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
+                if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+                    self._write_checkpoint(run)
                 self.history.append(record)
                 self.summary["epochs_completed"] = epoch
             if self.observer:
@@ -297,6 +311,9 @@ class Trainer:
         if message:
             summary["message"] = message
         summary |= summarize(self.history)
+        if self._snapshot is not None:
+            with deferred_interrupts():
+                self._write_checkpoint(run)
         if final_files and self.history:
             run.write_model(self.backend)
             if self.dataset.x_test is not None:
