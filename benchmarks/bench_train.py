@@ -352,12 +352,24 @@ def main() -> None:
     (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out / name}")
     if not (args.quick or args.no_results_md):
-        (HERE / "RESULTS.md").write_text(
-            f"# Benchmark results\n\nLatest full run: `python benchmarks/bench_train.py` on "
-            f"{stamp:%Y-%m-%d} ({socket.gethostname()}, {os.cpu_count()} cores, "
-            f"{args.threads} threads, load average {os.getloadavg()[0]:.2f} at the end).\n\n"
-            f"{report}\n"
+        latest = (
+            f"Latest full run: `python benchmarks/bench_train.py` on {stamp:%Y-%m-%d %H:%M} "
+            f"({socket.gethostname()}, {os.cpu_count()} cores, {args.threads} threads, load "
+            f"average {os.getloadavg()[0]:.2f} at the end; {name}).\n\n{report}\n"
         )
+        update_results_md(HERE / "RESULTS.md", latest)
+
+
+START, END = "<!-- latest run: start -->", "<!-- latest run: end -->"
+
+
+def update_results_md(path: Path, latest: str) -> None:
+    """Replace the text between the markers of RESULTS.md with the latest run; the
+    hand-written analysis around them stays."""
+    text = path.read_text() if path.exists() else f"# Benchmark results\n\n{START}\n{END}\n"
+    before, _, rest = text.partition(START)
+    _, _, after = rest.partition(END)
+    path.write_text(f"{before}{START}\n{latest}{END}{after}")
 
 
 def table_rows(timings: list[Timing], ceiling_rate: float, best_rate: float) -> list[dict]:
