@@ -147,7 +147,8 @@ class Trainer:
     """One run: build everything from a config, then :meth:`run` the epochs."""
 
     def __init__(self, config: Config, observer: TrainObserver | None = None):
-        if config.train.early_stopping and config.data.val_fraction == 0:
+        no_validation = config.data.val_fraction == 0 and config.data.folds is None
+        if config.train.early_stopping and no_validation:
             raise ConfigError(
                 "train.early_stopping: needs a validation split; set data.val_fraction > 0"
             )
