@@ -287,7 +287,7 @@ def runs(
         return
     table = Table(title=f"{len(found)} run(s) in {runs_dir}", box=box.SIMPLE_HEAD)
     table.add_column("run", no_wrap=True, min_width=max(len(info.path.name) for info in found))
-    for column in ("data", "backend", "model", "optimizer", "epochs", "best val", "test"):
+    for column in ("data", "backend", "model", "optimizer", "progress", "best val", "test"):
         table.add_column(column, justify="right" if column in ("best val", "test") else "left")
     table.add_column("status")
     table.add_column("time", justify="right")
@@ -297,6 +297,8 @@ def runs(
         opt, model = cfg.get("optimizer") or {}, cfg.get("model") or {}
         hidden = "-".join(map(str, model.get("hidden") or []))
         epochs = f"{summary.get('epochs_completed', '?')}/{(cfg.get('train') or {}).get('epochs')}"
+        if info.group:
+            epochs = info.group
         seconds = summary.get("seconds")
         table.add_row(
             info.path.name,
@@ -308,10 +310,10 @@ def runs(
             _fmt(summary.get("best_val_acc")),
             _fmt((summary.get("test") or {}).get("acc")),
             f"[{colors.get(info.status, 'red')}]{info.status}[/]",
-            "—" if seconds is None else f"{seconds:.0f}s",
+            "—" if seconds is None else f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s",
         )
     # a narrow terminal wraps long lines rather than eliding the values people came for
-    Console(width=max(console.width, 125)).print(table)
+    Console(width=max(console.width, 140)).print(table)
 
 
 @app.command(

@@ -245,6 +245,9 @@ class RunInfo:
     summary: dict[str, Any]
     status: str
     started: float
+    group: str = ""
+    """For a sweep or a cross-validation: what it is and how many of its runs completed
+    (e.g. ``sweep lr 5/5``, ``cv 3/3``)."""
 
 
 def run_status(summary: dict[str, Any] | None) -> str:
@@ -259,19 +262,63 @@ def run_status(summary: dict[str, Any] | None) -> str:
     return status
 
 
+def read_run(path: Path) -> RunInfo:
+    """The row of one run directory."""
+    run = RunDir(path)
+    summary = run.read_json(SUMMARY) or {}
+    if summary.get("status", "running") == "running":  # only metrics know how far it got
+        summary["epochs_completed"] = len(run.read_metrics())
+    started = summary.get("started") or path.stat().st_mtime
+    return RunInfo(path, run.read_config() or {}, summary, run_status(summary), started)
+
+
+def read_group(path: Path, plan: str) -> RunInfo:
+    """One row for a sweep (``sweep.yaml``) or a cross-validation (``cv.yaml``): its base
+    config, its members' best validation accuracy and total time, and how many completed."""
+    from mlpx.config import parse_yaml
+
+    try:
+        document = parse_yaml(path.joinpath(plan).read_text(encoding="utf-8"), str(path))
+    except (OSError, MlpxError):
+        document = None
+    document = document if isinstance(document, dict) else {}
+    if plan == "sweep.yaml":
+        members = [p for p in (path / "trials").glob("*") if not p.name.startswith(".")]
+        config, label = document.get("base") or {}, f"sweep {document.get('param', '?')}"
+    else:
+        members, config, label = list(path.glob("fold-*")), document, "cv"
+    rows = [read_run(member) for member in members if (member / CONFIG).is_file()]
+    statuses = {row.status for row in rows}
+    status = (
+        "completed"
+        if statuses == {"completed"}
+        else "running"
+        if "running" in statuses
+        else ("incomplete")
+    )
+    best = [row.summary["best_val_acc"] for row in rows if "best_val_acc" in row.summary]
+    summary = {
+        "best_val_acc": max(best) if best else None,
+        "seconds": sum(row.summary.get("seconds") or 0 for row in rows),
+    }
+    done = sum(row.status == "completed" for row in rows)
+    started = min((row.started for row in rows), default=path.stat().st_mtime)
+    return RunInfo(path, config, summary, status, started, f"{label} {done}/{len(rows)}")
+
+
 def list_runs(runs_dir: Path) -> list[RunInfo]:
-    """Runs found directly under ``runs_dir`` (directories holding a config.yaml), newest first."""
+    """Runs, sweeps and cross-validations directly under ``runs_dir``, newest first (a sweep
+    or cross-validation is one row; ``mlpx runs DIR/trials`` lists its members)."""
     runs_dir = Path(runs_dir).expanduser()
     if not runs_dir.is_dir():
         raise RunDirError(f"{runs_dir}: no such runs directory")
     found = []
     for path in runs_dir.iterdir():
-        run = RunDir(path)
-        if not path.is_dir() or not run.file(CONFIG).is_file():
+        if not path.is_dir():
             continue
-        summary = run.read_json(SUMMARY) or {}
-        if summary.get("status", "running") == "running":  # only metrics know how far it got
-            summary["epochs_completed"] = len(run.read_metrics())
-        started = summary.get("started") or path.stat().st_mtime
-        found.append(RunInfo(path, run.read_config() or {}, summary, run_status(summary), started))
+        if (path / CONFIG).is_file():
+            found.append(read_run(path))
+        for plan in ("sweep.yaml", "cv.yaml"):
+            if (path / plan).is_file():
+                found.append(read_group(path, plan))
     return sorted(found, key=lambda info: (info.started, info.path.name), reverse=True)

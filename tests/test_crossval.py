@@ -43,6 +43,10 @@ def test_k_folds_write_k_runs_and_their_mean_and_std(cli):
         yaml.safe_load((parent / f"fold-{k}" / "config.yaml").read_text()) for k in (1, 2, 3)
     ]
     assert [c["data"]["fold"] for c in configs] == [1, 2, 3]
+    # `mlpx runs` shows the cross-validation as one row with its best fold
+    table = cli("runs", cli.runs_dir).output
+    assert parent.name in table and "cv 3/3" in table
+    assert f"{max(best):.4f}" in table
 
 
 def test_a_fold_config_reruns_exactly_that_fold(cli):
