@@ -226,6 +226,7 @@ def train(
 
     from mlpx import train as training
     from mlpx.config import dump_config, load_config
+    from mlpx.runs import RunDir
 
     if resume is not None and (config is not None or overrides or print_config):
         fail("--resume takes the run directory alone: its config.yaml is the config")
@@ -241,11 +242,18 @@ def train(
     # a polite kill (SIGTERM) stops like Ctrl-C: the run is kept and can be resumed
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
+        # data and model are built before the live display starts, so that their errors
+        # are the only line printed
+        if resume is not None:
+            trainer, checkpoint = training.open_resume(resume)
+        else:
+            trainer = training.Trainer(cfg)
         with ProgressDisplay(console) as display:
+            trainer.observer = display
             if resume is not None:
-                result = training.resume(resume, display)
+                result = trainer.resume(RunDir(resume), checkpoint)
             else:
-                result = training.Trainer(cfg, display).run(runs_dir, command=sys.argv)
+                result = trainer.run(runs_dir, command=sys.argv)
     except KeyboardInterrupt:
         fail("interrupted before training started; no run directory was written", 130)
     except MlpxError:

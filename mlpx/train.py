@@ -368,8 +368,9 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def resume(run_path: Path, observer: TrainObserver | None = None) -> TrainResult:
-    """Continue the interrupted or crashed run in ``run_path``; see :meth:`Trainer.resume`."""
+def open_resume(run_path: Path) -> tuple[Trainer, dict[str, np.ndarray]]:
+    """The Trainer of an interrupted or crashed run and its checkpoint, ready for
+    :meth:`Trainer.resume`; a RunDirError says why a directory cannot be resumed."""
     run = RunDir(Path(run_path))
     if not run.file(CONFIG).is_file():
         raise RunDirError(f"--resume {run_path}: not a run directory (no config.yaml)")
@@ -383,8 +384,7 @@ def resume(run_path: Path, observer: TrainObserver | None = None) -> TrainResult
         raise RunDirError(
             f"--resume {run_path}: no checkpoint.npz (no epoch had completed); start it anew"
         )
-    trainer = Trainer(load_config(run.file(CONFIG)), observer)
-    return trainer.resume(run, checkpoint)
+    return Trainer(load_config(run.file(CONFIG))), checkpoint
 
 
 def train(
