@@ -251,11 +251,12 @@ class Trainer:
         config = self.config
         n, steps_per_epoch = len(self.dataset.y_train), self.steps_per_epoch
         patience = config.train.early_stopping
+        bounds, sizes = self.batches.tolist(), np.diff(self.batches, axis=1)[:, 0]
         for epoch in range(first_epoch, config.train.epochs + 1):
             started = time.perf_counter()
             lr = config.optimizer.lr * config.optimizer.lr_decay ** (epoch - 1)
             self.backend.start_epoch(epoch_order(config.seed, epoch, n), lr)
-            for step, (start, stop) in enumerate(self.batches.tolist()):
+            for step, (start, stop) in enumerate(bounds):
                 self.backend.train_step(start, stop)
                 if self.observer:
                     self.observer.on_step(epoch, step + 1)
@@ -272,7 +273,6 @@ class Trainer:
                     f"(loss {stats.losses[bad[0]]}); try a smaller optimizer.lr "
                     f"(now {config.optimizer.lr:g})"
                 )
-            sizes = np.diff(self.batches, axis=1)[:, 0]
             record: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": float(np.dot(stats.losses, sizes) / n),
