@@ -6,6 +6,7 @@ import torch
 
 from mlpx.backends import backend_class
 from mlpx.backends.numpy import NumpyBackend
+from mlpx.backends.numpy.backend import FUSED_UPDATE_MIN, pack, update_segments
 from mlpx.config import build_config
 from mlpx.errors import BackendError
 from mlpx.model import ModelSpec, init_params
@@ -140,3 +141,61 @@ def test_an_order_outside_the_training_set_is_rejected():
     backend = make_backend(make_config(kind="simple", dropout=0.0))
     with pytest.raises(BackendError, match="indices"):
         backend.start_epoch(np.array([0, N_TRAIN]), lr=0.01)
+
+
+def test_pack_lays_weights_out_transposed_and_keeps_their_values():
+    arrays = {"W1": np.arange(6.0).reshape(2, 3), "b1": np.array([7.0, 8.0, 9.0])}
+    originals = {name: value.copy() for name, value in arrays.items()}
+    flat, parts = pack(arrays, np.dtype("float64"))
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(value, originals[name])
+        assert np.shares_memory(value, flat)
+    # W1 (2, 3) lies in memory as its (3, 2) transpose, like torch's (fan_out, fan_in)
+    np.testing.assert_array_equal(flat[parts["W1"]], [0.0, 3.0, 1.0, 4.0, 2.0, 5.0])
+
+
+def test_update_segments_split_at_big_layers_and_end_at_layer_one():
+    for sizes, boundaries in [
+        ((64, 32, 10), [1]),  # a small net: one update per step, after the whole pass
+        ((784, 1000, 100, 10), [2, 1]),  # W2 + the output layer, then W1
+        ((300, 300, 300, 10), [2, 1]),  # 90,300 >= 65,536 each; layer 3 joins layer 2
+    ]:
+        spec = ModelSpec(sizes)
+        params = init_params(spec, "kaiming", 0.01, seed=0)
+        flat, parts = pack(params, np.dtype("float64"))
+        segments = update_segments(spec, parts, flat.size)
+        assert list(segments) == boundaries
+        # the segments tile the buffer, last layer first, and only the last may be small
+        covered = sorted((part.start, part.stop) for part in segments.values())
+        assert covered[0][0] == 0 and covered[-1][1] == flat.size
+        assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+        assert all(p.stop - p.start >= FUSED_UPDATE_MIN for i, p in segments.items() if i > 1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop"])
+def test_steps_inside_the_backward_pass_equal_one_step_after_it(optimizer):
+    """A wide net steps layer by layer during backprop; the same net with the whole update
+    after backprop (segments switched off) must land on the same weights."""
+    spec = ModelSpec((FEATURES, 400, 200, CLASSES))
+    config = build_config(
+        {
+            "backend": "numpy",
+            "dtype": "float64",
+            "model": {"hidden": [400, 200]},
+            "optimizer": {"name": optimizer, "lr": 0.05},
+            "regularization": {"l1": 1e-4, "l2": 1e-3},
+        }
+    )
+    params = init_params(spec, "kaiming", 0.01, seed=0)
+    fused, reference = NumpyBackend(config, spec, params), NumpyBackend(config, spec, params)
+    reference._segments = {}
+    assert len(fused._segments) == 2
+    x, y = DATA["train"]
+    for backend in (fused, reference):
+        backend.set_data("train", x, y)
+        for epoch in range(3):
+            backend.start_epoch(np.random.default_rng(epoch).permutation(N_TRAIN), 0.05)
+            for start in range(0, N_TRAIN, BATCH):
+                backend.train_step(start, min(start + BATCH, N_TRAIN))
+    for name, value in reference.params().items():
+        np.testing.assert_allclose(fused.params()[name], value, rtol=1e-10, atol=1e-12)

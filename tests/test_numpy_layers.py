@@ -64,6 +64,18 @@ def test_affine_backward_matches_finite_differences(rng):
     assert affine_backward(dout, cache, need_dx=False)[0] is None
 
 
+def test_affine_backward_into_a_fortran_order_buffer_gives_the_same_gradient(rng):
+    """The backend stores W (D, M) as the transpose of a C-contiguous (M, D) block; the
+    gradient is then computed as dout.T @ x straight into that block."""
+    x, w, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4)), rng.standard_normal(4)
+    dout = rng.standard_normal((6, 4))
+    block = np.empty((4, 5))
+    _, cache = affine_forward(x, np.asfortranarray(w), b)
+    _, dw, _ = affine_backward(dout, cache, dw=block.T)
+    np.testing.assert_allclose(block, (x.T @ dout).T, rtol=1e-12)
+    np.testing.assert_allclose(dw, x.T @ dout, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "forward, backward",
     [

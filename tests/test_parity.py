@@ -47,6 +47,27 @@ GRID = {
         "regularization.l2=1e-4",
         "model.init=uniform",
     ],
+    # Layers of >= 65,536 parameters: the numpy backend steps each inside the backward pass
+    # (two segments here), plain SGD with -lr folded into the gradients.
+    "sgd-wide-fused-l2": [
+        "optimizer.name=sgd",
+        "optimizer.lr=0.05",
+        "model.hidden=[1100,64]",
+        "regularization.l2=1e-3",
+    ],
+    "momentum-wide-fused-l1-wd": [
+        "optimizer.name=momentum",
+        "optimizer.lr=0.02",
+        "optimizer.weight_decay=1e-3",
+        "model.hidden=[1100,64]",
+        "regularization.l1=1e-4",
+    ],
+    "adagrad-wide-fused-batchnorm": [
+        "optimizer.name=adagrad",
+        "optimizer.lr=0.02",
+        "model.kind=complex",
+        "model.hidden=[1100,64]",
+    ],
 }
 COMMON = ("dtype=float64", "train.epochs=9", "output.plots=false")  # 9 x 23 = 207 steps
 

@@ -26,8 +26,18 @@ RNG_STATE_KEY = "rng/dropout"
 """Key of the dropout generator's state (JSON text in a 0-d str array) in :meth:`state`."""
 
 
+FUSED_UPDATE_MIN = 1 << 16
+"""Parameters a layer needs for its step to run inside the backward pass, right after its
+gradients are computed (while they are in cache); smaller layers join the next such step,
+so a small network still takes one update call per training step."""
+
+
 def pack(arrays: dict[str, np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, dict[str, slice]]:
     """Copy ``arrays`` into one flat buffer and replace each by a view of it (in place).
+
+    A matrix's view is the transpose of a C-contiguous (columns, rows) block: a weight
+    W (fan_in, fan_out) lies in memory like PyTorch's (fan_out, fan_in), the layout in which
+    BLAS computes both ``x @ W`` and the weight gradient ``dout.T @ x`` fastest.
 
     Returns the buffer and each array's slice of it.
     """
@@ -35,11 +45,36 @@ def pack(arrays: dict[str, np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, di
     parts, offset = {}, 0
     for name, value in arrays.items():
         parts[name] = slice(offset, offset + value.size)
-        view = flat[parts[name]].reshape(value.shape)
+        view = flat_view(flat, parts[name], value.shape)
         view[...] = value
         arrays[name] = view
         offset += value.size
     return flat, parts
+
+
+def flat_view(flat: np.ndarray, part: slice, shape: tuple[int, ...]) -> np.ndarray:
+    """The array of ``shape`` that :func:`pack` placed at ``flat[part]``."""
+    if len(shape) == 2:
+        return flat[part].reshape(shape[::-1]).T
+    return flat[part].reshape(shape)
+
+
+def update_segments(spec: ModelSpec, parts: dict[str, slice], size: int) -> dict[int, slice]:
+    """Where the step runs inside the backward pass: affine layer ``i`` -> the slice of the
+    flat parameters to step once layer ``i``'s gradients are final.
+
+    Backprop finishes the layers last to first, and :func:`pack` lays each layer's
+    parameters out together in order, so a segment runs from layer ``i``'s first parameter
+    to the start of the previous segment. A layer with fewer than :data:`FUSED_UPDATE_MIN`
+    parameters joins the segment of the layer before it; layer 1 ends the pass.
+    """
+    segments, end = {}, size
+    for i in range(spec.n_layers, 0, -1):
+        start = parts[f"W{i}"].start
+        if i == 1 or end - start >= FUSED_UPDATE_MIN:
+            segments[i] = slice(start, end)
+            end = start
+    return segments
 
 
 class NumpyBackend(Backend):
@@ -73,10 +108,19 @@ class NumpyBackend(Backend):
         self.opt_state = {
             name: {
                 # a 0-d slot (Adam's step count) is shared by every parameter
-                slot: flat if flat.ndim == 0 else flat[part].reshape(self.net.params[name].shape)
+                slot: flat if flat.ndim == 0 else flat_view(flat, part, self.net.params[name].shape)
                 for slot, flat in self._flat_state.items()
             }
             for name, part in parts.items()
+        }
+        # Rules that step each element on its own step each layer's parameters inside the
+        # backward pass; plain SGD also folds -lr into the gradients (one pass: W += grad).
+        self._segments = (
+            update_segments(spec, parts, self._flat_params.size) if self.rule.elementwise else {}
+        )
+        self._segment_state = {
+            i: {slot: flat[part] for slot, flat in self._flat_state.items()}
+            for i, part in self._segments.items()
         }
         self.rng = np.random.default_rng(config.seed)
         self._x: dict[str, np.ndarray] = {}
@@ -123,10 +167,25 @@ class NumpyBackend(Backend):
         # overflow is how a diverging run ends: the loop reports the non-finite loss once,
         # so NumPy's per-operation warnings would only bury that message
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, scores = self.net.forward_backward(x, y, self.rng)
+            if self._segments:
+                scale = -self._lr if self.rule.folds_lr else 1.0
+                loss, scores = self.net.forward_backward(x, y, self.rng, scale, self._step_layer)
+            else:
+                loss, scores = self.net.forward_backward(x, y, self.rng)
+                self.rule.update(self._flat_params, self._flat_grads, self._flat_state, self._lr)
         self._losses.append(loss)
         self._correct += int(np.count_nonzero(scores.argmax(axis=1) == y))
-        self.rule.update(self._flat_params, self._flat_grads, self._flat_state, self._lr)
+
+    def _step_layer(self, layer: int) -> None:
+        """The update of the segment that ends the backward pass of ``layer``, if any."""
+        part = self._segments.get(layer)
+        if part is None:
+            return
+        w, dw = self._flat_params[part], self._flat_grads[part]
+        if self.rule.folds_lr:  # the gradient already is -lr * dL/dw
+            w += dw
+        else:
+            self.rule.update(w, dw, self._segment_state[layer], self._lr)
 
     def end_epoch(self) -> EpochStats:
         return EpochStats(np.array(self._losses, dtype=np.float64), self._correct)

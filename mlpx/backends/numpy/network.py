@@ -11,6 +11,7 @@ only small temporaries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,41 +145,54 @@ class MLP:
         self._output_cache = output_cache if train else None
         return scores
 
-    def backward(self, dscores: np.ndarray) -> None:
-        """Gradients of the data loss into :attr:`grads`, from dscores (N, C).
+    def backward(
+        self,
+        dscores: np.ndarray,
+        penalty_scale: float | None = None,
+        after_layer: Callable[[int], None] | None = None,
+    ) -> None:
+        """Gradients into :attr:`grads` from ``dscores`` (N, C), last layer first.
 
-        Needs the caches of the preceding train-mode :meth:`forward`. Does not add the
-        penalty's gradient (see :meth:`forward_backward`).
+        Needs the caches of the preceding train-mode :meth:`forward`. The pass is linear in
+        ``dscores``: ``s * dscores`` gives ``s`` times every gradient.
+
+        Parameters
+        ----------
+        dscores : gradient of the (possibly scaled) data loss with respect to the scores.
+        penalty_scale : if given, each weight's gradient also gets the penalty's gradient
+            (see :meth:`add_penalty_grads`) times this factor, the one ``dscores`` carries;
+            if None, only the data loss's gradients are computed.
+        after_layer : called with ``i`` as soon as every gradient of affine layer ``i`` (and
+            of its batch norm) is final. Nothing later in the pass reads layer ``i``'s
+            parameters, so the callback may update them while their gradients are in cache.
         """
         if self._hidden_caches is None or self._output_cache is None:
             raise RuntimeError("backward needs a preceding forward in train mode")
         n = dscores.shape[0]
         g, last = self.grads, self.spec.n_layers
-        dh, _, _ = affine_backward(
-            dscores,
-            self._output_cache,
-            dx=self._dhidden[last - 2][:n] if last > 1 else None,
-            dw=g[f"W{last}"],
-            db=g[f"b{last}"],
-            need_dx=last > 1,
-        )
-        for i in range(last - 1, 0, -1):
-            cache = self._hidden_caches[i - 1]
-            if cache.mask is not None:
-                dropout_backward(dh, cache.mask, out=dh)
-            self._activation_backward(dh, cache.activation, out=dh)
-            if cache.batchnorm is not None:
-                batchnorm_backward(
-                    dh, cache.batchnorm, dx=dh, dgamma=g[f"gamma{i}"], dbeta=g[f"beta{i}"]
-                )
+        dh = dscores
+        for i in range(last, 0, -1):
+            cache = self._hidden_caches[i - 1] if i < last else None
+            if cache is not None:
+                if cache.mask is not None:
+                    dropout_backward(dh, cache.mask, out=dh)
+                self._activation_backward(dh, cache.activation, out=dh)
+                if cache.batchnorm is not None:
+                    batchnorm_backward(
+                        dh, cache.batchnorm, dx=dh, dgamma=g[f"gamma{i}"], dbeta=g[f"beta{i}"]
+                    )
             dh, _, _ = affine_backward(
                 dh,
-                cache.affine,
+                self._output_cache if cache is None else cache.affine,
                 dx=self._dhidden[i - 2][:n] if i > 1 else None,
                 dw=g[f"W{i}"],
                 db=g[f"b{i}"],
                 need_dx=i > 1,
             )
+            if penalty_scale is not None:
+                self._add_penalty_grad(f"W{i}", penalty_scale)
+            if after_layer is not None:
+                after_layer(i)
 
     def penalty(self) -> float:
         """``l2 * sum(W**2) + l1 * sum(|W|)`` over the weight matrices."""
@@ -193,21 +207,33 @@ class MLP:
 
     def add_penalty_grads(self) -> None:
         """Add the penalty's gradient ``2 * l2 * W + l1 * sign(W)`` to :attr:`grads`."""
-        for name in self.spec.weight_names() if self.l1 or self.l2 else ():
-            w, dw = self.params[name], self.grads[name]
-            if self.l2:
-                dw += (2 * self.l2) * w
-            if self.l1:
-                dw += self.l1 * np.sign(w)
+        for name in self.spec.weight_names():
+            self._add_penalty_grad(name, 1.0)
+
+    def _add_penalty_grad(self, name: str, scale: float) -> None:
+        """Add ``scale * (2 * l2 * W + l1 * sign(W))`` to the gradient of weight ``name``."""
+        w, dw = self.params[name], self.grads[name]
+        if self.l2:
+            dw += (2 * self.l2 * scale) * w
+        if self.l1:
+            dw += (self.l1 * scale) * np.sign(w)
 
     def forward_backward(
-        self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator | None = None
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator | None = None,
+        scale: float = 1.0,
+        after_layer: Callable[[int], None] | None = None,
     ) -> tuple[float, np.ndarray]:
         """One training pass: forward in train mode, loss, and every gradient into :attr:`grads`.
 
         Parameters
         ----------
         x : (N, D) inputs; y : (N,) integer labels; rng : the dropout generator.
+        scale : the gradients written are ``scale`` times the objective's (plain SGD passes
+            ``-lr``, so that its update is a single ``W += grad``).
+        after_layer : see :meth:`backward`; the penalty is evaluated before any callback.
 
         Returns
         -------
@@ -216,9 +242,11 @@ class MLP:
         """
         scores = self.forward(x, train=True, rng=rng)
         data_loss, dscores = softmax_cross_entropy(scores, y)
-        self.backward(dscores)
-        self.add_penalty_grads()
-        return data_loss + self.penalty(), scores
+        loss = data_loss + self.penalty()
+        if scale != 1.0:
+            dscores *= scale
+        self.backward(dscores, penalty_scale=scale, after_layer=after_layer)
+        return loss, scores
 
     @property
     def dropout_masks(self) -> list[np.ndarray | None]:

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 class UpdateRule(ABC):
     """One optimizer's arithmetic: per-parameter state and an in-place step."""
 
+    elementwise: bool = True
+    """Each element's step depends on that element alone (no state shared across elements),
+    so any slice of the parameters, with the same slice of gradient and state, can be
+    stepped on its own, e.g. one layer as soon as backprop has its gradient."""
+
+    @property
+    def folds_lr(self) -> bool:
+        """The step is ``w -= lr * dw`` exactly: the caller may compute ``-lr * dw`` in the
+        backward pass instead (scale the loss's gradient) and step with ``w += that``."""
+        return False
+
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         """Fresh state for parameter ``w`` (empty for rules without state)."""
         return {}
@@ -47,6 +58,10 @@ class SGD(UpdateRule):
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
+
+    @property
+    def folds_lr(self) -> bool:
+        return not self.momentum and not self.weight_decay
 
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"momentum_buffer": np.zeros_like(w)} if self.momentum else {}
@@ -80,6 +95,7 @@ class Adam(UpdateRule):
     eps: float = 1e-8
     weight_decay: float = 0.0
     decoupled_weight_decay: bool = False
+    elementwise = False  # one step count for all parameters: one update call per step
 
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {
