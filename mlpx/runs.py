@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class RunDir:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.plots = self.path / "plots"
-        self._steps: Any = None
+        self._logs: dict[str, TextIO] = {}
 
     @classmethod
     def create(cls, runs_dir: Path, name: str) -> RunDir:
@@ -162,11 +162,13 @@ class RunDir:
 
     def truncate_metrics(self, epochs: int) -> None:
         """Keep the first ``epochs`` complete lines of metrics.jsonl (atomically)."""
+        self.close_logs()  # the file is replaced: an open handle would append to the old one
         lines = [json.dumps(r, default=_json_default) + "\n" for r in self.read_metrics()[:epochs]]
         write_text_atomic(self.file(METRICS), "".join(lines))
 
     def truncate_steps(self, steps: int) -> None:
         """Keep the header and the first ``steps`` complete lines of steps.csv (atomically)."""
+        self.close_logs()
         try:
             lines = self.file(STEPS).read_text(encoding="utf-8").splitlines(keepends=True)
         except OSError:
@@ -180,17 +182,32 @@ class RunDir:
         A killed process cannot tear a line the kernel has accepted; a power cut can, and
         readers skip a torn last line. (fsync is kept for the checkpoint, which resume needs.)
         """
-        line = json.dumps(record, default=_json_default) + "\n"
-        with open(self.file(METRICS), "a", encoding="utf-8") as handle:
-            handle.write(line)
+        self._append(METRICS, json.dumps(record, default=_json_default) + "\n")
 
     def append_steps(self, epoch: int, first_step: int, losses: np.ndarray) -> None:
         """Append one epoch of per-batch losses to steps.csv in a single write."""
-        new = not self.file(STEPS).exists()
-        lines = [f"{first_step + i},{epoch},{loss!r}" for i, loss in enumerate(losses.tolist())]
-        with open(self.file(STEPS), "a", encoding="utf-8") as handle:
-            handle.write(("step,epoch,loss\n" if new else "") + "\n".join(lines) + "\n")
-            handle.flush()
+        lines = [f"{first_step + i},{epoch},{loss!r}\n" for i, loss in enumerate(losses.tolist())]
+        self._append(STEPS, "".join(lines), header="step,epoch,loss\n")
+
+    def _append(self, name: str, text: str, header: str = "") -> None:
+        """Append ``text`` to log file ``name`` in one write, flushed at once (readers and a
+        killed process see whole lines), through a handle kept open until
+        :meth:`close_logs`: opening the file every epoch cost more than the epoch of a
+        small network. ``header`` starts a file that does not exist yet."""
+        handle = self._logs.get(name)
+        if handle is None:
+            path = self.file(name)
+            if header and not path.exists():
+                text = header + text
+            handle = self._logs[name] = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        handle.write(text)
+        handle.flush()
+
+    def close_logs(self) -> None:
+        """Close the handles :meth:`_append` keeps open (reopened on the next append)."""
+        for handle in self._logs.values():
+            handle.close()
+        self._logs.clear()
 
     # --- reading -----------------------------------------------------------------------
 

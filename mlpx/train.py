@@ -305,6 +305,7 @@ class Trainer:
         self, run: RunDir, status: str, message: str | None, final_files: bool = True
     ) -> TrainResult:
         """Write the model, summary, report and plots for whatever epochs completed."""
+        run.close_logs()
         summary = self.summary
         summary |= {"status": status, "finished": time.time()}
         since = summary["finished"] - summary["started"]
