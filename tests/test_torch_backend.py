@@ -11,8 +11,10 @@ import torch
 from conftest import REPO
 
 from mlpx.backends import create_backend
+from mlpx.backends.torch import optim
 from mlpx.backends.torch.optim import UpdateRule
 from mlpx.config import OPTIMIZER_NAMES, OptimizerConfig, build_config
+from mlpx.errors import BackendError
 from mlpx.model import ModelSpec, init_params
 
 TORCH_OPTIMIZERS = {
@@ -28,6 +30,18 @@ TORCH_OPTIMIZERS = {
     "rmsprop": lambda p, c, **k: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay, **k),
     "adagrad": lambda p, c, **k: torch.optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay, **k),
 }
+
+
+def torch_optim_runs_fused(name: str, config: OptimizerConfig, dtype: torch.dtype) -> bool:
+    """Whether ``torch.optim`` itself steps this optimizer with ``fused=True`` here."""
+    w = torch.zeros(1, dtype=dtype, requires_grad=True)
+    try:
+        optimizer = TORCH_OPTIMIZERS[name]([w], config, fused=True)
+        w.grad = torch.ones_like(w)
+        optimizer.step()
+    except (RuntimeError, TypeError):
+        return False
+    return True
 
 
 def gradient(w: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -46,7 +60,7 @@ def test_update_rule_is_torch_optim_bit_for_bit(name, weight_decay, dtype):
     theirs = [w.clone().requires_grad_() for w in ours]
     rule = UpdateRule(config, [w.requires_grad_() for w in ours])
     optimizer = TORCH_OPTIMIZERS[name](theirs, config, **rule.kernel)
-    assert rule.fused == (name != "rmsprop")  # this torch has fused CPU kernels for the rest
+    assert rule.fused == torch_optim_runs_fused(name, config, dtype)
     for step in range(20):
         rule.lr = config.lr * 0.9 ** (step // 5)  # what lr_decay does between epochs
         for group in optimizer.param_groups:
@@ -64,6 +78,15 @@ def test_update_rule_is_torch_optim_bit_for_bit(name, weight_decay, dtype):
         for slot, value in optimizer.state[t].items():
             assert state[slot].dtype == value.dtype and state[slot].device == value.device
             assert torch.equal(state[slot], value)
+
+
+def test_a_rule_without_any_kernel_is_a_backend_error(monkeypatch):
+    def unsupported(*args, **kwargs):
+        raise RuntimeError("no kernel for this device")
+
+    monkeypatch.setattr(optim, "functional_update", lambda config: (unsupported, ("step",), {}))
+    with pytest.raises(BackendError, match="no fused or foreach unsupported update"):
+        UpdateRule(OptimizerConfig(), [torch.zeros(2)])
 
 
 def small_backend(name: str, init_seed: int):
