@@ -1,8 +1,10 @@
-"""The PyTorch backend: ``nn.Module`` MLPs, ``torch.optim`` optimizers, data on the device once.
+"""The PyTorch backend: ``nn.Module`` MLPs, ``torch.optim``'s update rules, data on the device once.
 
 Batches are slices of the epoch's permuted copy of the training tensors (one gather per
 epoch, no per-sample Dataset). Per-batch losses and correct counts stay on the device and are
-read once per epoch, so a CUDA run does not synchronise per batch.
+read once per epoch, so a CUDA run does not synchronise per batch. The update rules are
+``torch.optim``'s functional ones (see :mod:`mlpx.backends.torch.optim`), so a run never imports
+``torch._dynamo``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
+from mlpx.backends.torch.optim import UpdateRule
 from mlpx.errors import BackendError
 from mlpx.model import ModelSpec
 
@@ -85,29 +88,6 @@ def resolve_device(requested: str) -> torch.device:
     return device
 
 
-def make_optimizer(config, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """The ``torch.optim`` optimizer the config names, fused where this torch has a fused
-    kernel for it on the params' device (one kernel per step instead of several per
-    tensor), else the foreach implementation."""
-    opt = config.optimizer
-    kwargs = {"lr": opt.lr, "weight_decay": opt.weight_decay}
-    if opt.name in ("sgd", "momentum", "nesterov"):
-        kind = torch.optim.SGD
-        kwargs |= {"momentum": 0.0 if opt.name == "sgd" else opt.momentum}
-        kwargs |= {"nesterov": opt.name == "nesterov"}
-    else:
-        kind = {
-            "adam": torch.optim.Adam,
-            "adamw": torch.optim.AdamW,
-            "rmsprop": torch.optim.RMSprop,
-            "adagrad": torch.optim.Adagrad,
-        }[opt.name]
-    try:
-        return kind(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):  # no fused kernel here for this optimizer
-        return kind(params, foreach=True, **kwargs)
-
-
 class TorchBackend(Backend):
     """See the module docstring."""
 
@@ -127,7 +107,8 @@ class TorchBackend(Backend):
         self._param_names = spec.param_names()
         leaves = self.model.named_tensors(transpose=False)
         self._weights = [leaves[name] for name in spec.weight_names()]
-        self.optimizer = make_optimizer(config, [leaves[name] for name in self._param_names])
+        self._leaves = [leaves[name] for name in self._param_names]
+        self.optimizer = UpdateRule(config.optimizer, self._leaves)
         self._l1, self._l2 = config.regularization.l1, config.regularization.l2
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._losses: list[torch.Tensor] = []
@@ -151,8 +132,7 @@ class TorchBackend(Backend):
         x, y = self._data["train"]
         index = torch.as_tensor(order, device=self._device)
         self._x_epoch, self._y_epoch = x[index], y[index]
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.optimizer.lr = lr
         self._losses = []
         self._correct.zero_()
         self.model.train()
@@ -169,9 +149,7 @@ class TorchBackend(Backend):
         xb, yb = self._x_epoch[start:stop], self._y_epoch[start:stop]
         logits = self.model(xb)
         loss = F.cross_entropy(logits, yb) + self._penalty()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.optimizer.step(list(torch.autograd.grad(loss, self._leaves)))
         with torch.no_grad():
             self._losses.append(loss.detach())
             self._correct += (logits.argmax(dim=1) == yb).sum()
@@ -208,30 +186,19 @@ class TorchBackend(Backend):
     def state(self) -> dict[str, np.ndarray]:
         state = self.params()
         for index, name in enumerate(self._param_names):
-            for key, value in self.optimizer.state.get(self._named_param(index), {}).items():
-                state[f"opt/{name}/{key}"] = torch.as_tensor(value).detach().cpu().numpy().copy()
+            for slot, value in self.optimizer.param_state(index).items():
+                state[f"opt/{name}/{slot}"] = value.cpu().numpy().copy()
         state["rng/torch"] = torch.get_rng_state().numpy().copy()
         if self._device.type == "cuda":
             state["rng/cuda"] = torch.cuda.get_rng_state(self._device).numpy().copy()
         return state
-
-    def _named_param(self, index: int) -> torch.Tensor:
-        return self.optimizer.param_groups[0]["params"][index]
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         self._load_params(state)
         for index, name in enumerate(self._param_names):
             prefix = f"opt/{name}/"
             entries = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            if not entries:
-                continue
-            param = self._named_param(index)
-            self.optimizer.state[param] = {
-                key: torch.as_tensor(value)
-                if key == "step"
-                else torch.as_tensor(value).to(param.device, param.dtype)
-                for key, value in entries.items()
-            }
+            self.optimizer.load_param_state(index, entries)
         torch.set_rng_state(torch.as_tensor(state["rng/torch"]))
         if "rng/cuda" in state and self._device.type == "cuda":
             torch.cuda.set_rng_state(torch.as_tensor(state["rng/cuda"]), self._device)

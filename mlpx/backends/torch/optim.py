@@ -1,0 +1,153 @@
+"""Update rules of the torch backend: the arithmetic of ``torch.optim``, without its ``Optimizer``.
+
+``torch.optim.Optimizer`` imports ``torch._dynamo`` when it is first built or stepped (seconds
+of start-up for a run that compiles nothing) and wraps every step in grad-mode and profiler
+bookkeeping. mlpx calls the functional update that ``Optimizer.step`` itself calls
+(``torch.optim.adam.adam``, ``torch.optim.sgd.sgd``, ...) with the arguments ``step`` would
+pass, so the arithmetic and the fused or foreach kernels are torch's own. The state is kept
+per slot, under ``torch.optim``'s names (``step``, ``exp_avg``, ``momentum_buffer``, ...), in
+the places ``torch.optim`` puts it: ``step`` on the parameters' device for fused kernels,
+on the CPU otherwise (foreach then reads it without a device sync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch.optim import adagrad, adam, adamw, rmsprop, sgd
+
+from mlpx.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:
+    from mlpx.config import OptimizerConfig
+
+KERNELS = ({"fused": True}, {"foreach": True})
+"""Implementations in order of preference: one fused kernel per step where this torch has one
+for the rule on the device, else a few foreach kernels over all parameters."""
+
+
+Slots = tuple[str | None, ...]
+Hyperparameters = dict[str, float | bool]
+
+
+def functional_update(
+    config: OptimizerConfig,
+) -> tuple[Callable[..., None], Slots, Hyperparameters]:
+    """The functional update ``torch.optim`` runs for ``config``, as (function, slots,
+    hyperparameters).
+
+    ``slots`` names the state lists the function takes after (params, grads), in its order;
+    None marks a list that this configuration leaves empty (AMSGrad's maxima, centered
+    RMSprop's averages, the momentum buffers of SGD without momentum). The hyperparameters are
+    ``torch.optim``'s defaults but for momentum and weight decay; ``lr`` is passed per step.
+    """
+    decay = config.weight_decay
+    match config.name:
+        case "sgd" | "momentum" | "nesterov":
+            momentum = 0.0 if config.name == "sgd" else config.momentum
+            slots = ("momentum_buffer" if momentum else None,)
+            hyper = {"momentum": momentum, "dampening": 0.0, "nesterov": config.name == "nesterov"}
+            return sgd.sgd, slots, hyper | {"weight_decay": decay, "maximize": False}
+        case "adam" | "adamw":
+            function = adam.adam if config.name == "adam" else adamw.adamw
+            hyper = {"amsgrad": False, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+            slots = ("exp_avg", "exp_avg_sq", None, "step")
+            return function, slots, hyper | {"weight_decay": decay, "maximize": False}
+        case "rmsprop":
+            hyper = {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False}
+            return (
+                rmsprop.rmsprop,
+                ("square_avg", None, None, "step"),
+                hyper | {"weight_decay": decay},
+            )
+        case "adagrad":
+            hyper = {"lr_decay": 0.0, "eps": 1e-10, "weight_decay": decay, "maximize": False}
+            return adagrad.adagrad, ("sum", "step"), hyper
+    raise ConfigError(f"optimizer.name: unknown update rule {config.name!r}")
+
+
+def new_slot(name: str, param: torch.Tensor, fused: bool) -> torch.Tensor | None:
+    """Parameter ``param``'s fresh state ``name``, as ``torch.optim`` makes it.
+
+    The momentum buffer is None: SGD's first step sets it to the gradient itself.
+    """
+    if name == "momentum_buffer":
+        return None
+    if name == "step":
+        return torch.zeros((), dtype=torch.float32, device=param.device if fused else "cpu")
+    return torch.zeros_like(param, memory_format=torch.preserve_format)
+
+
+class UpdateRule:
+    """One optimizer over a fixed list of parameters, holding their state.
+
+    Parameters
+    ----------
+    config : the ``optimizer`` section (name, lr, momentum, weight_decay).
+    params : the leaf parameters, all on one device and of one floating dtype.
+
+    ``slots[name][i]`` is parameter ``i``'s state ``name``, or None before the rule makes
+    it. ``lr`` may be changed between steps (learning-rate decay does, once per epoch).
+    """
+
+    def __init__(self, config: OptimizerConfig, params: list[torch.Tensor]):
+        self.function, self._slot_names, self.hyperparameters = functional_update(config)
+        self.params = params
+        self.lr = config.lr
+        self.kernel = self._first_kernel_that_runs(params[0])
+        self.slots = {
+            name: [new_slot(name, p, self.fused) for p in params]
+            for name in self._slot_names
+            if name
+        }
+        # The lists themselves are passed to every step: SGD fills in its buffers in place.
+        self._state_lists = [self.slots[name] if name else [] for name in self._slot_names]
+
+    @property
+    def fused(self) -> bool:
+        """Whether each step is one fused kernel (else foreach kernels)."""
+        return "fused" in self.kernel
+
+    def param_state(self, index: int) -> dict[str, torch.Tensor]:
+        """Parameter ``index``'s state by slot name, leaving out slots not made yet."""
+        return {name: ts[index] for name, ts in self.slots.items() if ts[index] is not None}
+
+    def load_param_state(self, index: int, state: dict[str, np.ndarray]) -> None:
+        """Set parameter ``index``'s state from copies of ``state`` (slot name -> array), on
+        the device and in the dtype the rule keeps each slot in."""
+        for name, value in state.items():
+            like = self.slots[name][index]
+            like = self.params[index] if like is None else like
+            self.slots[name][index] = torch.tensor(value, dtype=like.dtype, device=like.device)
+
+    def step(self, grads: list[torch.Tensor]) -> None:
+        """Update every parameter and its state in place, given the gradients (same shapes)."""
+        self._run(self.params, grads, self._state_lists, self.kernel)
+
+    def _run(self, params: list, grads: list, state_lists: list, kernel: dict[str, bool]) -> None:
+        with torch.no_grad():
+            self.function(params, grads, *state_lists, lr=self.lr, **kernel, **self.hyperparameters)
+
+    def _first_kernel_that_runs(self, like: torch.Tensor) -> dict[str, bool]:
+        """The first of KERNELS that this torch runs for this rule on ``like``'s device and
+        dtype, found by one step on a scratch parameter: kernel support varies with the
+        torch version, the device and the dtype, and the functional API raises where it
+        lacks one (no such kernel, or no such argument)."""
+        for kernel in KERNELS:
+            scratch = torch.zeros(1, dtype=like.dtype, device=like.device)
+            state_lists = [
+                [new_slot(name, scratch, "fused" in kernel)] if name else []
+                for name in self._slot_names
+            ]
+            try:
+                self._run([scratch], [torch.ones_like(scratch)], state_lists, kernel)
+            except (RuntimeError, TypeError):
+                continue
+            return kernel
+        raise BackendError(
+            f"torch {torch.__version__} has no fused or foreach {self.function.__name__} "
+            f"update for {like.dtype} on {like.device}; use another device, dtype or torch"
+        )
