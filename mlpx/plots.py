@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 DPI = 110
+MISCLASSIFIED_SHOWN = 32
 TICK_PT = 10.0
 """matplotlib's default tick label size (rcParams "medium"), for laying out class names."""
 
@@ -167,21 +168,27 @@ def mosaic(images: list[np.ndarray], cols: int, pad: tuple[int, int, int]) -> np
 
 
 def plot_misclassified(
-    path, images: np.ndarray, y_true, y_pred, names: list[str], image_shape, limit: int = 32
-):
-    """A grid of up to ``limit`` misclassified images titled 'true -> predicted'.
+    path,
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    names: list[str],
+    image_shape: tuple[int, ...],
+    total: int | None = None,
+) -> None:
+    """A grid, eight to a row, of misclassified images (K, ...) titled 'true -> predicted'
+    from their labels (K,); ``total``: how many were misclassified in all (default K).
 
     One image of all of them (a mosaic) in one Axes, not an Axes per image: each Axes costs
     more to build and draw than the picture in it.
     """
-    wrong = np.flatnonzero(y_true != y_pred)[:limit]
     cols, cell_width, title_height = 8, 1.3, 0.4
-    if not len(wrong):
+    if not len(images):
         fig = figure(cols * cell_width, 1.5 + title_height)
         fig.suptitle("No misclassified samples", fontsize=10)
         fig.savefig(path, dpi=DPI)
         return
-    shown = [display_image(images[k].reshape(image_shape)) for k in wrong]
+    shown = [display_image(image.reshape(image_shape)) for image in images]
     # small images are enlarged by whole pixels so that the margins can be thin
     zoom = -(-32 // max(shown[0].shape[:2]))
     shown = [image.repeat(zoom, axis=0).repeat(zoom, axis=1) for image in shown]
@@ -196,12 +203,11 @@ def plot_misclassified(
     ax.imshow(tiles, interpolation="nearest", aspect="auto")
     ax.axis("off")
     cell_h, cell_w = above + height + below, width + 2 * beside
-    for k, index in enumerate(wrong):
+    for k, (true, predicted) in enumerate(zip(y_true, y_pred, strict=True)):
         x = (k % cols) * cell_w + cell_w / 2 - 0.5
         y = (k // cols) * cell_h + 0.8 * above - 0.5
-        title = f"{names[y_true[index]]} → {names[y_pred[index]]}"
-        ax.text(x, y, title, ha="center", va="bottom", fontsize=8)
-    total = len(np.flatnonzero(y_true != y_pred))
+        ax.text(x, y, f"{names[true]} → {names[predicted]}", ha="center", va="bottom", fontsize=8)
+    total = len(images) if total is None else total
     fig.suptitle(f"Misclassified ({total} in all, true → predicted)", fontsize=10)
     fig.savefig(path, dpi=DPI)
 
@@ -236,14 +242,17 @@ def plot_run(
     x, y = dataset.splits()[split]
     plot_confusion(run.plots / "confusion.png", y, predictions, dataset.class_names, split)
     if dataset.image_shape is not None:
+        wrong = np.flatnonzero(y != predictions)
+        shown = wrong[:MISCLASSIFIED_SHOWN]  # only these are mapped back to pixel values
         norm = dataset.normalization
         plot_misclassified(
             run.plots / "misclassified.png",
-            x * norm.scale + norm.shift,
-            y,
-            predictions,
+            x[shown] * norm.scale + norm.shift,
+            y[shown],
+            predictions[shown],
             dataset.class_names,
             dataset.image_shape,
+            total=len(wrong),
         )
     elif dataset.n_features == 2:
         plot_boundary(run.plots / "boundary.png", backend, dataset, x, y)

@@ -63,9 +63,10 @@ def test_misclassified_mosaic_shows_each_wrong_image(tmp_path, shape):
     else:
         images[:, 0, 4:12, 4:12] = 1
     y_true = np.arange(n) % 10
-    y_pred = y_true.copy()
-    y_pred[:11] = (y_pred[:11] + 1) % 10  # 11 wrong: a row of 8, then 3
-    plots.plot_misclassified(tmp_path / "wrong.png", images, y_true, y_pred, NAMES, shape)
+    y_pred = (y_true + 1) % 10
+    # 11 shown of 20 wrong: a row of 8, then 3
+    args = (images[:11], y_true[:11], y_pred[:11], NAMES, shape)
+    plots.plot_misclassified(tmp_path / "wrong.png", *args, total=n)
     image = read_png(tmp_path / "wrong.png")
     assert image.shape[1] == round(110 * 8 * 1.3)
     red = (image[..., 0] > 0.9) & (image[..., 1] < 0.1) & (image[..., 2] < 0.1)
@@ -100,10 +101,28 @@ def test_mosaic_puts_images_row_by_row_with_margins():
 
 
 def test_misclassified_plot_when_nothing_is_wrong(tmp_path):
-    y = np.arange(10)
-    plots.plot_misclassified(tmp_path / "none.png", np.zeros((10, 8, 8)), y, y, NAMES, (8, 8))
+    none = np.zeros(0, dtype=np.int64)
+    plots.plot_misclassified(tmp_path / "none.png", np.zeros((0, 8, 8)), none, none, NAMES, (8, 8))
     image = read_png(tmp_path / "none.png")
     assert image.shape[:2] == (round(110 * 1.9), round(110 * 8 * 1.3))
+
+
+def test_a_run_shows_its_first_32_misclassified_of_all(cli, monkeypatch):
+    shown = {}
+
+    def capture(path, images, y_true, y_pred, names, image_shape, total=None):
+        shown.update(images=images, y_true=y_true, y_pred=y_pred, total=total)
+
+    monkeypatch.setattr(plots, "plot_misclassified", capture)
+    cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", "optimizer.lr=1e-4")
+    report = (cli.last_run() / "report.txt").read_text().split("predicted)\n")[1]
+    matrix = np.array([line.split()[1:] for line in report.splitlines()[1:]], dtype=int)
+    wrong = matrix.sum() - np.trace(matrix)
+    assert shown["total"] == wrong > 32  # an epoch at a small rate gets many wrong
+    assert shown["images"].shape == (32, 64) and np.all(shown["y_true"] != shown["y_pred"])
+    # in pixel values again, 0..16, not normalised
+    assert shown["images"].min() == pytest.approx(0, abs=1e-5)
+    assert shown["images"].max() == pytest.approx(16, abs=1e-4)
 
 
 def test_images_of_no_displayable_shape_are_refused():
