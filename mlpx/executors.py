@@ -171,10 +171,9 @@ def _process_context(backend: str):
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # Trial processes fork from a server that imported these once, so each trial starts in
-    # milliseconds instead of importing torch, scikit-learn and matplotlib again.
+    # milliseconds instead of importing torch and matplotlib again.
     preload = ["mlpx.executors", "mlpx.train", "mlpx.report", "mlpx.plots"]
-    preload += ["sklearn.datasets", "sklearn.metrics"]
-    preload += ["matplotlib.pyplot"]
+    preload += ["matplotlib.figure", "matplotlib.backends.backend_agg"]
     if backend == "torch":  # torch.optim imports torch._dynamo on first use: seconds
         preload += ["mlpx.backends.torch", "torch._dynamo"]
     context.set_forkserver_preload(preload)

@@ -9,20 +9,54 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from mlpx.backends import Backend
     from mlpx.data import Dataset
     from mlpx.runs import RunDir
     from mlpx.sweep import Curve, ValueSummary
 
 
-def pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend (imported on first use)."""
-    import matplotlib
+DPI = 110
+MISCLASSIFIED_SHOWN = 32
+TICK_PT = 10.0
+"""matplotlib's default tick label size (rcParams "medium"), for laying out class names."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    return plt
+def figure(width: float, height: float) -> Figure:
+    """A Figure of width x height inches on its own Agg canvas.
+
+    Outside pyplot on purpose: no backend is chosen (a user's interactive session keeps its
+    own), and no global registry holds the figure, so nothing needs closing.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def add_axes(fig: Figure, left: float, bottom: float, width: float, height: float) -> Axes:
+    """Axes at a fixed place on the figure, in inches from its lower left corner.
+
+    Run plots know their labels, so fixed layouts replace ``tight_layout``, which draws the
+    whole figure once more only to measure it.
+    """
+    fig_width, fig_height = fig.get_size_inches()
+    return fig.add_axes(
+        (left / fig_width, bottom / fig_height, width / fig_width, height / fig_height)
+    )
+
+
+def text_width(texts: list[str], points: float) -> float:
+    """The width in inches of the widest of ``texts`` set in the default font at ``points``."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=points)
+    return max(text_to_path.get_text_width_height_descent(t, font, False)[0] for t in texts) / 72
 
 
 def read_steps(path) -> tuple[np.ndarray, np.ndarray]:
@@ -34,8 +68,8 @@ def read_steps(path) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.ndarray]) -> None:
     """Per-batch loss (faint) with per-epoch train and validation loss against epochs."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = figure(7, 4.5)
+    ax = add_axes(fig, 0.8, 0.55, 6.05, 3.55)
     step, loss = steps
     if len(step):
         per_epoch = step.max() / max(len(history), 1)
@@ -49,15 +83,13 @@ def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.n
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)
 
 
 def plot_accuracy(path, history: list[dict[str, Any]]) -> None:
     """Train and validation accuracy per epoch."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = figure(7, 4.5)
+    ax = add_axes(fig, 0.8, 0.55, 6.05, 3.55)
     epochs = [r["epoch"] for r in history]
     ax.plot(epochs, [r["train_acc"] for r in history], "o-", ms=3, label="train")
     if history and "val_acc" in history[0]:
@@ -65,23 +97,32 @@ def plot_accuracy(path, history: list[dict[str, Any]]) -> None:
     ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)
 
 
 def plot_confusion(path, y_true: np.ndarray, y_pred: np.ndarray, names: list[str], split: str):
-    """Confusion matrix with counts in the cells."""
-    from sklearn.metrics import confusion_matrix
+    """Confusion matrix with counts in the cells and a colour bar."""
+    from mlpx.report import confusion_matrix
 
-    plt = pyplot()
-    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(names))))
-    size = min(0.5 * len(names) + 3, 12)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    matrix = confusion_matrix(y_true, y_pred, len(names))
+    width = min(0.5 * len(names) + 3, 12)
+    height = 0.85 * width
+    fig = figure(width, height)
+    slant = 45 if len(names) > 10 else 0
+    names_width, line = text_width(names, TICK_PT), 1.4 * TICK_PT / 72
+    # margins in inches: axis label and class names (slanted when many) left and below, the
+    # title above, the colour bar with its labels right
+    left = 0.45 + names_width
+    bottom = 0.5 + line + names_width * np.sin(np.radians(slant))
+    bar_gap, bar_width, right = 0.15, 0.2, 0.25 + text_width([str(matrix.max())], TICK_PT)
+    side = min(width - left - bar_gap - bar_width - right, height - bottom - 0.4)
+    ax = add_axes(fig, left, bottom, side, side)
     image = ax.imshow(matrix, cmap="Blues")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    # where fig.colorbar(image, ax=ax, shrink=0.8) puts it, without a second layout pass
+    bar = add_axes(fig, left + side + bar_gap, bottom + 0.1 * side, bar_width, 0.8 * side)
+    fig.colorbar(image, cax=bar)
     ticks = np.arange(len(names))
-    ax.set_xticks(ticks, names, rotation=45 if len(names) > 10 else 0)
+    ax.set_xticks(ticks, names, rotation=slant)
     ax.set_yticks(ticks, names)
     if len(names) <= 20:
         threshold = matrix.max() / 2
@@ -89,51 +130,101 @@ def plot_confusion(path, y_true: np.ndarray, y_pred: np.ndarray, names: list[str
             color = "white" if count > threshold else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     ax.set(xlabel="predicted", ylabel="true", title=f"Confusion matrix ({split})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)
+
+
+def display_image(image: np.ndarray) -> np.ndarray:
+    """One image, any float or integer (H, W), (H, W, C) or (C, H, W) with C 1, 3 or 4, as
+    RGB (H, W, 3) in [0, 1]: its own range stretched to [0, 1], gray for one channel, an
+    alpha channel composited over white."""
+    image = image.astype(np.float64)
+    if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
+        image = np.moveaxis(image, 0, -1)
+    image = (image - image.min()) / max(np.ptp(image), 1e-12)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=-1)
+    if image.ndim == 3 and image.shape[-1] == 4:
+        alpha = image[..., 3:]
+        return image[..., :3] * alpha + (1 - alpha)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        return image
+    raise TypeError(f"Invalid shape {image.shape} for image data")
+
+
+def mosaic(images: list[np.ndarray], cols: int, pad: tuple[int, int, int]) -> np.ndarray:
+    """Tile RGB images (H, W, 3) row by row, ``cols`` to a row, on white: each cell has
+    ``pad`` = (above, beside, below) pixels of margin, the space above for a title."""
+    height, width = images[0].shape[:2]
+    above, beside, below = pad
+    cell_h, cell_w = above + height + below, width + 2 * beside
+    rows = -(-len(images) // cols)
+    out = np.ones((rows * cell_h, cols * cell_w, 3))
+    for k, image in enumerate(images):
+        top, left = (k // cols) * cell_h + above, (k % cols) * cell_w + beside
+        out[top : top + height, left : left + width] = image
+    return out
 
 
 def plot_misclassified(
-    path, images: np.ndarray, y_true, y_pred, names: list[str], image_shape, limit: int = 32
-):
-    """A grid of up to ``limit`` misclassified images titled 'true -> predicted'."""
-    plt = pyplot()
-    wrong = np.flatnonzero(y_true != y_pred)[:limit]
-    cols = 8
-    rows = max(1, -(-len(wrong) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5 + 0.4), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, index in zip(axes.flat, wrong, strict=False):
-        image = images[index].reshape(image_shape).astype(np.float64)
-        if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
-            image = np.moveaxis(image, 0, -1)
-        image = (image - image.min()) / max(np.ptp(image), 1e-12)
-        ax.imshow(image.squeeze(), cmap="gray" if image.ndim == 2 or image.shape[-1] == 1 else None)
-        ax.set_title(f"{names[y_true[index]]} → {names[y_pred[index]]}", fontsize=8)
-    title = f"Misclassified ({len(np.flatnonzero(y_true != y_pred))} in all, true → predicted)"
-    fig.suptitle(title if len(wrong) else "No misclassified samples", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path,
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    names: list[str],
+    image_shape: tuple[int, ...],
+    total: int | None = None,
+) -> None:
+    """A grid, eight to a row, of misclassified images (K, ...) titled 'true -> predicted'
+    from their labels (K,); ``total``: how many were misclassified in all (default K).
+
+    One image of all of them (a mosaic) in one Axes, not an Axes per image: each Axes costs
+    more to build and draw than the picture in it.
+    """
+    cols, cell_width, title_height = 8, 1.3, 0.4
+    if not len(images):
+        fig = figure(cols * cell_width, 1.5 + title_height)
+        fig.suptitle("No misclassified samples", fontsize=10)
+        fig.savefig(path, dpi=DPI)
+        return
+    shown = [display_image(image.reshape(image_shape)) for image in images]
+    # small images are enlarged by whole pixels so that the margins can be thin
+    zoom = -(-32 // max(shown[0].shape[:2]))
+    shown = [image.repeat(zoom, axis=0).repeat(zoom, axis=1) for image in shown]
+    height, width = shown[0].shape[:2]
+    beside, above, below = round(0.06 * width), round(0.3 * height), round(0.05 * height)
+    tiles = mosaic(shown, cols, (above, beside, below))
+    inches_per_pixel = cell_width / (width + 2 * beside)
+    tiles_height = tiles.shape[0] * inches_per_pixel
+    fig = figure(cols * cell_width, tiles_height + title_height)
+    ax = add_axes(fig, 0, 0, cols * cell_width, tiles_height)
+    # ``tiles`` is cols cells wide even with fewer images, so the pixels stay square
+    ax.imshow(tiles, interpolation="nearest", aspect="auto")
+    ax.axis("off")
+    cell_h, cell_w = above + height + below, width + 2 * beside
+    for k, (true, predicted) in enumerate(zip(y_true, y_pred, strict=True)):
+        x = (k % cols) * cell_w + cell_w / 2 - 0.5
+        y = (k // cols) * cell_h + 0.8 * above - 0.5
+        ax.text(x, y, f"{names[true]} → {names[predicted]}", ha="center", va="bottom", fontsize=8)
+    total = len(images) if total is None else total
+    fig.suptitle(f"Misclassified ({total} in all, true → predicted)", fontsize=10)
+    fig.savefig(path, dpi=DPI)
 
 
 def plot_boundary(path, backend: Backend, dataset: Dataset, x: np.ndarray, y: np.ndarray):
     """Decision regions of a 2-D classifier over its (normalised) points, up to 3,000 shown."""
-    plt = pyplot()
     lo, hi = x.min(axis=0) - 0.5, x.max(axis=0) + 0.5
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
     grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(x.dtype)
     regions = backend.predict(grid).reshape(gx.shape)
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    fig = figure(6, 5.5)
+    ax = add_axes(fig, 0.8, 0.55, 5.05, 4.55)
     ax.contourf(gx, gy, regions, alpha=0.3, cmap="coolwarm", levels=dataset.n_classes - 1 or 1)
     shown = np.random.default_rng(0).permutation(len(x))[:3000]
     ax.scatter(x[shown, 0], x[shown, 1], c=y[shown], s=4, cmap="coolwarm", edgecolors="none")
     ax.set(xlabel="x1 (normalised)", ylabel="x2 (normalised)", title="Decision boundary")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)
 
 
 def plot_run(
@@ -151,14 +242,17 @@ def plot_run(
     x, y = dataset.splits()[split]
     plot_confusion(run.plots / "confusion.png", y, predictions, dataset.class_names, split)
     if dataset.image_shape is not None:
+        wrong = np.flatnonzero(y != predictions)
+        shown = wrong[:MISCLASSIFIED_SHOWN]  # only these are mapped back to pixel values
         norm = dataset.normalization
         plot_misclassified(
             run.plots / "misclassified.png",
-            x * norm.scale + norm.shift,
-            y,
-            predictions,
+            x[shown] * norm.scale + norm.shift,
+            y[shown],
+            predictions[shown],
             dataset.class_names,
             dataset.image_shape,
+            total=len(wrong),
         )
     elif dataset.n_features == 2:
         plot_boundary(run.plots / "boundary.png", backend, dataset, x, y)
@@ -186,13 +280,13 @@ def plot_sweep(path, param: str, summaries: list[ValueSummary], scale: str, seed
     a band of +-1 standard deviation; a value with no completed trial is a red dotted line.
     ``scale`` is one of log, symlog, log2, linear, category (see ``sweep.axis_scale``).
     """
-    plt = pyplot()
     labels = [s.label for s in summaries]
     category = scale == "category"
     xs = np.arange(len(summaries), dtype=float)
     if not category:
         xs = np.array([float(s.value) for s in summaries])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
+    fig = figure(11, 4.3)
+    axes = fig.subplots(1, 2)
     panels = (("validation accuracy", "val_accs", "acc"), ("validation loss", "val_losses", "loss"))
     for ax, (title, points, stat) in zip(axes, panels, strict=True):
         mean = np.array(
@@ -224,15 +318,16 @@ def plot_sweep(path, param: str, summaries: list[ValueSummary], scale: str, seed
         ax.legend(fontsize=8)
     fig.suptitle(f"Sweep of {param}: last-epoch metrics over {seeds} seed(s) per value")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)
 
 
 def plot_curves(path, param: str, curves: list[Curve]) -> None:
     """Train and validation loss per epoch, one seed-averaged line per value."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True)
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(len(curves), 1)))
+    from matplotlib import colormaps
+
+    fig = figure(11, 4.3)
+    axes = fig.subplots(1, 2, sharey=True)
+    colors = colormaps["viridis"](np.linspace(0, 0.9, max(len(curves), 1)))
     for curve, color in zip(curves, colors, strict=False):
         axes[0].plot(curve.epochs, curve.train_loss, color=color, label=f"{param}={curve.label}")
         if curve.val_loss is not None:
@@ -247,5 +342,4 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
     axes[0].set_ylabel("cross-entropy loss (mean over seeds)")
     axes[1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)

@@ -7,6 +7,7 @@ hostile .npz file is made here.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import random
 import zipfile
@@ -60,6 +61,49 @@ def test_idx_dataset_loads_through_torchvision_and_trains(
     assert data.class_names == list(tv_class.classes)
     reference = tv_class(tmp_path / "data", train=False)
     np.testing.assert_array_equal(data.y_test, reference.targets.numpy())
+
+
+def test_digits_are_scikit_learns_bit_for_bit_without_importing_it():
+    from sklearn.datasets import load_digits
+
+    cfg = load_config(None, ["data.name=digits"])
+    source = load_source(cfg.data)
+    reference = load_digits()
+    assert source.x.dtype == reference.images.dtype and source.y.dtype == reference.target.dtype
+    assert source.x.tobytes() == reference.images.tobytes()
+    np.testing.assert_array_equal(source.y, reference.target)
+    assert source.class_names == [str(name) for name in reference.target_names]
+    assert source.image_shape == (8, 8)
+
+
+def test_digits_without_scikit_learn_is_one_line(cli, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "sklearn" else find_spec(name)
+    )
+    line = one_error_line(cli.train("configs/digits.yaml", expect=2))
+    assert "digits" in line and "scikit-learn" in line
+
+
+def test_digits_file_missing_is_one_line(cli, monkeypatch):
+    from mlpx.data import digits
+
+    monkeypatch.setattr(digits, "DATA_FILE", ("datasets", "data", "no-digits.csv.gz"))
+    line = one_error_line(cli.train("configs/digits.yaml", expect=2))
+    assert "no-digits.csv.gz is missing; reinstall scikit-learn" in line
+
+
+@pytest.mark.parametrize("content", [b"not gzip", gzip.compress(b"1,2,3\n4,5,6\n")])
+def test_digits_file_unreadable_is_one_line(cli, tmp_path, monkeypatch, content):
+    from mlpx.data import digits
+
+    path = tmp_path / "digits.csv.gz"
+    path.write_bytes(content)
+    monkeypatch.setattr(digits, "data_file", lambda: path)
+    line = one_error_line(cli.train("configs/digits.yaml", expect=2))
+    assert line.startswith("error: data.name digits: ") and str(path) in line
 
 
 def test_limit_trains_on_a_seeded_stratified_subset(tmp_path):

@@ -1,0 +1,151 @@
+"""Run plots: every file written, readable, of a sensible size, showing what it should."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from conftest import REPO
+
+from mlpx import plots
+
+NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def read_png(path) -> np.ndarray:
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    return mpimg.imread(path)
+
+
+def test_loss_and_accuracy_plots(tmp_path):
+    history = [
+        {
+            "epoch": e,
+            "train_loss": 2 / e,
+            "val_loss": 2.2 / e,
+            "train_acc": 1 - 1 / e,
+            "val_acc": 0.9,
+        }
+        for e in range(1, 11)
+    ]
+    steps = (np.arange(1, 101), np.geomspace(3, 0.01, 100))  # spans decades: a log axis
+    plots.plot_loss(tmp_path / "loss.png", history, steps)
+    plots.plot_accuracy(tmp_path / "accuracy.png", history)
+    for name in ("loss", "accuracy"):
+        assert read_png(tmp_path / f"{name}.png").shape[:2] == (495, 770)  # 7 x 4.5 in at 110 dpi
+
+
+@pytest.mark.parametrize("classes", [3, 10, 12])
+def test_confusion_plot_of_any_number_of_classes(tmp_path, classes):
+    rng = np.random.default_rng(0)
+    names = (NAMES + ["T-shirt/top", "Ankle boot"])[:classes]
+    y_true = rng.integers(0, classes, 400)
+    y_pred = np.where(rng.random(400) < 0.7, y_true, rng.integers(0, classes, 400))
+    plots.plot_confusion(tmp_path / "confusion.png", y_true, y_pred, names, "val")
+    image = read_png(tmp_path / "confusion.png")
+    width = 110 * min(0.5 * classes + 3, 12)
+    assert image.shape[1] == round(width) and abs(image.shape[0] - 0.85 * width) < 1
+    # the darkest cell of the Blues colour map is there: the matrix was drawn
+    assert (image[..., 2] < 0.5).sum() > 100
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (3, 32, 32)])
+def test_misclassified_mosaic_shows_each_wrong_image(tmp_path, shape):
+    rng = np.random.default_rng(0)
+    n = 20
+    images = rng.random((n, *shape)) * 0.05
+    # every image carries a pure red square, which nothing else in the plot has
+    if shape[-1] == 3:
+        images[:, 4:12, 4:12, 0] = 1
+    else:
+        images[:, 0, 4:12, 4:12] = 1
+    y_true = np.arange(n) % 10
+    y_pred = (y_true + 1) % 10
+    # 11 shown of 20 wrong: a row of 8, then 3
+    args = (images[:11], y_true[:11], y_pred[:11], NAMES, shape)
+    plots.plot_misclassified(tmp_path / "wrong.png", *args, total=n)
+    image = read_png(tmp_path / "wrong.png")
+    assert image.shape[1] == round(110 * 8 * 1.3)
+    red = (image[..., 0] > 0.9) & (image[..., 1] < 0.1) & (image[..., 2] < 0.1)
+
+    def runs(mask: np.ndarray) -> int:
+        """How many separate runs of True a 1-D mask has."""
+        return int(np.count_nonzero(np.diff(mask.astype(int)) == 1) + mask[0])
+
+    assert runs(red.any(axis=0)) == 8 and runs(red.any(axis=1)) == 2
+    assert runs(red[:, red.any(axis=0)].any(axis=0)) == 1
+    first_row_end = np.flatnonzero(red.any(axis=1))[0] + 50
+    assert runs(red[first_row_end:].any(axis=0)) == 3
+
+
+def test_gray_images_are_stretched_to_their_own_range():
+    image = np.array([[2.0, 4.0], [6.0, 10.0]])
+    shown = plots.display_image(image)
+    assert shown.shape == (2, 2, 3)
+    np.testing.assert_array_equal(shown[..., 0], [[0, 0.25], [0.5, 1]])
+    assert np.array_equal(shown[..., 0], shown[..., 2])
+    np.testing.assert_array_equal(plots.display_image(image[None]), shown)  # (1, H, W)
+    np.testing.assert_array_equal(plots.display_image(image[..., None]), shown)  # (H, W, 1)
+
+
+def test_mosaic_puts_images_row_by_row_with_margins():
+    images = [np.full((2, 3, 3), k / 10) for k in range(5)]
+    tiles = plots.mosaic(images, cols=2, pad=(1, 1, 0))  # cells of 3 x 5 pixels
+    assert tiles.shape == (3 * 3, 2 * 5, 3)
+    assert np.all(tiles[4:6, 6:9] == 0.3) and np.all(tiles[7:9, 1:4] == 0.4)
+    assert np.all(tiles[0] == 1) and np.all(tiles[:, 0] == 1)  # margins are white
+    assert np.all(tiles[6:, 5:] == 1)  # the cell after the last image is blank
+
+
+def test_misclassified_plot_when_nothing_is_wrong(tmp_path):
+    none = np.zeros(0, dtype=np.int64)
+    plots.plot_misclassified(tmp_path / "none.png", np.zeros((0, 8, 8)), none, none, NAMES, (8, 8))
+    image = read_png(tmp_path / "none.png")
+    assert image.shape[:2] == (round(110 * 1.9), round(110 * 8 * 1.3))
+
+
+def test_a_run_shows_its_first_32_misclassified_of_all(cli, monkeypatch):
+    shown = {}
+
+    def capture(path, images, y_true, y_pred, names, image_shape, total=None):
+        shown.update(images=images, y_true=y_true, y_pred=y_pred, total=total)
+
+    monkeypatch.setattr(plots, "plot_misclassified", capture)
+    cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", "optimizer.lr=1e-4")
+    report = (cli.last_run() / "report.txt").read_text().split("predicted)\n")[1]
+    matrix = np.array([line.split()[1:] for line in report.splitlines()[1:]], dtype=int)
+    wrong = matrix.sum() - np.trace(matrix)
+    assert shown["total"] == wrong > 32  # an epoch at a small rate gets many wrong
+    assert shown["images"].shape == (32, 64) and np.all(shown["y_true"] != shown["y_pred"])
+    # in pixel values again, 0..16, not normalised
+    assert shown["images"].min() == pytest.approx(0, abs=1e-5)
+    assert shown["images"].max() == pytest.approx(16, abs=1e-4)
+
+
+def test_images_of_no_displayable_shape_are_refused():
+    with pytest.raises(TypeError, match="Invalid shape"):
+        plots.display_image(np.zeros((5, 6, 7)))
+
+
+def test_train_path_imports_neither_scikit_learn_nor_pyplot(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlpx", "train", "configs/digits.yaml"]
+        + ["-s", "backend=numpy", "-s", "train.epochs=2", "--runs-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
+    assert "matplotlib.figure" in imported  # the plots were made
+    assert not imported & {"sklearn", "scipy", "matplotlib.pyplot"}
+    run = next(tmp_path.iterdir())
+    assert sorted(p.name for p in (run / "plots").iterdir()) == [
+        "accuracy.png",
+        "confusion.png",
+        "loss.png",
+        "misclassified.png",
+    ]
