@@ -304,7 +304,11 @@ class Trainer:
     def _finish(
         self, run: RunDir, status: str, message: str | None, final_files: bool = True
     ) -> TrainResult:
-        """Write the model, summary, report and plots for whatever epochs completed."""
+        """Write the model, summary, report and plots for whatever epochs completed.
+
+        Ctrl-C or SIGTERM while they are written waits for them (a few seconds at most), then
+        is dropped: training is over, and what it would stop is what the user keeps.
+        """
         run.close_logs()
         summary = self.summary
         summary |= {"status": status, "finished": time.time()}
@@ -313,9 +317,16 @@ class Trainer:
         if message:
             summary["message"] = message
         summary |= summarize(self.history)
-        if self._snapshot is not None:
+        try:
             with deferred_interrupts():
-                self._write_checkpoint(run)
+                self._final_files(run, summary, final_files)
+        except KeyboardInterrupt:
+            pass
+        return TrainResult(run.path, status, summary, self.history)
+
+    def _final_files(self, run: RunDir, summary: dict[str, Any], final_files: bool) -> None:
+        if self._snapshot is not None:
+            self._write_checkpoint(run)
         if final_files and self.history:
             run.write_model(self.backend)
             if self.dataset.x_test is not None:
@@ -329,7 +340,6 @@ class Trainer:
                     )
             self._report_and_plots(run)
         run.write_json(SUMMARY, summary)
-        return TrainResult(run.path, status, summary, self.history)
 
     def _report_and_plots(self, run: RunDir) -> None:
         from mlpx import plots

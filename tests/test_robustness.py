@@ -293,3 +293,21 @@ def test_a_run_that_diverges_late_keeps_its_last_finite_model(cli):
     with np.load(run / "model.npz") as model:
         assert all(np.all(np.isfinite(model[key])) for key in model.files)
     assert (run / "plots" / "loss.png").is_file()
+
+
+def test_ctrl_c_while_the_final_files_are_written_waits_for_them(cli, monkeypatch):
+    """Training is over: an interrupt during the plots must not leave a run without its
+    model, plots or final summary (it used to escape as 'interrupted before training')."""
+    from mlpx import plots
+
+    real_plot_run = plots.plot_run
+
+    def interrupted_plot_run(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at once to this, the main thread
+        return real_plot_run(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_run", interrupted_plot_run)
+    cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=2")
+    run = cli.last_run()
+    assert read_json(run / "summary.json")["status"] == "completed"
+    assert (run / "plots" / "loss.png").is_file() and (run / "model.npz").is_file()
