@@ -162,8 +162,8 @@ class NumpyBackend(Backend):
         rows = self._order[start:stop]
         # mode="clip" lets take() write straight into the buffer (mode="raise" copies);
         # start_epoch has checked that every index is in range.
-        x = np.take(self._x["train"], rows, axis=0, out=self._xbatch[:n], mode="clip")
-        y = np.take(self._y["train"], rows, out=self._ybatch[:n], mode="clip")
+        x = self._x["train"].take(rows, axis=0, out=self._xbatch[:n], mode="clip")
+        y = self._y["train"].take(rows, out=self._ybatch[:n], mode="clip")
         # overflow is how a diverging run ends: the loop reports the non-finite loss once,
         # so NumPy's per-operation warnings would only bury that message
         with np.errstate(over="ignore", invalid="ignore"):

@@ -103,7 +103,7 @@ def affine_backward(
         np.matmul(dout.T, x, out=dw.T)
     else:
         dw = np.matmul(x.T, dout, out=dw)
-    db = np.sum(dout, axis=0, out=db)
+    db = np.add.reduce(dout, axis=0, out=db)
     return (dx if need_dx else None), dw, db
 
 

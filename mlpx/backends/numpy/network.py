@@ -189,7 +189,7 @@ class MLP:
                 db=g[f"b{i}"],
                 need_dx=i > 1,
             )
-            if penalty_scale is not None:
+            if penalty_scale is not None and (self.l1 or self.l2):
                 self._add_penalty_grad(f"W{i}", penalty_scale)
             if after_layer is not None:
                 after_layer(i)
