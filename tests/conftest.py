@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,19 @@ os.environ["COLUMNS"] = "200"  # wide tables in captured output; set before rich
 from mlpx.cli import app  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def mlpx_imports(*args: str) -> tuple[str, set[str]]:
+    """Run ``python -X importtime -m mlpx ARGS`` in a subprocess (it must succeed); return
+    its stdout and the names of every module it imported."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlpx", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    return out.stdout, {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
 
 
 class Cli:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import mlpx_imports
 
 from mlpx import plots
 
@@ -131,15 +128,16 @@ def test_images_of_no_displayable_shape_are_refused():
 
 
 def test_train_path_imports_neither_scikit_learn_nor_pyplot(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "mlpx", "train", "configs/digits.yaml"]
-        + ["-s", "backend=numpy", "-s", "train.epochs=2", "--runs-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
+    _, imported = mlpx_imports(
+        "train",
+        "configs/digits.yaml",
+        "-s",
+        "backend=numpy",
+        "-s",
+        "train.epochs=2",
+        "--runs-dir",
+        str(tmp_path),
     )
-    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
     assert "matplotlib.figure" in imported  # the plots were made
     assert not imported & {"sklearn", "scipy", "matplotlib.pyplot"}
     run = next(tmp_path.iterdir())

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import mlpx_imports
 
 from mlpx.backends import create_backend
 from mlpx.backends.torch import optim
@@ -141,13 +138,6 @@ def test_state_round_trip_resumes_bit_for_bit(name):
 def test_a_torch_run_never_imports_dynamo(tmp_path):
     # torch.optim.Optimizer imports torch._dynamo (seconds) when it is built or stepped.
     args = ["train", "configs/digits.yaml", "-s", "train.epochs=2", "--runs-dir", str(tmp_path)]
-    out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "mlpx", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-    )
-    assert "completed" in out.stdout
-    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
+    stdout, imported = mlpx_imports(*args)
+    assert "completed" in stdout
     assert "torch" in imported and "torch._dynamo" not in imported

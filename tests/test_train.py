@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO, read_json, read_jsonl
+from conftest import mlpx_imports, read_json, read_jsonl
 
 from mlpx.config import load_config
 
@@ -216,13 +214,6 @@ def test_runs_lists_newest_first(cli):
 
 
 def test_help_does_not_import_heavy_libraries():
-    out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "mlpx", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-    )
-    assert "train" in out.stdout
-    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
+    stdout, imported = mlpx_imports("--help")
+    assert "train" in stdout
     assert not imported & {"torch", "matplotlib", "sklearn", "scipy", "torchvision"}

@@ -160,7 +160,7 @@ class MLP:
         ----------
         dscores : gradient of the (possibly scaled) data loss with respect to the scores.
         penalty_scale : if given, each weight's gradient also gets the penalty's gradient
-            (see :meth:`add_penalty_grads`) times this factor, the one ``dscores`` carries;
+            ``2 * l2 * W + l1 * sign(W)`` times this factor, the one ``dscores`` carries;
             if None, only the data loss's gradients are computed.
         after_layer : called with ``i`` as soon as every gradient of affine layer ``i`` (and
             of its batch norm) is final. Nothing later in the pass reads layer ``i``'s
@@ -204,11 +204,6 @@ class MLP:
             if self.l1:
                 total += self.l1 * float(np.abs(w).sum())
         return total
-
-    def add_penalty_grads(self) -> None:
-        """Add the penalty's gradient ``2 * l2 * W + l1 * sign(W)`` to :attr:`grads`."""
-        for name in self.spec.weight_names():
-            self._add_penalty_grad(name, 1.0)
 
     def _add_penalty_grad(self, name: str, scale: float) -> None:
         """Add ``scale * (2 * l2 * W + l1 * sign(W))`` to the gradient of weight ``name``."""
