@@ -95,7 +95,7 @@ def test_digits_file_missing_is_one_line(cli, monkeypatch):
     assert "no-digits.csv.gz is missing; reinstall scikit-learn" in line
 
 
-@pytest.mark.parametrize("content", [b"not gzip", gzip.compress(b"1,2,3\n4,5,6\n")])
+@pytest.mark.parametrize("content", [b"not gzip", gzip.compress(b"1,2,3\n4,5,6\n", mtime=0)])
 def test_digits_file_unreadable_is_one_line(cli, tmp_path, monkeypatch, content):
     from mlpx.data import digits
 
