@@ -103,9 +103,9 @@ def mlpx_backend(backend: str, x, y, sizes, optimizer: str, lr: float, batch: in
 
     def run() -> None:
         for _ in range(epochs):
-            impl.start_epoch(epoch_order(0, next(counter), len(y)), lr)
+            impl.start_epoch(epoch_order(0, next(counter), len(y)))
             for start, stop in bounds:
-                impl.train_step(start, stop)
+                impl.train_step(start, stop, lr)
             impl.end_epoch()
 
     return run
@@ -263,9 +263,9 @@ def mlpx_loop_overhead(backend: str, repeats: int, epochs: int) -> dict[str, flo
         backend_impl, n = trainer.backend, len(trainer.dataset.y_train)
         start = time.perf_counter()
         for epoch in range(1, trainer.config.train.epochs + 1):
-            backend_impl.start_epoch(epoch_order(0, epoch, n), 1e-3)
+            backend_impl.start_epoch(epoch_order(0, epoch, n))
             for s, e in trainer.batches.tolist():
-                backend_impl.train_step(s, e)
+                backend_impl.train_step(s, e, 1e-3)
             backend_impl.end_epoch()
             backend_impl.evaluate("val")
         raw_times.append(time.perf_counter() - start)

@@ -4,18 +4,48 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mlpx.data import SOURCES
-from mlpx.errors import ConfigError
+from mlpx.errors import ConfigError, SettingError
+from mlpx.losses import LOSSES
+from mlpx.optimizers import OPTIMIZERS
 
 DATASET_NAMES = tuple(SOURCES)
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Field metadata: the value names an entry of ``registry`` (a registry of mlpx, read when
+    a config is validated, so that an entry registered at run time is allowed too)."""
+
+    registry: Mapping[str, Any]
+
+    def check(self, value: str) -> str:
+        if value not in self.registry:
+            raise ValueError(f"not one of {', '.join(self.registry)}")
+        return value
+
+
+def registered(registry: Mapping[str, Any]) -> Any:
+    """The type of a config field that names an entry of ``registry``."""
+    one_of = OneOf(registry)
+    return Annotated[str, AfterValidator(one_of.check), one_of]
 
 
 class Section(BaseModel):
@@ -58,7 +88,7 @@ class ModelConfig(Section):
 
 
 class OptimizerConfig(Section):
-    name: Literal[OPTIMIZER_NAMES] = "adam"  # type: ignore[valid-type]
+    name: registered(OPTIMIZERS) = "adam"  # type: ignore[valid-type]
     lr: float = Field(0.001, gt=0.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
@@ -82,7 +112,7 @@ class OutputConfig(Section):
 
 
 class Config(Section):
-    """A whole experiment. Every field has a default; see DESIGN.md for the meaning of each."""
+    """A whole experiment. Every field has a default; README.md's "A config" gives each."""
 
     name: str = Field("run", min_length=1)
     seed: int = Field(0, ge=0, le=2**32 - 1)
@@ -90,6 +120,7 @@ class Config(Section):
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     dtype: Literal["float32", "float64"] = "float32"
     threads: Literal["auto"] | int = "auto"
+    loss: registered(LOSSES) = "cross_entropy"  # type: ignore[valid-type]
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
@@ -114,26 +145,28 @@ class Config(Section):
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         if self.data.name == "npz" and not self.data.path:
-            raise _CrossFieldError("data.path", None, "data.name npz needs data.path, an .npz file")
+            raise SettingError("data.path", None, "data.name npz needs data.path, an .npz file")
         if self.data.fold is not None and (self.data.folds or 0) < self.data.fold:
-            raise _CrossFieldError(
+            raise SettingError(
                 "data.fold",
                 self.data.fold,
                 f"picks one of data.folds folds (1..K), so it needs data.folds >= "
                 f"{self.data.fold}; data.folds is {self.data.folds or 'null'}",
             )
         if self.model.kind == "simple" and self.model.dropout > 0:
-            raise _CrossFieldError(
+            raise SettingError(
                 "model.dropout",
                 self.model.dropout,
                 "dropout applies to model.kind complex only; set model.kind: complex or dropout: 0",
             )
-        if self.optimizer.name == "nesterov" and self.optimizer.momentum == 0:
-            raise _CrossFieldError(
-                "optimizer.momentum", 0.0, "nesterov needs optimizer.momentum > 0"
-            )
+        check = OPTIMIZERS[self.optimizer.name].check
+        if check is not None:
+            try:
+                check(self.optimizer)
+            except SettingError as exc:
+                raise SettingError(f"optimizer.{exc.key}", exc.value, exc.message) from None
         if self.backend == "numpy" and self.device not in ("auto", "cpu"):
-            raise _CrossFieldError(
+            raise SettingError(
                 "device", self.device, "the numpy backend runs on the CPU only; use device: cpu"
             )
         return self
@@ -141,14 +174,6 @@ class Config(Section):
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain YAML-able data, every default filled in."""
         return self.model_dump(mode="json")
-
-
-class _CrossFieldError(ValueError):
-    """A rule that spans fields; carries the key path so the message can name it."""
-
-    def __init__(self, path: str, value: Any, message: str):
-        super().__init__(message)
-        self.path, self.value, self.message = path, value, message
 
 
 class _Loader(yaml.SafeLoader):
@@ -303,6 +328,9 @@ def _allowed(field_loc: tuple) -> str:
     args = getattr(annotation, "__args__", None)
     if getattr(annotation, "__origin__", None) is Literal and args:
         return "one of " + ", ".join(map(str, args))
+    one_of = _one_of(field_loc)
+    if one_of is not None:
+        return "one of " + ", ".join(one_of.registry)
     bounds = []
     for meta in field.metadata:
         for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
@@ -321,6 +349,15 @@ def _allowed(field_loc: tuple) -> str:
     elif annotation == list[int]:
         base = "a non-empty list of positive integers, e.g. [64, 32]"
     return " ".join([base] + ([" and ".join(bounds)] if bounds else [])).strip()
+
+
+def _one_of(field_loc: tuple) -> OneOf | None:
+    """The registry a field names an entry of, if it is such a field."""
+    section = _section_at(field_loc[:-1])
+    field = section.model_fields.get(field_loc[-1]) if section else None
+    return (
+        next((meta for meta in field.metadata if isinstance(meta, OneOf)), None) if field else None
+    )
 
 
 def _schema_loc(loc: tuple) -> tuple:
@@ -348,8 +385,8 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
     more = f" (and {len(keys) - 1} more problem(s))" if len(keys) > 1 else ""
     ctx = first.get("ctx") or {}
     cross = ctx.get("error")
-    if isinstance(cross, _CrossFieldError):
-        return f"{cross.path}: {cross.message}{more}"
+    if isinstance(cross, SettingError):
+        return f"{cross.key}: {cross.message}{more}"
     loc = _schema_loc(first["loc"]) if first["type"] != "extra_forbidden" else first["loc"]
     loc = tuple(part for part in loc if isinstance(part, str))
     path = ".".join(loc) or "config"
@@ -370,6 +407,11 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
         return f"{path}: expected a section (mapping) with keys {names}, got {value!r}{more}"
     allowed = _allowed(loc) if loc else ""
     reason = first["msg"].removeprefix("Value error, ")
+    one_of = _one_of(loc) if loc else None
+    if one_of is not None and isinstance(value, str):
+        near = difflib.get_close_matches(value, list(one_of.registry), n=1, cutoff=0.6)
+        allowed = (f"did you mean {near[0]!r}? " if near else "") + f"expected {allowed}"
+        return f"{path}: {value!r} is not allowed; {allowed}{more}"
     if allowed:
         return f"{path}: {value!r} is not allowed; expected {allowed}{more}"
     return f"{path}: {value!r} is not allowed: {reason}{more}"

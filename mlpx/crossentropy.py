@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpx.backends.numpy.layers import logsumexp
 from mlpx.errors import ConfigError
+from mlpx.losses.cross_entropy import logsumexp
 
 DTYPES = ("float32", "float64")
 DEFAULT_RANGES = ((0.0, 1.0), (0.0, 100.0))

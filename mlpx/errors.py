@@ -34,3 +34,12 @@ class DataWarning(MlpxWarning):
 
 class SweepError(MlpxError):
     """A sweep cannot be planned, resumed or handed to its executor."""
+
+
+class SettingError(ValueError):
+    """A registry entry refuses a setting (``key`` of its config section, ``value``): raised
+    while a config is validated, and reported as a ConfigError naming the full key path."""
+
+    def __init__(self, key: str, value: object, message: str):
+        super().__init__(message)
+        self.key, self.value, self.message = key, value, message

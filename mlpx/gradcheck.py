@@ -1,9 +1,9 @@
 """Check the NumPy backend's hand-written gradients against independent oracles.
 
-Every parameter's analytic gradient (loss = mean softmax cross-entropy + L1/L2 penalty, batch
-norm in train mode, dropout with a fixed mask) is compared elementwise with centred finite
-differences and, when asked, with PyTorch autograd run on the same arrays. Everything runs
-in float64 on small batches, in seconds.
+Every parameter's analytic gradient (loss = the mean of a registered loss, softmax
+cross-entropy by default, + L1/L2 penalty; batch norm in train mode, dropout with a fixed
+mask) is compared elementwise with centred finite differences and, when asked, with PyTorch
+autograd run on the same arrays. Everything runs in float64 on small batches, in seconds.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlpx.backends.numpy.layers import softmax_cross_entropy
 from mlpx.backends.numpy.network import MLP
 from mlpx.data import toy
+from mlpx.losses import LOSSES
 from mlpx.model import ModelSpec, init_params
 
 if TYPE_CHECKING:
@@ -96,6 +96,12 @@ class _Problem:
     y: np.ndarray
     l1: float
     l2: float
+    loss: str = "cross_entropy"
+
+    def network(self, l2: float | None = None) -> MLP:
+        """The NumPy network at these weights, in float64 (with penalty ``l2`` if given)."""
+        l2 = self.l2 if l2 is None else l2
+        return MLP(self.spec, self.params, "float64", self.l1, l2, LOSSES[self.loss].numpy)
 
 
 def toy_data() -> tuple[np.ndarray, np.ndarray]:
@@ -134,8 +140,7 @@ def run_gradcheck(
     # config trains with; so the classic architecture is compared at that penalty.
     classic = _is_classic_toy(config)
     l2 = TOY_L2 if classic else problem.l2
-    net = MLP(problem.spec, problem.params, "float64", problem.l1, l2)
-    initial_loss = _objective(net, problem)
+    initial_loss = _objective(problem.network(l2), problem)
     return GradcheckReport(rows, initial_loss, TOY_INITIAL_LOSS if classic else None, l2)
 
 
@@ -150,6 +155,11 @@ def _default_problems() -> list[_Problem]:
             spec = ModelSpec((5, 7, 6, 3), kind, activation, dropout, batchnorm=kind == "complex")
             params = init_params(spec, "kaiming", std=0.0, seed=0)
             problems.append(_Problem(spec, params, x, y, l1=0.01, l2=0.02))
+    # every other registered loss, on the simple ReLU net
+    simple = problems[0]
+    for loss in LOSSES:
+        if loss != simple.loss:
+            problems.append(_Problem(simple.spec, simple.params, x, y, 0.01, 0.02, loss))
     return problems
 
 
@@ -172,7 +182,7 @@ def _config_problem(config: Config) -> _Problem:
     )
     params = init_params(spec, model.init, model.init_std, seed=config.seed)
     reg = config.regularization
-    return _Problem(spec, params, x, y, reg.l1, reg.l2)
+    return _Problem(spec, params, x, y, reg.l1, reg.l2, config.loss)
 
 
 def _is_classic_toy(config: Config) -> bool:
@@ -187,26 +197,29 @@ def _is_classic_toy(config: Config) -> bool:
         and model.init == "normal"
         and model.init_std == 0.1
         and reg.l1 == 0.0
+        and config.loss == "cross_entropy"
     )
 
 
-def _describe(spec: ModelSpec) -> str:
-    extras = []
+def _describe(problem: _Problem) -> str:
+    spec, extras = problem.spec, []
     if spec.uses_batchnorm:
         extras.append("batchnorm")
     if spec.uses_dropout:
         extras.append(f"dropout {spec.dropout:g}")
+    if problem.loss != "cross_entropy":
+        extras.append(f"loss {problem.loss}")
     return " ".join([spec.describe(), *extras])
 
 
 def _objective(net: MLP, problem: _Problem) -> float:
-    """Loss in train mode with the fixed dropout masks: mean cross-entropy + penalty."""
+    """Loss in train mode with the fixed dropout masks: mean data loss + penalty."""
     scores = net.forward(problem.x, train=True, rng=np.random.default_rng(MASK_SEED))
-    return softmax_cross_entropy(scores, problem.y)[0] + net.penalty()
+    return net.loss(scores, problem.y)[0] + net.penalty()
 
 
 def _check(problem: _Problem, tol: float, against_torch: bool) -> list[GradcheckRow]:
-    net = MLP(problem.spec, problem.params, "float64", problem.l1, problem.l2)
+    net = problem.network()
     net.forward_backward(problem.x, problem.y, np.random.default_rng(MASK_SEED))
     analytic = {name: grad.copy() for name, grad in net.grads.items()}
     masks = [None if mask is None else mask.copy() for mask in net.dropout_masks]
@@ -220,7 +233,7 @@ def _check(problem: _Problem, tol: float, against_torch: bool) -> list[Gradcheck
             error = _max_relative_error(grad.reshape(-1)[where], numeric)
             rows.append(
                 GradcheckRow(
-                    _describe(problem.spec),
+                    _describe(problem),
                     name,
                     grad.shape,
                     oracle,
@@ -285,7 +298,7 @@ def _torch_gradients(
             h = h * torch.from_numpy(masks[i - 1])
     last = spec.n_layers
     scores = h @ params[f"W{last}"] + params[f"b{last}"]
-    loss = F.cross_entropy(scores, torch.from_numpy(problem.y))
+    loss = LOSSES[problem.loss].torch()(scores, torch.from_numpy(problem.y))
     for name in spec.weight_names():
         w = params[name]
         loss = loss + problem.l2 * (w * w).sum() + problem.l1 * w.abs().sum()

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from mlpx.config import OPTIMIZER_NAMES, Config, apply_override, build_config, parse_yaml
+from mlpx.config import Config, apply_override, build_config, parse_yaml
 from mlpx.errors import ConfigError, SweepError
 from mlpx.executors import (
     DaskExecutor,
@@ -43,6 +43,7 @@ from mlpx.executors import (
     open_executor,
     read_summary,
 )
+from mlpx.optimizers import OPTIMIZERS
 from mlpx.runs import (
     RunDir,
     ensure_writable_dir,
@@ -74,7 +75,7 @@ _PENALTIES = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
 DEFAULT_VALUES: dict[str, list[Any]] = {
     "lr": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5],
     "hidden": [16, 32, 64, 128, 256, 512],
-    "optimizer": list(OPTIMIZER_NAMES),
+    "optimizer": list(OPTIMIZERS),
     "depth": [1, 2, 3, 4, 5],
     "l1": _PENALTIES,
     "l2": _PENALTIES,

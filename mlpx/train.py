@@ -26,6 +26,7 @@ from mlpx.data import Dataset, load_dataset
 from mlpx.errors import ConfigError, RunDirError
 from mlpx.model import ModelSpec, init_params
 from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info, run_status
+from mlpx.schedules import build_schedule
 
 CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_SECONDS = 2.0
@@ -161,6 +162,7 @@ class Trainer:
         self.backend = create_backend(config, self.spec, params)
         for split, (x, y) in self.dataset.splits().items():
             self.backend.set_data(split, x, y)
+        self.schedule = build_schedule(config.optimizer)
         self.history: list[dict[str, Any]] = []
         self.batches = batch_bounds(
             len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
@@ -252,12 +254,12 @@ class Trainer:
         n, steps_per_epoch = len(self.dataset.y_train), self.steps_per_epoch
         patience = config.train.early_stopping
         bounds, sizes = self.batches.tolist(), np.diff(self.batches, axis=1)[:, 0]
+        rate = self.schedule.rate
         for epoch in range(first_epoch, config.train.epochs + 1):
             started = time.perf_counter()
-            lr = config.optimizer.lr * config.optimizer.lr_decay ** (epoch - 1)
-            self.backend.start_epoch(epoch_order(config.seed, epoch, n), lr)
+            self.backend.start_epoch(epoch_order(config.seed, epoch, n))
             for step, (start, stop) in enumerate(bounds):
-                self.backend.train_step(start, stop)
+                self.backend.train_step(start, stop, rate(epoch, step))
                 if self.observer:
                     self.observer.on_step(epoch, step + 1)
             stats = self.backend.end_epoch()
@@ -281,7 +283,7 @@ class Trainer:
             if self.dataset.x_val is not None:
                 val = self.backend.evaluate("val")
                 record |= {"val_loss": val.loss, "val_acc": val.accuracy}
-            record |= {"lr": lr, "seconds": time.perf_counter() - started}
+            record |= {"lr": rate(epoch, 0), "seconds": time.perf_counter() - started}
             # An epoch's files are written as one unit: Ctrl-C waits for them, and a kill
             # leaves metrics ahead of the checkpoint, which resume cuts back.
             with deferred_interrupts():

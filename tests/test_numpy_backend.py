@@ -6,7 +6,7 @@ import torch
 
 from mlpx.backends import backend_class
 from mlpx.backends.numpy import NumpyBackend
-from mlpx.backends.numpy.backend import FUSED_UPDATE_MIN, pack, update_segments
+from mlpx.backends.numpy.stepping import FUSED_UPDATE_MIN, pack, update_segments
 from mlpx.config import build_config
 from mlpx.errors import BackendError
 from mlpx.model import ModelSpec, init_params
@@ -46,9 +46,9 @@ def make_backend(config):
 
 def run_epoch(backend, epoch, lr=0.01):
     order = np.random.default_rng(epoch).permutation(N_TRAIN)
-    backend.start_epoch(order, lr)
+    backend.start_epoch(order)
     for start in range(0, N_TRAIN, BATCH):
-        backend.train_step(start, min(start + BATCH, N_TRAIN))
+        backend.train_step(start, min(start + BATCH, N_TRAIN), lr)
     return backend.end_epoch()
 
 
@@ -132,15 +132,15 @@ def test_a_cuda_device_is_a_clear_backend_error():
 
 def test_a_batch_of_one_with_batchnorm_is_a_clear_backend_error():
     backend = make_backend(make_config())
-    backend.start_epoch(np.arange(N_TRAIN), lr=0.01)
+    backend.start_epoch(np.arange(N_TRAIN))
     with pytest.raises(BackendError, match="at least 2 samples"):
-        backend.train_step(0, 1)
+        backend.train_step(0, 1, lr=0.01)
 
 
 def test_an_order_outside_the_training_set_is_rejected():
     backend = make_backend(make_config(kind="simple", dropout=0.0))
     with pytest.raises(BackendError, match="indices"):
-        backend.start_epoch(np.array([0, N_TRAIN]), lr=0.01)
+        backend.start_epoch(np.array([0, N_TRAIN]))
 
 
 def test_pack_lays_weights_out_transposed_and_keeps_their_values():
@@ -188,14 +188,14 @@ def test_steps_inside_the_backward_pass_equal_one_step_after_it(optimizer):
     )
     params = init_params(spec, "kaiming", 0.01, seed=0)
     fused, reference = NumpyBackend(config, spec, params), NumpyBackend(config, spec, params)
-    reference._segments = {}
-    assert len(fused._segments) == 2
+    reference.stepper.segments = {}
+    assert len(fused.stepper.segments) == 2
     x, y = DATA["train"]
     for backend in (fused, reference):
         backend.set_data("train", x, y)
         for epoch in range(3):
-            backend.start_epoch(np.random.default_rng(epoch).permutation(N_TRAIN), 0.05)
+            backend.start_epoch(np.random.default_rng(epoch).permutation(N_TRAIN))
             for start in range(0, N_TRAIN, BATCH):
-                backend.train_step(start, min(start + BATCH, N_TRAIN))
+                backend.train_step(start, min(start + BATCH, N_TRAIN), 0.05)
     for name, value in reference.params().items():
         np.testing.assert_allclose(fused.params()[name], value, rtol=1e-10, atol=1e-12)

@@ -14,15 +14,14 @@ from mlpx.backends.numpy.layers import (
     dropout_backward,
     dropout_forward,
     dropout_mask,
-    logsumexp,
     relu_backward,
     relu_forward,
     sigmoid_backward,
     sigmoid_forward,
-    softmax_cross_entropy,
     tanh_backward,
     tanh_forward,
 )
+from mlpx.losses.cross_entropy import logsumexp, softmax_cross_entropy
 
 
 def numeric_gradient(f, x, dout, h=1e-6):

@@ -174,9 +174,9 @@ def test_backend_epoch_matches_the_same_training_in_torch():
     order, batch = rng.permutation(50), 16
     backend = NumpyBackend(config, spec, params)
     backend.set_data("train", x, y)
-    backend.start_epoch(order, lr=0.01)
+    backend.start_epoch(order)
     for start in range(0, 50, batch):
-        backend.train_step(start, min(start + batch, 50))
+        backend.train_step(start, min(start + batch, 50), lr=0.01)
     stats = backend.end_epoch()
 
     model, parts = torch_mlp(spec, params)

@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from mlpx.backends.numpy.optim import build_update_rule
-from mlpx.config import OPTIMIZER_NAMES, OptimizerConfig
+from mlpx.config import OptimizerConfig, build_config
 from mlpx.errors import ConfigError
+from mlpx.optimizers import OPTIMIZERS
+from mlpx.optimizers import numpy_rule as build_update_rule
+
+OPTIMIZER_NAMES = list(OPTIMIZERS)
 
 TORCH_OPTIMIZERS = {
     "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay),
@@ -78,5 +81,9 @@ def test_update_rule_state_is_per_parameter_and_named_as_in_torch():
 
 
 def test_nesterov_without_momentum_is_a_config_error():
-    with pytest.raises(ConfigError, match="optimizer.momentum"):
-        build_update_rule(OptimizerConfig(name="nesterov", momentum=0.0))
+    with pytest.raises(ConfigError, match="optimizer.momentum: nesterov needs"):
+        build_config({"optimizer": {"name": "nesterov", "momentum": 0.0}})
+
+
+def test_every_registered_optimizer_has_a_torch_optim_oracle_here():
+    assert set(OPTIMIZERS) == set(TORCH_OPTIMIZERS)

@@ -8,11 +8,13 @@ import torch
 from conftest import mlpx_imports
 
 from mlpx.backends import create_backend
-from mlpx.backends.torch import optim
 from mlpx.backends.torch.optim import UpdateRule
-from mlpx.config import OPTIMIZER_NAMES, OptimizerConfig, build_config
+from mlpx.config import OptimizerConfig, build_config
 from mlpx.errors import BackendError
 from mlpx.model import ModelSpec, init_params
+from mlpx.optimizers import OPTIMIZERS, TorchUpdate, torch_update
+
+OPTIMIZER_NAMES = list(OPTIMIZERS)
 
 TORCH_OPTIMIZERS = {
     "sgd": lambda p, c, **k: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay, **k),
@@ -55,7 +57,7 @@ def test_update_rule_is_torch_optim_bit_for_bit(name, weight_decay, dtype):
     ours = [torch.randn(4, 3, generator=generator, dtype=dtype) for _ in range(2)]
     ours += [torch.randn(3, generator=generator, dtype=dtype)]
     theirs = [w.clone().requires_grad_() for w in ours]
-    rule = UpdateRule(config, [w.requires_grad_() for w in ours])
+    rule = UpdateRule(torch_update(config), [w.requires_grad_() for w in ours])
     optimizer = TORCH_OPTIMIZERS[name](theirs, config, **rule.kernel)
     assert rule.fused == torch_optim_runs_fused(name, config, dtype)
     for step in range(20):
@@ -77,13 +79,12 @@ def test_update_rule_is_torch_optim_bit_for_bit(name, weight_decay, dtype):
             assert torch.equal(state[slot], value)
 
 
-def test_a_rule_without_any_kernel_is_a_backend_error(monkeypatch):
+def test_a_rule_without_any_kernel_is_a_backend_error():
     def unsupported(*args, **kwargs):
         raise RuntimeError("no kernel for this device")
 
-    monkeypatch.setattr(optim, "functional_update", lambda config: (unsupported, ("step",), {}))
     with pytest.raises(BackendError, match="no fused or foreach unsupported update"):
-        UpdateRule(OptimizerConfig(), [torch.zeros(2)])
+        UpdateRule(TorchUpdate(unsupported, ("step",), {}), [torch.zeros(2)])
 
 
 def small_backend(name: str, init_seed: int):
@@ -99,9 +100,9 @@ def small_backend(name: str, init_seed: int):
 
 
 def train_epoch(backend, epoch: int) -> None:
-    backend.start_epoch(np.random.default_rng(epoch).permutation(40), 0.01 * 0.9**epoch)
+    backend.start_epoch(np.random.default_rng(epoch).permutation(40))
     for start in range(0, 40, 16):
-        backend.train_step(start, min(start + 16, 40))
+        backend.train_step(start, min(start + 16, 40), 0.01 * 0.9**epoch)
     backend.end_epoch()
 
 

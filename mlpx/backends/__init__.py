@@ -26,7 +26,7 @@ BACKENDS = {"torch": "mlpx.backends.torch", "numpy": "mlpx.backends.numpy"}
 class EpochStats:
     """What a backend accumulated over one epoch of training steps.
 
-    losses : (n_batches,) objective (cross-entropy + penalty) of every batch, in order.
+    losses : (n_batches,) objective (the config's loss + penalty) of every batch, in order.
     correct : number of training samples the model classified right while training.
     """
 
@@ -36,7 +36,7 @@ class EpochStats:
 
 @dataclass
 class Evaluation:
-    """Loss (mean cross-entropy, no penalty), accuracy and predicted labels (N,) of a split."""
+    """Loss (the config's loss, no penalty), accuracy and predicted labels (N,) of a split."""
 
     loss: float | None
     accuracy: float | None
@@ -63,12 +63,13 @@ class Backend(ABC):
         """Keep split ``split`` (x: (N, D) float, y: (N,) int64 or None) for later steps."""
 
     @abstractmethod
-    def start_epoch(self, order: np.ndarray, lr: float) -> None:
-        """Begin an epoch over the ``train`` split in ``order`` ((N,) int64) with rate ``lr``."""
+    def start_epoch(self, order: np.ndarray) -> None:
+        """Begin an epoch over the ``train`` split in ``order`` ((N,) int64)."""
 
     @abstractmethod
-    def train_step(self, start: int, stop: int) -> None:
-        """One optimizer step on the batch ``order[start:stop]`` of the current epoch."""
+    def train_step(self, start: int, stop: int, lr: float) -> None:
+        """One optimizer step with learning rate ``lr`` on the batch ``order[start:stop]`` of
+        the current epoch (the loop's schedule gives every step its rate)."""
 
     @abstractmethod
     def end_epoch(self) -> EpochStats:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from mlpx.errors import DataError
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
-    from mlpx.config import DataConfig
+class DataSettings(Protocol):
+    """What splitting and normalising read of the config's ``data`` section (the schema,
+    :class:`mlpx.config.DataConfig`, lives above this package and satisfies it)."""
+
+    name: str
+    val_fraction: float
+    folds: int | None
+    fold: int | None
+    limit: int | None
+    normalize: str
+
 
 # Rows per block when normalising: big image sets (CIFAR-10: 50,000 x 3,072) are never copied
 # whole to float64, so memory stays near the size of the result.
@@ -208,7 +217,7 @@ def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
 
 
 def _holdout(
-    y: np.ndarray, config: DataConfig, rng: np.random.Generator
+    y: np.ndarray, config: DataSettings, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Indices (train, val) of the validation split the config asks for, or None."""
     if config.folds is not None:
@@ -232,7 +241,7 @@ def _holdout(
     return train_idx, val_idx
 
 
-def prepare(source: Source, config: DataConfig, seed: int, dtype: str) -> Dataset:
+def prepare(source: Source, config: DataSettings, seed: int, dtype: str) -> Dataset:
     """Limit, split, fit normalisation on the training part and cast.
 
     ``data.limit`` keeps a seeded stratified subset of exactly that many samples of the

@@ -25,8 +25,9 @@ from mlpx.backends.numpy.layers import (
     dropout_backward,
     dropout_forward,
     dropout_mask,
-    softmax_cross_entropy,
 )
+from mlpx.losses import NumpyLoss
+from mlpx.losses.cross_entropy import softmax_cross_entropy
 from mlpx.model import ModelSpec
 
 
@@ -41,7 +42,7 @@ class _HiddenCache:
 
 
 class MLP:
-    """An MLP with hand-written backprop, its parameters, gradients and L1/L2 penalty.
+    """An MLP with hand-written backprop, its loss, parameters, gradients and L1/L2 penalty.
 
     Parameters
     ----------
@@ -51,6 +52,8 @@ class MLP:
     dtype : float32 or float64, kept end to end.
     l1, l2 : penalty ``l2 * sum(W**2) + l1 * sum(|W|)`` over the weights (not biases,
         not gamma/beta), added to the loss and its gradient.
+    loss : the data loss and its gradient with respect to the scores (an entry's
+        ``numpy`` of :mod:`mlpx.losses`; softmax cross-entropy by default).
 
     Attributes
     ----------
@@ -66,8 +69,10 @@ class MLP:
         dtype: str | np.dtype = "float64",
         l1: float = 0.0,
         l2: float = 0.0,
+        loss: NumpyLoss = softmax_cross_entropy,
     ):
         self.spec = spec
+        self.loss = loss
         self.dtype = np.dtype(dtype)
         self.l1 = l1
         self.l2 = l2
@@ -232,11 +237,11 @@ class MLP:
 
         Returns
         -------
-        loss : mean softmax cross-entropy + penalty (the objective the gradients are of).
+        loss : mean data loss + penalty (the objective the gradients are of).
         scores : (N, C) train-mode scores, valid until the next forward.
         """
         scores = self.forward(x, train=True, rng=rng)
-        data_loss, dscores = softmax_cross_entropy(scores, y)
+        data_loss, dscores = self.loss(scores, y)
         loss = data_loss + self.penalty()
         if scale != 1.0:
             dscores *= scale

@@ -2,9 +2,10 @@
 
 Batches are slices of the epoch's permuted copy of the training tensors (one gather per
 epoch, no per-sample Dataset). Per-batch losses and correct counts stay on the device and are
-read once per epoch, so a CUDA run does not synchronise per batch. The update rules are
-``torch.optim``'s functional ones (see :mod:`mlpx.backends.torch.optim`), so a run never imports
-``torch._dynamo``.
+read once per epoch, so a CUDA run does not synchronise per batch. The loss is torch's own,
+named by the config's entry in :mod:`mlpx.losses`; the update rules are ``torch.optim``'s
+functional ones, named by the entries of :mod:`mlpx.optimizers` (see
+:mod:`mlpx.backends.torch.optim`), so a run never imports ``torch._dynamo``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
 from mlpx.backends.torch.optim import UpdateRule
 from mlpx.errors import BackendError
+from mlpx.losses import LOSSES
 from mlpx.model import ModelSpec
+from mlpx.optimizers import torch_update
 
 EVAL_CHUNK = 8192
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -108,7 +110,8 @@ class TorchBackend(Backend):
         leaves = self.model.named_tensors(transpose=False)
         self._weights = [leaves[name] for name in spec.weight_names()]
         self._leaves = [leaves[name] for name in self._param_names]
-        self.optimizer = UpdateRule(config.optimizer, self._leaves)
+        self.optimizer = UpdateRule(torch_update(config.optimizer), self._leaves)
+        self.loss = LOSSES[config.loss].torch()
         self._l1, self._l2 = config.regularization.l1, config.regularization.l2
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._losses: list[torch.Tensor] = []
@@ -128,11 +131,10 @@ class TorchBackend(Backend):
         y_t = None if y is None else torch.as_tensor(y).to(device=self._device, dtype=torch.int64)
         self._data[split] = (x_t, y_t)
 
-    def start_epoch(self, order: np.ndarray, lr: float) -> None:
+    def start_epoch(self, order: np.ndarray) -> None:
         x, y = self._data["train"]
         index = torch.as_tensor(order, device=self._device)
         self._x_epoch, self._y_epoch = x[index], y[index]
-        self.optimizer.lr = lr
         self._losses = []
         self._correct.zero_()
         self.model.train()
@@ -145,10 +147,11 @@ class TorchBackend(Backend):
             penalty = penalty + self._l1 * sum(w.abs().sum() for w in self._weights)
         return penalty
 
-    def train_step(self, start: int, stop: int) -> None:
+    def train_step(self, start: int, stop: int, lr: float) -> None:
         xb, yb = self._x_epoch[start:stop], self._y_epoch[start:stop]
         logits = self.model(xb)
-        loss = F.cross_entropy(logits, yb) + self._penalty()
+        loss = self.loss(logits, yb) + self._penalty()
+        self.optimizer.lr = lr
         self.optimizer.step(list(torch.autograd.grad(loss, self._leaves)))
         with torch.no_grad():
             self._losses.append(loss.detach())
@@ -172,7 +175,7 @@ class TorchBackend(Backend):
         predictions = logits.argmax(dim=1)
         if y is None:
             return Evaluation(None, None, predictions.cpu().numpy())
-        loss = F.cross_entropy(logits, y).item()
+        loss = self.loss(logits, y).item()
         accuracy = (predictions == y).double().mean().item()
         return Evaluation(loss, accuracy, predictions.cpu().numpy())
 

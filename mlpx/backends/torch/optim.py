@@ -12,61 +12,15 @@ on the CPU otherwise (foreach then reads it without a device sync).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
-from torch.optim import adagrad, adam, adamw, rmsprop, sgd
 
-from mlpx.errors import BackendError, ConfigError
-
-if TYPE_CHECKING:
-    from mlpx.config import OptimizerConfig
+from mlpx.errors import BackendError
+from mlpx.optimizers import TorchUpdate
 
 KERNELS = ({"fused": True}, {"foreach": True})
 """Implementations in order of preference: one fused kernel per step where this torch has one
 for the rule on the device, else a few foreach kernels over all parameters."""
-
-
-Slots = tuple[str | None, ...]
-Hyperparameters = dict[str, float | bool]
-
-
-def functional_update(
-    config: OptimizerConfig,
-) -> tuple[Callable[..., None], Slots, Hyperparameters]:
-    """The functional update ``torch.optim`` runs for ``config``, as (function, slots,
-    hyperparameters).
-
-    ``slots`` names the state lists the function takes after (params, grads), in its order;
-    None marks a list that this configuration leaves empty (AMSGrad's maxima, centered
-    RMSprop's averages, the momentum buffers of SGD without momentum). The hyperparameters are
-    ``torch.optim``'s defaults but for momentum and weight decay; ``lr`` is passed per step.
-    """
-    decay = config.weight_decay
-    match config.name:
-        case "sgd" | "momentum" | "nesterov":
-            momentum = 0.0 if config.name == "sgd" else config.momentum
-            slots = ("momentum_buffer" if momentum else None,)
-            hyper = {"momentum": momentum, "dampening": 0.0, "nesterov": config.name == "nesterov"}
-            return sgd.sgd, slots, hyper | {"weight_decay": decay, "maximize": False}
-        case "adam" | "adamw":
-            function = adam.adam if config.name == "adam" else adamw.adamw
-            hyper = {"amsgrad": False, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
-            slots = ("exp_avg", "exp_avg_sq", None, "step")
-            return function, slots, hyper | {"weight_decay": decay, "maximize": False}
-        case "rmsprop":
-            hyper = {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False}
-            return (
-                rmsprop.rmsprop,
-                ("square_avg", None, None, "step"),
-                hyper | {"weight_decay": decay},
-            )
-        case "adagrad":
-            hyper = {"lr_decay": 0.0, "eps": 1e-10, "weight_decay": decay, "maximize": False}
-            return adagrad.adagrad, ("sum", "step"), hyper
-    raise ConfigError(f"optimizer.name: unknown update rule {config.name!r}")
 
 
 def new_slot(name: str, param: torch.Tensor, fused: bool) -> torch.Tensor | None:
@@ -86,17 +40,19 @@ class UpdateRule:
 
     Parameters
     ----------
-    config : the ``optimizer`` section (name, lr, momentum, weight_decay).
+    update : ``torch.optim``'s functional update, from the optimizer's registry entry
+        (:func:`mlpx.optimizers.torch_update`).
     params : the leaf parameters, all on one device and of one floating dtype.
 
     ``slots[name][i]`` is parameter ``i``'s state ``name``, or None before the rule makes
-    it. ``lr`` may be changed between steps (learning-rate decay does, once per epoch).
+    it. ``lr`` may be changed between steps (the loop's schedule gives every step its rate).
     """
 
-    def __init__(self, config: OptimizerConfig, params: list[torch.Tensor]):
-        self.function, self._slot_names, self.hyperparameters = functional_update(config)
+    def __init__(self, update: TorchUpdate, params: list[torch.Tensor]):
+        self.function, self._slot_names = update.function, update.slots
+        self.hyperparameters = update.hyperparameters
         self.params = params
-        self.lr = config.lr
+        self.lr = 0.0
         self.kernel = self._first_kernel_that_runs(params[0])
         self.slots = {
             name: [new_slot(name, p, self.fused) for p in params]
