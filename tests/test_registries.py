@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_parity import assert_backends_agree
+from conftest import read_jsonl
+from test_parity import assert_backends_agree, step_losses
 
 from mlpx.config import build_config
 from mlpx.errors import ConfigError
@@ -124,3 +125,29 @@ def test_names_outside_the_registry_are_refused():
         build_config({}, ["optimizer.name=softsign_momentum"])
     with pytest.raises(ConfigError, match="loss: 'brier' is not allowed"):
         build_config({}, ["loss=brier"])
+
+
+class StepWarmup:
+    """A schedule that changes the rate within an epoch: linear warmup over 30 steps."""
+
+    steps_per_epoch = 23  # digits' training part at batch size 64
+
+    def rate(self, epoch, step):
+        global_step = (epoch - 1) * self.steps_per_epoch + step
+        return 0.05 * min(1.0, (global_step + 1) / 30)
+
+
+def test_a_per_step_schedule_reaches_both_backends_with_no_backend_change(cli, monkeypatch):
+    from mlpx import train
+
+    overrides = ["optimizer.name=momentum", "model.hidden=[16]"]
+    cli.train("configs/digits.yaml", *overrides, "optimizer.lr=0.05", "dtype=float64",
+              "train.epochs=2", "output.plots=false", "backend=numpy")  # fmt: skip
+    constant = step_losses(cli.last_run())
+    monkeypatch.setattr(train, "build_schedule", lambda settings: StepWarmup())
+    assert_backends_agree(cli, overrides)
+    warmed = step_losses(cli.last_run())
+    # the first step's rate is 0.05 / 30, not 0.05: from the second step on, losses differ
+    assert warmed[0] == constant[0] and abs(warmed[1] - constant[1]) > 1e-3
+    lrs = [record["lr"] for record in read_jsonl(cli.last_run() / "metrics.jsonl")]
+    assert lrs[:2] == [0.05 / 30, 0.05 * 24 / 30]  # each epoch's first rate
