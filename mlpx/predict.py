@@ -19,8 +19,9 @@ from mlpx.data import Normalization
 from mlpx.data import npz as npz_files
 from mlpx.data.vision import one_line
 from mlpx.errors import DataError, RunDirError
+from mlpx.model import model_spec
 from mlpx.runs import CONFIG, atomic_path
-from mlpx.train import NORMALIZATION, model_spec
+from mlpx.train import NORMALIZATION
 
 FORMATS = (".csv", ".npy")
 

@@ -24,7 +24,7 @@ from mlpx.backends import Backend, create_backend
 from mlpx.config import Config, dump_config, load_config
 from mlpx.data import Dataset, load_dataset
 from mlpx.errors import ConfigError, RunDirError
-from mlpx.model import ModelSpec, init_params
+from mlpx.model import init_params, model_spec
 from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info, run_status
 
 CHECKPOINT = "checkpoint.npz"
@@ -81,18 +81,6 @@ class TrainResult:
     @property
     def message(self) -> str | None:
         return self.summary.get("message")
-
-
-def model_spec(config: Config, n_features: int, n_classes: int) -> ModelSpec:
-    """The architecture a config describes for data of this shape."""
-    m = config.model
-    return ModelSpec(
-        sizes=(n_features, *m.hidden, n_classes),
-        kind=m.kind,
-        activation=m.activation,
-        dropout=m.dropout,
-        batchnorm=m.batchnorm,
-    )
 
 
 def batch_bounds(n: int, batch_size: int, batchnorm: bool) -> np.ndarray:
