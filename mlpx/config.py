@@ -82,7 +82,7 @@ class OutputConfig(Section):
 
 
 class Config(Section):
-    """A whole experiment. Every field has a default; see DESIGN.md for the meaning of each."""
+    """A whole experiment. Every field has a default; README.md, "A config", explains each."""
 
     name: str = Field("run", min_length=1)
     seed: int = Field(0, ge=0, le=2**32 - 1)

@@ -113,6 +113,19 @@ def test_predict_mistakes_are_one_line(cli, challenge_run, tmp_path):
     assert "no model.pt; the run did not complete an epoch" in line
 
 
+def test_predict_names_a_damaged_run_file_in_one_line(cli, challenge_run):
+    run, data = challenge_run
+    (run / "model.pt").write_bytes(b"not a torch file")
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert f"{run}: cannot read model.pt (" in line
+    (run / "normalization.npz").write_bytes(b"PK\x03\x04 torn")
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert f"{run}: cannot read normalization.npz (" in line
+    (run / "normalization.npz").unlink()
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert "no normalization.npz; not a complete run directory" in line
+
+
 def test_a_completed_run_summary_names_its_predictions(challenge_run):
     run, _ = challenge_run
     assert read_json(run / "summary.json")["test_predictions"] == "predictions.csv"
