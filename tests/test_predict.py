@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +143,9 @@ def test_predict_with_a_numpy_backend_run(cli, tmp_path):
     rows = (tmp_path / "numpy.csv").read_text().splitlines()
     assert len(rows) == 40
     assert rows == (run / "predictions.csv").read_text().splitlines()
+
+
+def test_predict_and_run_directories_do_not_import_the_trainer():
+    code = "import sys, mlpx.predict, mlpx.runs; print('mlpx.train' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
