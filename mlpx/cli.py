@@ -365,7 +365,7 @@ def crossentropy_demo(
     """Run the cross-entropy demo: validate, measure, render (help text in the decorator)."""
     from pathlib import Path
 
-    from mlpx import crossentropy
+    from mlpx.diagnostics import crossentropy
 
     settings = crossentropy.demo_settings(ranges, batch_size, classes, iterations, seed, dtype)
     json_path = Path(json_file) if json_file is not None else None
@@ -392,7 +392,7 @@ def _crossentropy_table(result):
     """One row per range and way: agreement %, NaN/inf count, largest finite difference."""
     from rich.table import Table
 
-    from mlpx.crossentropy import REFERENCE, TOLERANCE, WAYS
+    from mlpx.diagnostics.crossentropy import REFERENCE, TOLERANCE, WAYS
 
     s = result.settings
     table = Table(
@@ -423,7 +423,7 @@ def _illustration_table(result):
 
     from rich.table import Table
 
-    from mlpx.crossentropy import WAYS
+    from mlpx.diagnostics.crossentropy import WAYS
 
     expected = {case.expected for case in result.illustrations}
     table = Table(title=f"Equal scores: every class's loss should be log(3) = {min(expected):.4f}")
@@ -467,7 +467,7 @@ def gradcheck_command(
     from rich.table import Table
 
     from mlpx.config import load_config
-    from mlpx.gradcheck import run_gradcheck
+    from mlpx.diagnostics.gradcheck import run_gradcheck
 
     cfg = load_config(config) if config is not None else None
     report = run_gradcheck(cfg, tol, against_torch=against is GradcheckOracle.torch)

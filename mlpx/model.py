@@ -10,8 +10,12 @@ with NumPy's seeded generator, so that every backend can start from identical we
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mlpx.config import Config
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,19 @@ class ModelSpec:
     def describe(self) -> str:
         """A short human description, e.g. ``64-32-10 relu simple``."""
         return f"{'-'.join(map(str, self.sizes))} {self.activation} {self.kind}"
+
+
+def model_spec(config: Config, n_features: int, n_classes: int) -> ModelSpec:
+    """The architecture ``config.model`` describes for data of ``n_features`` inputs and
+    ``n_classes`` classes (the one place a config becomes a :class:`ModelSpec`)."""
+    m = config.model
+    return ModelSpec(
+        sizes=(n_features, *m.hidden, n_classes),
+        kind=m.kind,
+        activation=m.activation,
+        dropout=m.dropout,
+        batchnorm=m.batchnorm,
+    )
 
 
 def init_params(

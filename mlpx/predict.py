@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpx.atomic import atomic_path
 from mlpx.backends import Backend, backend_class, create_backend
-from mlpx.config import Config, load_config
+from mlpx.config import Config
 from mlpx.data import Normalization
 from mlpx.data import npz as npz_files
-from mlpx.data.vision import one_line
 from mlpx.errors import DataError, RunDirError
-from mlpx.runs import CONFIG, atomic_path
-from mlpx.train import NORMALIZATION, model_spec
+from mlpx.model import model_spec
+from mlpx.runs import CONFIG, RunDir
 
 FORMATS = (".csv", ".npy")
 
@@ -60,30 +60,18 @@ def load_trained(run_dir: Path) -> TrainedModel:
     trained on. The number of classes is read from the last layer's bias.
     """
     run_dir = Path(run_dir).expanduser()
-    if not (run_dir / CONFIG).is_file():
+    run = RunDir(run_dir)
+    if not run.has_config():
         raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
-    config = load_config(run_dir / CONFIG, ["device=auto"])
+    config = run.read_config(["device=auto"])
+    normalization = run.read_normalization()
     backend_type = backend_class(config.backend)
-    norm_path = run_dir / NORMALIZATION
-    model_path = run_dir / backend_type.model_filename
-    if not norm_path.is_file():
-        raise RunDirError(f"{run_dir}: no {NORMALIZATION}; not a complete run directory")
-    if not model_path.is_file():
-        raise RunDirError(
-            f"{run_dir}: no {model_path.name}; the run did not complete an epoch (see its "
-            "summary.json)"
-        )
-    try:
-        with np.load(norm_path, allow_pickle=False) as arrays:
-            normalization = Normalization.from_arrays(arrays)
-        params = backend_type.load_model(model_path)
-    except Exception as exc:  # torch.load and np.load fail in many ways on damaged files
-        reason = f"{type(exc).__name__}: {one_line(exc)}"
-        raise RunDirError(f"{run_dir}: cannot read its model files ({reason})") from None
+    params = run.read_model(backend_type)
     last_bias = f"b{len(config.model.hidden) + 1}"
     if last_bias not in params:
         raise RunDirError(
-            f"{run_dir}: {model_path.name} has no {last_bias}; it does not match config.yaml"
+            f"{run_dir}: {backend_type.model_filename} has no {last_bias}; it does not match "
+            f"{CONFIG}"
         )
     spec = model_spec(config, len(normalization.shift), len(params[last_bias]))
     return TrainedModel(run_dir, config, normalization, create_backend(config, spec, params))

@@ -1,8 +1,14 @@
-"""Run directories on disk: unique creation, incremental and atomic writes, listing.
+"""Run directories on disk: the name of every file in one, typed readers and writers for
+them, unique creation, incremental and atomic writes, listing.
+
+This module is the one place that knows the layout (README.md, "A run directory", shows it to
+users): the trainer, ``mlpx predict`` and ``mlpx runs`` read and write a run through
+:class:`RunDir`. A model file's name is the one its backend class gives
+(``Backend.model_filename``: model.npz or model.pt), since the backend owns that format.
 
 Lines of metrics.jsonl and steps.csv are appended whole and flushed once per epoch, so a
-killed process leaves only complete lines; JSON documents and model files are written to a
-temporary file in the same directory, fsynced and renamed, so they are never half-written.
+killed process leaves only complete lines; JSON documents, arrays and model files are written
+through :mod:`mlpx.atomic`, so they are never half-written.
 """
 
 from __future__ import annotations
@@ -13,54 +19,55 @@ import os
 import socket
 import time
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from mlpx.atomic import (
+    atomic_path,
+    json_default,
+    write_arrays_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+from mlpx.config import Config, dump_config, load_config, parse_yaml
+from mlpx.data.dataset import Normalization
+from mlpx.data.vision import one_line
 from mlpx.errors import MlpxError, RunDirError
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mlpx.backends import Backend
+
 CONFIG = "config.yaml"
-SUMMARY = "summary.json"
+"""The resolved config, every default filled in; ``mlpx train`` it to rerun."""
+ENV = "env.json"
+"""Versions, device, git commit and command line."""
 METRICS = "metrics.jsonl"
+"""One JSON line per epoch."""
 STEPS = "steps.csv"
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success fsync it and rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Replace ``path`` with ``data`` as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+"""``step,epoch,loss`` of every batch."""
+SUMMARY = "summary.json"
+"""Status, final and best metrics, test metrics, who is writing the run."""
+CHECKPOINT = "checkpoint.npz"
+"""Weights, optimizer and RNG states after the last checkpointed epoch (``epoch`` in it)."""
+NORMALIZATION = "normalization.npz"
+"""The normalisation fitted on the training part (:meth:`Normalization.to_arrays`)."""
+REPORT = "report.txt"
+"""Per-class precision/recall/F1 and the confusion matrix."""
+TEST_PREDICTIONS = "predictions.csv"
+"""Labels of an unlabeled test split, one per line."""
+PLOTS = "plots"
+"""The folder of the run's figures."""
+LOSS_PLOT = "loss.png"
+ACCURACY_PLOT = "accuracy.png"
+CONFUSION_PLOT = "confusion.png"
+MISCLASSIFIED_PLOT = "misclassified.png"
+BOUNDARY_PLOT = "boundary.png"
 
 
 def pid_alive(pid: int) -> bool:
@@ -110,11 +117,11 @@ def make_unique_dir(parent: Path, base: str) -> Path:
 
 
 class RunDir:
-    """One run's directory and the files in it (see DESIGN.md for the layout)."""
+    """One run's directory and the files in it (the module docstring lists its files)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.plots = self.path / "plots"
+        self.plots = self.path / PLOTS
         self._logs: dict[str, TextIO] = {}
 
     @classmethod
@@ -152,18 +159,45 @@ class RunDir:
 
     def write_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         """Write arrays as an .npz file atomically."""
-        with atomic_path(self.file(name)) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+        write_arrays_atomic(self.file(name), arrays)
 
-    def write_model(self, backend) -> None:
+    def write_config(self, config: Config) -> None:
+        """config.yaml: the resolved config, as ``mlpx train --print-config`` prints it."""
+        self.write_text(CONFIG, dump_config(config))
+
+    def write_env(self, env: dict[str, Any]) -> None:
+        """env.json: versions, device, git commit and command line."""
+        self.write_json(ENV, env)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        """summary.json, replaced whole."""
+        self.write_json(SUMMARY, summary)
+
+    def write_normalization(self, normalization: Normalization) -> None:
+        """normalization.npz: ``shift``, ``scale`` (D,) and ``method``."""
+        self.write_arrays(NORMALIZATION, normalization.to_arrays())
+
+    def write_checkpoint(self, state: dict[str, np.ndarray]) -> None:
+        """checkpoint.npz: a backend's state plus ``epoch`` (a 0-d integer array)."""
+        self.write_arrays(CHECKPOINT, state)
+
+    def write_model(self, backend: Backend) -> None:
         """Save a backend's model (model.pt or model.npz) atomically."""
         with atomic_path(self.file(backend.model_filename)) as tmp:
             backend.save_model(tmp)
 
+    def write_report(self, text: str) -> None:
+        """report.txt: the classification report."""
+        self.write_text(REPORT, text)
+
+    def write_test_predictions(self, labels: np.ndarray) -> None:
+        """predictions.csv: labels (N,) of an unlabeled test split, one integer per line."""
+        self.write_text(TEST_PREDICTIONS, "".join(f"{int(label)}\n" for label in labels))
+
     def truncate_metrics(self, epochs: int) -> None:
         """Keep the first ``epochs`` complete lines of metrics.jsonl (atomically)."""
         self.close_logs()  # the file is replaced: an open handle would append to the old one
-        lines = [json.dumps(r, default=_json_default) + "\n" for r in self.read_metrics()[:epochs]]
+        lines = [json.dumps(r, default=json_default) + "\n" for r in self.read_metrics()[:epochs]]
         write_text_atomic(self.file(METRICS), "".join(lines))
 
     def truncate_steps(self, steps: int) -> None:
@@ -182,7 +216,7 @@ class RunDir:
         A killed process cannot tear a line the kernel has accepted; a power cut can, and
         readers skip a torn last line. (fsync is kept for the checkpoint, which resume needs.)
         """
-        self._append(METRICS, json.dumps(record, default=_json_default) + "\n")
+        self._append(METRICS, json.dumps(record, default=json_default) + "\n")
 
     def append_steps(self, epoch: int, first_step: int, losses: np.ndarray) -> None:
         """Append one epoch of per-batch losses to steps.csv in a single write."""
@@ -238,14 +272,61 @@ class RunDir:
                 records.append(json.loads(line))
         return records
 
-    def read_config(self) -> dict[str, Any] | None:
-        from mlpx.config import parse_yaml
+    def has_config(self) -> bool:
+        """Whether the directory holds a config.yaml (every run directory does)."""
+        return self.file(CONFIG).is_file()
 
+    def read_config(self, overrides: Sequence[str] = ()) -> Config:
+        """config.yaml validated (with ``overrides`` such as ``device=auto`` applied); a
+        ConfigError says what is wrong with it."""
+        return load_config(self.file(CONFIG), list(overrides))
+
+    def read_config_document(self) -> dict[str, Any] | None:
+        """config.yaml as parsed YAML, unvalidated (for listing runs of any mlpx version),
+        or None when it is missing or unreadable."""
         try:
             data = parse_yaml(self.file(CONFIG).read_text(encoding="utf-8"), str(self.path))
         except (OSError, MlpxError):
             return None
         return data if isinstance(data, dict) else None
+
+    def read_summary(self) -> dict[str, Any] | None:
+        """summary.json, or None when it is missing or unreadable."""
+        return self.read_json(SUMMARY)
+
+    def read_checkpoint(self) -> dict[str, np.ndarray] | None:
+        """checkpoint.npz's arrays, or None when it is missing or unreadable."""
+        return self.read_arrays(CHECKPOINT)
+
+    def read_normalization(self) -> Normalization:
+        """The normalisation of normalization.npz; a RunDirError when it is missing or
+        damaged."""
+        path = self.file(NORMALIZATION)
+        if not path.is_file():
+            raise RunDirError(f"{self.path}: no {NORMALIZATION}; not a complete run directory")
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                return Normalization.from_arrays(arrays)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise RunDirError(
+                f"{self.path}: cannot read {NORMALIZATION} ({type(exc).__name__}: {one_line(exc)})"
+            ) from None
+
+    def read_model(self, backend_type: type[Backend]) -> dict[str, np.ndarray]:
+        """The parameters (by mlpx's names) of the model file ``backend_type`` wrote; a
+        RunDirError when it is missing or damaged."""
+        path = self.file(backend_type.model_filename)
+        if not path.is_file():
+            raise RunDirError(
+                f"{self.path}: no {path.name}; the run did not complete an epoch (see its "
+                f"{SUMMARY})"
+            )
+        try:
+            return backend_type.load_model(path)
+        except Exception as exc:  # torch.load and np.load fail in many ways on damaged files
+            raise RunDirError(
+                f"{self.path}: cannot read {path.name} ({type(exc).__name__}: {one_line(exc)})"
+            ) from None
 
 
 def process_info() -> dict[str, Any]:
@@ -282,18 +363,16 @@ def run_status(summary: dict[str, Any] | None) -> str:
 def read_run(path: Path) -> RunInfo:
     """The row of one run directory."""
     run = RunDir(path)
-    summary = run.read_json(SUMMARY) or {}
+    summary = run.read_summary() or {}
     if summary.get("status", "running") == "running":  # only metrics know how far it got
         summary["epochs_completed"] = len(run.read_metrics())
     started = summary.get("started") or path.stat().st_mtime
-    return RunInfo(path, run.read_config() or {}, summary, run_status(summary), started)
+    return RunInfo(path, run.read_config_document() or {}, summary, run_status(summary), started)
 
 
 def read_group(path: Path, plan: str) -> RunInfo:
     """One row for a sweep (``sweep.yaml``) or a cross-validation (``cv.yaml``): its base
     config, its members' best validation accuracy and total time, and how many completed."""
-    from mlpx.config import parse_yaml
-
     try:
         document = parse_yaml(path.joinpath(plan).read_text(encoding="utf-8"), str(path))
     except (OSError, MlpxError):

@@ -21,20 +21,18 @@ from typing import Any, Protocol
 import numpy as np
 
 from mlpx.backends import Backend, create_backend
-from mlpx.config import Config, dump_config, load_config
+from mlpx.config import Config
 from mlpx.data import Dataset, load_dataset
 from mlpx.errors import ConfigError, RunDirError
-from mlpx.model import ModelSpec, init_params
-from mlpx.runs import CONFIG, SUMMARY, RunDir, process_info, run_status
+from mlpx.model import init_params, model_spec
+from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import build_schedule
 
-CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_SECONDS = 2.0
 """A checkpoint goes to disk after the first epoch, then at most this often, and always when
 the run stops: an epoch of a small model takes milliseconds, and writing (and fsyncing) one
 file per epoch would cost more than the epoch. A kill loses at most this much training,
 which a resume recomputes exactly."""
-NORMALIZATION = "normalization.npz"
 
 
 @contextlib.contextmanager
@@ -82,18 +80,6 @@ class TrainResult:
     @property
     def message(self) -> str | None:
         return self.summary.get("message")
-
-
-def model_spec(config: Config, n_features: int, n_classes: int) -> ModelSpec:
-    """The architecture a config describes for data of this shape."""
-    m = config.model
-    return ModelSpec(
-        sizes=(n_features, *m.hidden, n_classes),
-        kind=m.kind,
-        activation=m.activation,
-        dropout=m.dropout,
-        batchnorm=m.batchnorm,
-    )
 
 
 def batch_bounds(n: int, batch_size: int, batchnorm: bool) -> np.ndarray:
@@ -181,9 +167,9 @@ class Trainer:
             run = RunDir.create_at(run_path)
         else:
             run = RunDir.create(Path(runs_dir or config.output.runs_dir), config.name)
-        run.write_text(CONFIG, dump_config(config))
-        run.write_json("env.json", environment(self.backend, command))
-        run.write_arrays(NORMALIZATION, self.dataset.normalization.to_arrays())
+        run.write_config(config)
+        run.write_env(environment(self.backend, command))
+        run.write_normalization(self.dataset.normalization)
         self.summary: dict[str, Any] = {
             "status": "running",
             "name": config.name,
@@ -212,7 +198,7 @@ class Trainer:
         self.history = run.read_metrics()[:epoch]
         run.truncate_metrics(epoch)
         run.truncate_steps(epoch * self.steps_per_epoch)
-        previous = run.read_json(SUMMARY) or {}
+        previous = run.read_summary() or {}
         self.summary = previous | process_info() | {"status": "running"}
         self.summary["resumed"] = previous.get("resumed", 0) + 1
         self.summary["seconds_before"] = previous.get("seconds", 0.0)
@@ -225,13 +211,13 @@ class Trainer:
 
     def _write_checkpoint(self, run: RunDir) -> None:
         """Put the state after the last complete epoch on disk (see CHECKPOINT_SECONDS)."""
-        run.write_arrays(CHECKPOINT, self._snapshot)
+        run.write_checkpoint(self._snapshot)
         self._checkpointed = time.monotonic()
 
     def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
-        run.write_json(SUMMARY, self.summary)
+        run.write_summary(self.summary)
         if self.observer:
             self.observer.on_start(
                 run, self.config.train.epochs, self.steps_per_epoch, self.summary
@@ -336,12 +322,10 @@ class Trainer:
                 if test.loss is not None:
                     summary["test"] = {"loss": test.loss, "acc": test.accuracy}
                 else:
-                    summary["test_predictions"] = "predictions.csv"
-                    run.write_text(
-                        "predictions.csv", "".join(f"{int(p)}\n" for p in test.predictions)
-                    )
+                    summary["test_predictions"] = TEST_PREDICTIONS
+                    run.write_test_predictions(test.predictions)
             self._report_and_plots(run)
-        run.write_json(SUMMARY, summary)
+        run.write_summary(summary)
 
     def _report_and_plots(self, run: RunDir) -> None:
         from mlpx import plots
@@ -351,7 +335,7 @@ class Trainer:
         x, y = self.dataset.splits()[split]
         predictions = self.backend.evaluate(split).predictions
         names = self.dataset.class_names
-        run.write_text("report.txt", classification_text(y, predictions, names, split))
+        run.write_report(classification_text(y, predictions, names, split))
         if self.config.output.plots:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
 
@@ -385,19 +369,19 @@ def open_resume(run_path: Path) -> tuple[Trainer, dict[str, np.ndarray]]:
     """The Trainer of an interrupted or crashed run and its checkpoint, ready for
     :meth:`Trainer.resume`; a RunDirError says why a directory cannot be resumed."""
     run = RunDir(Path(run_path))
-    if not run.file(CONFIG).is_file():
-        raise RunDirError(f"--resume {run_path}: not a run directory (no config.yaml)")
-    status = run_status(run.read_json(SUMMARY))
+    if not run.has_config():
+        raise RunDirError(f"--resume {run_path}: not a run directory (no {CONFIG})")
+    status = run_status(run.read_summary())
     if status == "completed":
         raise RunDirError(f"--resume {run_path}: the run has already completed")
     if status == "running":
         raise RunDirError(f"--resume {run_path}: the run is still running (pid alive)")
-    checkpoint = run.read_arrays(CHECKPOINT)
+    checkpoint = run.read_checkpoint()
     if checkpoint is None:
         raise RunDirError(
-            f"--resume {run_path}: no checkpoint.npz (no epoch had completed); start it anew"
+            f"--resume {run_path}: no {CHECKPOINT} (no epoch had completed); start it anew"
         )
-    return Trainer(load_config(run.file(CONFIG))), checkpoint
+    return Trainer(run.read_config()), checkpoint
 
 
 def train(

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlpx.cli import app
-from mlpx.crossentropy import TOLERANCE, batch_losses, compare
+from mlpx.diagnostics.crossentropy import TOLERANCE, batch_losses, compare
 
 runner = CliRunner()
 STABLE = ("torch_cross_entropy", "torch_logsumexp", "max_shift")
@@ -170,7 +170,7 @@ def test_bad_options_give_one_line_and_exit_2(args, message):
 
 def test_help_and_import_stay_light():
     code = (
-        "import sys, mlpx.cli, mlpx.crossentropy; "
+        "import sys, mlpx.cli, mlpx.diagnostics.crossentropy; "
         "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

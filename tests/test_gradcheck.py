@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from mlpx.backends.numpy import layers, network
 from mlpx.cli import app
 from mlpx.config import build_config, load_config
-from mlpx.gradcheck import TOY_INITIAL_LOSS, run_gradcheck, toy_data
+from mlpx.diagnostics.gradcheck import TOY_INITIAL_LOSS, run_gradcheck, toy_data
 
 TOY_YAML = """\
 name: toy

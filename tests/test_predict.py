@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -113,6 +116,19 @@ def test_predict_mistakes_are_one_line(cli, challenge_run, tmp_path):
     assert "no model.pt; the run did not complete an epoch" in line
 
 
+def test_predict_names_a_damaged_run_file_in_one_line(cli, challenge_run):
+    run, data = challenge_run
+    (run / "model.pt").write_bytes(b"not a torch file")
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert f"{run}: cannot read model.pt (" in line
+    (run / "normalization.npz").write_bytes(b"PK\x03\x04 torn")
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert f"{run}: cannot read normalization.npz (" in line
+    (run / "normalization.npz").unlink()
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert "no normalization.npz; not a complete run directory" in line
+
+
 def test_a_completed_run_summary_names_its_predictions(challenge_run):
     run, _ = challenge_run
     assert read_json(run / "summary.json")["test_predictions"] == "predictions.csv"
@@ -127,3 +143,9 @@ def test_predict_with_a_numpy_backend_run(cli, tmp_path):
     rows = (tmp_path / "numpy.csv").read_text().splitlines()
     assert len(rows) == 40
     assert rows == (run / "predictions.csv").read_text().splitlines()
+
+
+def test_predict_and_run_directories_do_not_import_the_trainer():
+    code = "import sys, mlpx.predict, mlpx.runs; print('mlpx.train' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -11,8 +11,8 @@ from conftest import read_jsonl
 from test_parity import assert_backends_agree, step_losses
 
 from mlpx.config import build_config
+from mlpx.diagnostics.gradcheck import run_gradcheck
 from mlpx.errors import ConfigError
-from mlpx.gradcheck import run_gradcheck
 from mlpx.losses import LOSSES, Loss
 from mlpx.optimizers import OPTIMIZERS, Optimizer, TorchUpdate, UpdateRule
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpx.atomic import write_arrays_atomic
 from mlpx.data import vision
 from mlpx.data.dataset import Source
 from mlpx.errors import DataWarning
@@ -63,12 +64,9 @@ def read_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 def write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write the cache atomically; a root that cannot be written only costs a warning."""
-    from mlpx.runs import atomic_path
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+        write_arrays_atomic(path, arrays)
     except OSError as exc:
         warnings.warn(
             DataWarning(

@@ -16,7 +16,7 @@ import numpy as np
 from mlpx.backends.numpy.network import MLP
 from mlpx.data import toy
 from mlpx.losses import LOSSES
-from mlpx.model import ModelSpec, init_params
+from mlpx.model import ModelSpec, init_params, model_spec
 
 if TYPE_CHECKING:
     from mlpx.config import Config
@@ -173,13 +173,7 @@ def _config_problem(config: Config) -> _Problem:
         x = rng.standard_normal((16, 8))
         y = rng.integers(0, n_classes, size=16)
     model = config.model
-    spec = ModelSpec(
-        (x.shape[1], *model.hidden, n_classes),
-        model.kind,
-        model.activation,
-        model.dropout,
-        model.batchnorm,
-    )
+    spec = model_spec(config, x.shape[1], n_classes)
     params = init_params(spec, model.init, model.init_std, seed=config.seed)
     reg = config.regularization
     return _Problem(spec, params, x, y, reg.l1, reg.l2, config.loss)

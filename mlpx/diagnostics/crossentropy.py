@@ -16,9 +16,7 @@ the NumPy backend uses. Nothing here prints; the CLI renders the results.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpx.atomic import atomic_path, write_json_atomic
 from mlpx.errors import ConfigError
 from mlpx.losses.cross_entropy import logsumexp
 
@@ -469,9 +468,7 @@ def check_output_path(path: Path, option: str, force: bool, suffix: str | None =
 def write_json(result: DemoResult, path: Path) -> None:
     """Write ``result.to_dict()`` to ``path`` atomically (no half-written file on a crash)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    os.replace(temporary, path)
+    write_json_atomic(path, result.to_dict())
 
 
 def plot_agreement(result: DemoResult, path: Path) -> None:
@@ -508,7 +505,6 @@ def plot_agreement(result: DemoResult, path: Path) -> None:
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    fig.savefig(temporary, format="png", dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
-    os.replace(temporary, path)

@@ -1,0 +1,7 @@
+"""Diagnostics: commands that check mlpx's arithmetic rather than train a model.
+
+:mod:`mlpx.diagnostics.gradcheck` compares the NumPy backend's hand-written gradients with
+finite differences and PyTorch autograd (``mlpx gradcheck``);
+:mod:`mlpx.diagnostics.crossentropy` shows why cross-entropy is computed through log-sum-exp
+(``mlpx crossentropy-demo``).
+"""
