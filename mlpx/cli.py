@@ -222,10 +222,9 @@ def train(
 
     Ctrl-C keeps every complete epoch; continue with: mlpx train --resume runs/RUN_DIR
     """
-    import signal
-
     from mlpx import train as training
     from mlpx.config import dump_config, load_config
+    from mlpx.interrupts import sigterm_as_interrupt
     from mlpx.runs import RunDir
 
     if resume is not None and (config is not None or overrides or print_config):
@@ -240,28 +239,26 @@ def train(
         if cfg.data.folds is not None and cfg.data.fold is None:
             return train_folds(cfg, runs_dir)
     # a polite kill (SIGTERM) stops like Ctrl-C: the run is kept and can be resumed
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        # data and model are built before the live display starts, so that their errors
-        # are the only line printed
-        if resume is not None:
-            trainer, checkpoint = training.open_resume(resume)
-        else:
-            trainer = training.Trainer(cfg)
-        with ProgressDisplay(console) as display:
-            trainer.observer = display
+        with sigterm_as_interrupt():
+            # data and model are built before the live display starts, so that their errors
+            # are the only line printed
             if resume is not None:
-                result = trainer.resume(RunDir(resume), checkpoint)
+                trainer, checkpoint = training.open_resume(resume)
             else:
-                result = trainer.run(runs_dir, command=sys.argv)
+                trainer = training.Trainer(cfg)
+            with ProgressDisplay(console) as display:
+                trainer.observer = display
+                if resume is not None:
+                    result = trainer.resume(RunDir(resume), checkpoint)
+                else:
+                    result = trainer.run(runs_dir, command=sys.argv)
     except KeyboardInterrupt:
         fail("interrupted before training started; no run directory was written", 130)
     except MlpxError:
         raise
     except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
         fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     render_summary(result.summary)
     if result.status == "interrupted":
         fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
@@ -269,10 +266,6 @@ def train(
         fail(result.message, 1)
     if result.message:
         console.print(result.message, highlight=False)
-
-
-def _raise_keyboard_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 @app.command()
@@ -769,13 +762,14 @@ def sweep(
 
     Example: mlpx sweep lr --seeds 3 -s train.epochs=20
     """
-    import signal
-
-    from mlpx import sweep as sweeping
     from mlpx.config import load_config
-    from mlpx.executors import check_executor
+    from mlpx.groups import plan as planning
+    from mlpx.groups import runner
+    from mlpx.groups.executors import ExecutorOptions, check_options
+    from mlpx.interrupts import sigterm_as_interrupt
 
-    check_executor(executor, scheduler, jobs)
+    options = ExecutorOptions(executor, jobs, scheduler)
+    check_options(options)
     if resume is not None:
         shaping = {"--values": values, "--config": config, "--seeds": seeds}
         shaping |= {"--set": overrides or None, "--runs-dir": runs_dir}
@@ -783,40 +777,35 @@ def sweep(
         if given:
             recorded = resume / "sweep.yaml"
             fail(f"--resume reruns the sweep as {recorded} records it; drop {', '.join(given)}")
-        plan = sweeping.load_plan(resume)
+        plan = planning.load_plan(resume, planning.SweepPlan)
         if param is not None and param != plan.param:
             fail(f"--resume {resume}: that sweep is of {plan.param!r}, not {param!r}")
         if dry_run:
-            pending = sweeping.pending_trials(resume, plan)
+            pending = runner.pending_trials(resume, plan)
             console.print(_dry_run_table(pending, plan.param))
             again = f"{len(pending)} of {len(plan.trials)} trial(s) would run again in {resume}"
             console.print(f"dry run: {again}; nothing was written", highlight=False)
             return
-        run = functools.partial(sweeping.resume_sweep, resume, executor, scheduler, jobs)
+        run = functools.partial(runner.resume_group, resume, plan, options)
     else:
         if param is None:
             fail("missing PARAM: what to sweep, e.g. mlpx sweep lr (see 'mlpx sweep --help')")
         base = load_config(config, overrides)
-        plan = sweeping.plan_sweep(param, values, base, 1 if seeds is None else seeds)
+        plan = planning.plan_sweep(param, values, base, 1 if seeds is None else seeds)
         where = runs_dir or Path(base.output.runs_dir)
         if dry_run:
             console.print(_dry_run_table(plan.trials, plan.param))
             shape = f"{len(plan.values)} value(s) x {len(plan.seeds)} seed(s)"
-            target = where / f"sweep-{sweeping.value_slug(param)}-TIME"
+            target = where / plan.dir_name("TIME")
             console.print(
                 f"dry run: {len(plan.trials)} trial(s) ({shape}) would run in {target}; "
                 "nothing was written",
                 highlight=False,
             )
             return
-        run = functools.partial(sweeping.run_sweep, plan, where, executor, scheduler, jobs)
-    # a polite kill (SIGTERM) stops like Ctrl-C: finished trials are kept, resume the rest
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        with SweepProgress(console) as progress:
-            result = run(progress, sys.argv)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        run = functools.partial(runner.run_group, plan, where, options)
+    with sigterm_as_interrupt(), SweepProgress(console) as progress:
+        result = run(progress, sys.argv)
     # a narrow terminal wraps long lines rather than squeezing the mean ± std columns
     Console(width=max(console.width, 120)).print(_sweep_table(result))
     if result.interrupted:

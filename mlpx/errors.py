@@ -32,5 +32,5 @@ class DataWarning(MlpxWarning):
     """A dataset loads, but not quite as expected (e.g. files that fail their checksums)."""
 
 
-class SweepError(MlpxError):
-    """A sweep cannot be planned, resumed or handed to its executor."""
+class GroupError(MlpxError):
+    """A sweep or a cross-validation cannot be planned, resumed or handed to its executor."""

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from mlpx.errors import MlpxError, RunDirError
+from mlpx.status import group_status
 
 CONFIG = "config.yaml"
 SUMMARY = "summary.json"
@@ -302,17 +303,13 @@ def read_group(path: Path, plan: str) -> RunInfo:
     if plan == "sweep.yaml":
         members = [p for p in (path / "trials").glob("*") if not p.name.startswith(".")]
         config, label = document.get("base") or {}, f"sweep {document.get('param', '?')}"
+        planned = len(document.get("trials") or [])
     else:
         members, config, label = list(path.glob("fold-*")), document, "cv"
+        planned = (document.get("data") or {}).get("folds") or 0
     rows = [read_run(member) for member in members if (member / CONFIG).is_file()]
-    statuses = {row.status for row in rows}
-    status = (
-        "completed"
-        if statuses == {"completed"}
-        else "running"
-        if "running" in statuses
-        else ("incomplete")
-    )
+    planned = planned if isinstance(planned, int) and planned >= len(rows) else len(rows)
+    status = group_status([row.status for row in rows], planned)
     best = [row.summary["best_val_acc"] for row in rows if "best_val_acc" in row.summary]
     summary = {
         "best_val_acc": max(best) if best else None,
@@ -320,7 +317,7 @@ def read_group(path: Path, plan: str) -> RunInfo:
     }
     done = sum(row.status == "completed" for row in rows)
     started = min((row.started for row in rows), default=path.stat().st_mtime)
-    return RunInfo(path, config, summary, status, started, f"{label} {done}/{len(rows)}")
+    return RunInfo(path, config, summary, status, started, f"{label} {done}/{planned}")
 
 
 def list_runs(runs_dir: Path) -> list[RunInfo]:

@@ -18,8 +18,8 @@ import torch
 import yaml
 from conftest import REPO, Cli, read_json
 
+from mlpx.groups.plan import split_values, value_slug
 from mlpx.runs import pid_alive
-from mlpx.sweep import split_values, value_slug
 
 QUICK = ("-s", "train.epochs=2", "-s", "output.plots=false")
 METRICS = ("final_val_acc", "best_val_acc", "final_val_loss", "best_val_loss")
