@@ -7,6 +7,10 @@ class MlpxError(Exception):
     exit_code = 2
 
 
+class UsageError(MlpxError):
+    """Command-line options that do not go together (e.g. --resume with a config file)."""
+
+
 class ConfigError(MlpxError):
     """A config file or an override is wrong: names the key path, the value and what is allowed."""
 

@@ -144,7 +144,8 @@ class ExecutorOptions:
 
     def given(self) -> list[str]:
         """The options other than ``executor`` that are set."""
-        return [f.name for f in fields(self) if f.name != "executor" and getattr(self, f.name)]
+        names = (f.name for f in fields(self) if f.name != "executor")
+        return [name for name in names if getattr(self, name) is not None]
 
 
 class Executor(Protocol):
