@@ -3,8 +3,8 @@
 The command line hands over what it parsed (:class:`TrainRequest`, :class:`SweepRequest`).
 :func:`open_training` checks that the options go together, reads the config or the directory
 to resume, builds whatever can fail on bad data before anything is written, and returns a
-:class:`SingleRun` or a :class:`CrossValidation`; :func:`open_sweep` returns a
-:class:`Sweep`. Each is ready to run with an observer of the face's choosing.
+:class:`SingleRun` or a :class:`Group` (a cross-validation); :func:`open_sweep` returns a
+:class:`Group` (a sweep). Each is ready to run with an observer of the face's choosing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from mlpx.errors import RunDirError, UsageError
 from mlpx.groups.executors import ExecutorOptions, check_options
 from mlpx.groups.plan import (
     CrossValPlan,
+    GroupPlan,
     SweepPlan,
     Trial,
     is_cross_validation,
@@ -25,14 +26,14 @@ from mlpx.groups.plan import (
     plan_crossval,
     plan_sweep,
 )
+from mlpx.groups.results import GroupResult
+from mlpx.groups.runner import GroupObserver, pending_trials, resume_group, run_group
 from mlpx.interrupts import sigterm_as_interrupt
 from mlpx.runs import CONFIG, RunDir
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlpx.groups.results import GroupResult
-    from mlpx.groups.runner import GroupObserver
     from mlpx.train import Trainer, TrainObserver, TrainResult
 
 
@@ -93,78 +94,11 @@ class SingleRun:
 
 
 @dataclass
-class CrossValidation:
-    """A k-fold cross-validation, new (under ``runs_dir``) or resumed (``directory``): a group
-    of runs, one per fold, run by :mod:`mlpx.groups.runner` through an executor."""
+class Group:
+    """A sweep or a cross-validation: new (under ``runs_dir``) or resumed (``directory``), run
+    by :mod:`mlpx.groups.runner` through the executor ``options`` name."""
 
-    plan: CrossValPlan
-    options: ExecutorOptions
-    runs_dir: Path | None = None
-    directory: Path | None = None
-
-    def run(self, observer: GroupObserver | None, command: list[str] | None) -> GroupResult:
-        """Run the folds that have not finished; Ctrl-C or SIGTERM stops them (the result
-        says interrupted) and keeps what finished."""
-        from mlpx.groups.runner import resume_group, run_group
-
-        if self.directory is not None:
-            return resume_group(self.directory, self.plan, self.options, observer, command)
-        assert self.runs_dir is not None
-        return run_group(self.plan, self.runs_dir, self.options, observer, command)
-
-
-def open_training(request: TrainRequest) -> SingleRun | CrossValidation:
-    """Decide what a ``mlpx train`` request trains, ready to run.
-
-    A config with ``data.folds: K`` (and no ``data.fold``) is a cross-validation; ``--resume``
-    of a directory with cv.yaml resumes one, of a run directory that run. Data and model of a
-    new run (of a cross-validation's first fold) are built here, so that a config or data
-    error stops everything before a directory is written.
-    """
-    from mlpx.train import Trainer, open_resume
-
-    request.check()
-    if request.resume is not None:
-        path = Path(request.resume)
-        if (path / CrossValPlan.plan_file).is_file():
-            return CrossValidation(load_plan(path, CrossValPlan), request.executor, directory=path)
-        if not (path / CONFIG).is_file():
-            raise RunDirError(
-                f"--resume {path}: not a run directory (no {CONFIG}) "
-                f"nor a cross-validation (no {CrossValPlan.plan_file})"
-            )
-        request.refuse_executor_options()
-        trainer, checkpoint = open_resume(path)
-        return SingleRun(trainer, resumed=(RunDir(path), checkpoint))
-    config = load_config(request.config, request.overrides)
-    if is_cross_validation(config):
-        plan = plan_crossval(config)
-        Trainer(plan.trial_config(plan.trials[0]))  # every fold would fail the same way
-        runs_dir = request.runs_dir or Path(config.output.runs_dir)
-        return CrossValidation(plan, request.executor, runs_dir=runs_dir)
-    request.refuse_executor_options()
-    return SingleRun(Trainer(config), request.runs_dir)
-
-
-@dataclass
-class SweepRequest:
-    """The options of ``mlpx sweep`` as given."""
-
-    param: str | None = None
-    values: str | None = None
-    config: Path | None = None
-    seeds: int | None = None
-    overrides: list[str] = field(default_factory=list)
-    runs_dir: Path | None = None
-    resume: Path | None = None
-    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
-
-
-@dataclass
-class Sweep:
-    """A planned sweep, new (under ``runs_dir``) or resumed (``directory``)."""
-
-    plan: SweepPlan
+    plan: GroupPlan
     options: ExecutorOptions
     runs_dir: Path | None = None
     directory: Path | None = None
@@ -183,9 +117,7 @@ class Sweep:
         return self.runs_dir / self.plan.dir_name("TIME")
 
     def pending(self) -> list[Trial]:
-        """The trials that would run: all of a new sweep, the unfinished ones of another."""
-        from mlpx.groups.runner import pending_trials
-
+        """The trials that would run: all of a new group, the unfinished ones of another."""
         if self.directory is None:
             return self.plan.trials
         return pending_trials(self.directory, self.plan)
@@ -193,15 +125,61 @@ class Sweep:
     def run(self, observer: GroupObserver | None, command: list[str] | None) -> GroupResult:
         """Run the trials that have not finished; Ctrl-C or SIGTERM stops them (the result
         says interrupted) and keeps what finished."""
-        from mlpx.groups.runner import resume_group, run_group
+        with sigterm_as_interrupt():
+            if self.directory is not None:
+                return resume_group(self.directory, self.plan, self.options, observer, command)
+            assert self.runs_dir is not None
+            return run_group(self.plan, self.runs_dir, self.options, observer, command)
 
-        if self.directory is not None:
-            return resume_group(self.directory, self.plan, self.options, observer, command)
-        assert self.runs_dir is not None
-        return run_group(self.plan, self.runs_dir, self.options, observer, command)
+
+def open_training(request: TrainRequest) -> SingleRun | Group:
+    """Decide what a ``mlpx train`` request trains, ready to run.
+
+    A config with ``data.folds: K`` (and no ``data.fold``) is a cross-validation; ``--resume``
+    of a directory with cv.yaml resumes one, of a run directory that run. Data and model of a
+    new run (of a cross-validation's first fold) are built here, so that a config or data
+    error stops everything before a directory is written.
+    """
+    from mlpx.train import Trainer, open_resume
+
+    request.check()
+    if request.resume is not None:
+        path = Path(request.resume)
+        if (path / CrossValPlan.plan_file).is_file():
+            return Group(load_plan(path, CrossValPlan), request.executor, directory=path)
+        if not (path / CONFIG).is_file():
+            raise RunDirError(
+                f"--resume {path}: not a run directory (no {CONFIG}) "
+                f"nor a cross-validation (no {CrossValPlan.plan_file})"
+            )
+        request.refuse_executor_options()
+        trainer, checkpoint = open_resume(path)
+        return SingleRun(trainer, resumed=(RunDir(path), checkpoint))
+    config = load_config(request.config, request.overrides)
+    if is_cross_validation(config):
+        plan = plan_crossval(config)
+        Trainer(plan.trial_config(plan.trials[0]))  # every fold would fail the same way
+        runs_dir = request.runs_dir or Path(config.output.runs_dir)
+        return Group(plan, request.executor, runs_dir=runs_dir)
+    request.refuse_executor_options()
+    return SingleRun(Trainer(config), request.runs_dir)
 
 
-def open_sweep(request: SweepRequest) -> Sweep:
+@dataclass
+class SweepRequest:
+    """The options of ``mlpx sweep`` as given."""
+
+    param: str | None = None
+    values: str | None = None
+    config: Path | None = None
+    seeds: int | None = None
+    overrides: list[str] = field(default_factory=list)
+    runs_dir: Path | None = None
+    resume: Path | None = None
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+
+
+def open_sweep(request: SweepRequest) -> Group:
     """Plan the sweep a ``mlpx sweep`` request asks for (every trial's config validated), or
     read back the one ``--resume`` names; nothing is written."""
     check_options(request.executor)
@@ -221,7 +199,7 @@ def open_sweep(request: SweepRequest) -> Sweep:
             raise UsageError(
                 f"--resume {resume}: that sweep is of {plan.param!r}, not {request.param!r}"
             )
-        return Sweep(plan, request.executor, directory=Path(resume))
+        return Group(plan, request.executor, directory=Path(resume))
     if request.param is None:
         raise UsageError(
             "missing PARAM: what to sweep, e.g. mlpx sweep lr (see 'mlpx sweep --help')"
@@ -229,4 +207,4 @@ def open_sweep(request: SweepRequest) -> Sweep:
     base = load_config(request.config, request.overrides)
     seeds = 1 if request.seeds is None else request.seeds
     plan = plan_sweep(request.param, request.values, base, seeds)
-    return Sweep(plan, request.executor, runs_dir=request.runs_dir or Path(base.output.runs_dir))
+    return Group(plan, request.executor, runs_dir=request.runs_dir or Path(base.output.runs_dir))

@@ -13,7 +13,8 @@ JOBS = typer.Option(
     None,
     "--jobs",
     "-j",
-    help="Trials run in parallel by --executor local (default: the number of cores).",
+    help="Trials (sweep) or folds (cross-validation) run in parallel by --executor local "
+    "(default: the number of cores).",
     show_default=False,
 )
 EXECUTOR = typer.Option(

@@ -69,7 +69,6 @@ def sweep(
     """
     from mlpx import launch
     from mlpx.groups.executors import ExecutorOptions
-    from mlpx.interrupts import sigterm_as_interrupt
 
     request = launch.SweepRequest(
         param, values, config, seeds, overrides, runs_dir, resume,
@@ -88,7 +87,7 @@ def sweep(
             what = f"{len(plan.trials)} trial(s) ({shape}) would run in {target.target}"
         console.print(f"dry run: {what}; nothing was written", highlight=False)
         return
-    with sigterm_as_interrupt(), GroupProgress(console) as progress:
+    with GroupProgress(console) as progress:
         result = target.run(progress, sys.argv)
     print_wide(sweep_table(result), 120)
     if result.interrupted:

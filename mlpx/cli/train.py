@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -19,6 +19,9 @@ from mlpx.cli.render import (
     run_summary,
 )
 from mlpx.errors import MlpxError
+
+if TYPE_CHECKING:
+    from mlpx.launch import Group
 
 
 @reports_errors
@@ -77,7 +80,7 @@ def train(
             target = launch.open_training(request)
     except KeyboardInterrupt:
         fail("interrupted before training started; no run directory was written", 130)
-    if isinstance(target, launch.CrossValidation):
+    if isinstance(target, launch.Group):
         return _cross_validation(target)
     try:
         with ProgressDisplay(console) as display:
@@ -95,7 +98,7 @@ def train(
         console.print(result.message, highlight=False)
 
 
-def _cross_validation(target) -> None:
+def _cross_validation(target: Group) -> None:
     """Run the folds with a group progress display, then the table and the exit code."""
     with GroupProgress(console) as progress:
         result = target.run(progress, sys.argv)

@@ -102,7 +102,7 @@ def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
 
 def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
     """Run a trial in a temporary directory and return its outcome and files (relative
-    path -> bytes), for executors that share no file system with the sweep."""
+    path -> bytes), for executors that share no file system with the group."""
     with tempfile.TemporaryDirectory(prefix="mlpx-trial-") as tmp:
         run_path = Path(tmp) / task.name
         outcome = run_trial(task, run_path)
@@ -115,8 +115,8 @@ def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
 
 
 def _exit_with_parent(conn) -> None:
-    """Block until the sweep's end of the pipe closes, then end this trial's process:
-    a sweep killed with SIGKILL leaves no orphaned trials writing into its directory."""
+    """Block until the group's end of the pipe closes, then end this trial's process:
+    a group killed with SIGKILL leaves no orphaned trials writing into its directory."""
     with contextlib.suppress(EOFError, OSError):
         conn.recv()
     os._exit(70)
@@ -247,7 +247,7 @@ class LocalExecutor:
         """``options.jobs`` processes at a time (default: the number of cores)."""
         return cls(options.jobs or os.cpu_count() or 1, backend)
 
-    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
+    def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
         """Run ``tasks``, calling ``on_outcome`` as each ends; Ctrl-C stops them all."""
         from multiprocessing.connection import wait
 
@@ -255,7 +255,7 @@ class LocalExecutor:
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
-                    running.append(self._start(queue.pop(0), trials_dir))
+                    running.append(self._start(queue.pop(0), members_dir))
                 handles = [job.process.sentinel for job in running]
                 wait(handles + [job.conn for job in running if job.listening])
                 for job in list(running):
@@ -267,9 +267,9 @@ class LocalExecutor:
             self._stop(running, on_outcome)
             raise
 
-    def _start(self, task: TrialTask, trials_dir: Path) -> _Job:
+    def _start(self, task: TrialTask, members_dir: Path) -> _Job:
         parent_end, child_end = self.context.Pipe()
-        run_path = trials_dir / task.name
+        run_path = members_dir / task.name
         process = self.context.Process(
             target=_trial_process,
             args=(task, run_path, child_end),
@@ -285,7 +285,7 @@ class LocalExecutor:
         """After Ctrl-C: let trials write their files as interrupted, then kill stragglers."""
         from multiprocessing.connection import wait
 
-        # A terminal's Ctrl-C reaches the trials too; a SIGINT sent to the sweep alone does not.
+        # A terminal's Ctrl-C reaches the trials too; a signal sent to the group alone does not.
         for grace, nudge in ((2.0, True), (10.0, False)):
             deadline = time.monotonic() + grace
             while any(job.process.is_alive() for job in running) and time.monotonic() < deadline:
@@ -309,8 +309,8 @@ class LocalExecutor:
 class DaskExecutor:
     """Sends trials to an existing Dask distributed cluster and gathers their files back.
 
-    Workers share no file system with the sweep: each trains into a temporary directory and
-    returns its files, which are written under ``trials/`` here.
+    Workers share no file system with the group: each trains into a temporary directory and
+    returns its files, which are written into the group's directory here.
     """
 
     takes: ClassVar[dict[str, str]] = {"scheduler": "a Dask scheduler address"}
@@ -345,7 +345,7 @@ class DaskExecutor:
             ) from None
         return cls(client)
 
-    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
+    def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
         """Run ``tasks`` on the cluster, calling ``on_outcome`` as each ends."""
         from distributed import as_completed
 
@@ -368,7 +368,7 @@ class DaskExecutor:
                         {},
                     )
                 future.release()
-                _write_files(trials_dir / task.name, files)
+                _write_files(members_dir / task.name, files)
                 on_outcome(task, outcome)
         except KeyboardInterrupt:
             self.client.cancel(list(futures))

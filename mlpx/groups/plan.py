@@ -7,6 +7,7 @@ trial's config validated, nothing written -- and read back from their directory 
 
 from __future__ import annotations
 
+import abc
 import copy
 import difflib
 import json
@@ -149,7 +150,7 @@ class Trial:
 
 
 @dataclass
-class GroupPlan:
+class GroupPlan(abc.ABC):
     """What a group runs: the parameter, its values, the seeds, the base config, the trials.
 
     Subclasses say where the group's files go; the engine needs nothing else of them.
@@ -172,17 +173,17 @@ class GroupPlan:
         """Held while trials run, so that two processes never run one group."""
         return f"{self.kind}.lock"
 
+    @abc.abstractmethod
     def members_dir(self, directory: Path) -> Path:
         """Where the trials' run directories go."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def dir_name(self, stamp: str) -> str:
         """The group directory's name for a start time ``stamp`` (YYYYmmdd-HHMMSS)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def plan_text(self) -> str:
         """The content of :attr:`plan_file`."""
-        raise NotImplementedError
 
     def trial_config(self, trial: Trial) -> Config:
         """The validated config of one trial: the base config with the trial's overrides."""
