@@ -7,6 +7,10 @@ class MlpxError(Exception):
     exit_code = 2
 
 
+class UsageError(MlpxError):
+    """Command-line options that do not go together (e.g. --resume with a config file)."""
+
+
 class ConfigError(MlpxError):
     """A config file or an override is wrong: names the key path, the value and what is allowed."""
 
@@ -32,8 +36,8 @@ class DataWarning(MlpxWarning):
     """A dataset loads, but not quite as expected (e.g. files that fail their checksums)."""
 
 
-class SweepError(MlpxError):
-    """A sweep cannot be planned, resumed or handed to its executor."""
+class GroupError(MlpxError):
+    """A sweep or a cross-validation cannot be planned, resumed or handed to its executor."""
 
 
 class SettingError(ValueError):

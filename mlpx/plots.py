@@ -1,10 +1,15 @@
 """Plots (matplotlib, Agg) of a run -- loss, accuracy, confusion, misclassified or boundary --
-and of a sweep: metrics against the swept value, loss curves per value."""
+and of a sweep: metrics against the swept value, loss curves per value, and the data they
+show (axis scales, seed-averaged curves). The sweep engine calls these; nothing here
+imports it."""
 
 from __future__ import annotations
 
 import csv
-from typing import TYPE_CHECKING, Any
+import math
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -15,7 +20,6 @@ if TYPE_CHECKING:
     from mlpx.backends import Backend
     from mlpx.data import Dataset
     from mlpx.runs import RunDir
-    from mlpx.sweep import Curve, ValueSummary
 
 
 DPI = 110
@@ -258,6 +262,77 @@ def plot_run(
         plot_boundary(run.plots / "boundary.png", backend, dataset, x, y)
 
 
+# --- sweeps: the data the plots show, then the plots --------------------------------------
+
+
+class ValueStats(Protocol):
+    """What a sweep plot needs of one value: its label, the final validation accuracy and
+    loss of each completed seed, and their (mean, std) (see mlpx.groups.results)."""
+
+    value: Any
+    label: str
+
+    @property
+    def val_accs(self) -> list[float]: ...
+
+    @property
+    def val_losses(self) -> list[float]: ...
+
+    @property
+    def acc(self) -> tuple[float | None, float | None]: ...
+
+    @property
+    def loss(self) -> tuple[float | None, float | None]: ...
+
+
+def axis_scale(param: str, values: list[Any]) -> str:
+    """How to lay values out on the x axis: log, symlog, log2, linear or category."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not numeric or len(values) < 2 or not all(math.isfinite(v) for v in values):
+        return "category"
+    if min(values) < 0:
+        return "linear"
+    positive = [v for v in values if v > 0]
+    spread = max(positive) / min(positive) if positive else 1.0
+    if param in ("lr", "l1", "l2") or spread >= 100:
+        return "log" if len(positive) == len(values) else "symlog"
+    if all(isinstance(v, int) for v in values) and spread >= 8 and len(positive) == len(values):
+        return "log2"
+    return "linear"
+
+
+@dataclass
+class Curve:
+    """Seed-averaged loss per epoch of one value (epochs: (E,), losses: (E,))."""
+
+    label: str
+    epochs: list[int]
+    train_loss: list[float]
+    val_loss: list[float] | None
+
+
+def seed_curves(histories: list[tuple[str, list[list[dict[str, Any]]]]]) -> list[Curve]:
+    """Per value, train and validation loss per epoch averaged over seeds.
+
+    ``histories``: (value label, the metrics.jsonl records of each completed seed) per value;
+    a value without any record gets no curve.
+    """
+    curves = []
+    for label, runs in histories:
+        runs = [history for history in runs if history]
+        if not runs:
+            continue
+        epochs = sorted({record["epoch"] for history in runs for record in history})
+
+        def mean(key: str, epoch: int, runs=runs) -> float:
+            found = [r[key] for h in runs for r in h if r["epoch"] == epoch and key in r]
+            return statistics.fmean(found) if found else math.nan
+
+        val = [mean("val_loss", e) for e in epochs] if "val_loss" in runs[0][0] else None
+        curves.append(Curve(label, epochs, [mean("train_loss", e) for e in epochs], val))
+    return curves
+
+
 def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
     """Lay out a sweep's x axis: log for rates, symlog when 0 is among them, categories."""
     if scale == "log":
@@ -273,12 +348,12 @@ def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
     ax.minorticks_off()
 
 
-def plot_sweep(path, param: str, summaries: list[ValueSummary], scale: str, seeds: int) -> None:
+def plot_sweep(path, param: str, summaries: list[ValueStats], scale: str, seeds: int) -> None:
     """Final validation accuracy and loss against the swept value.
 
     Each value's completed seeds are dots, their mean a line (error bars for categories) with
     a band of +-1 standard deviation; a value with no completed trial is a red dotted line.
-    ``scale`` is one of log, symlog, log2, linear, category (see ``sweep.axis_scale``).
+    ``scale`` is one of log, symlog, log2, linear, category (see :func:`axis_scale`).
     """
     labels = [s.label for s in summaries]
     category = scale == "category"

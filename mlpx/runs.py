@@ -37,6 +37,7 @@ from mlpx.config import Config, dump_config, load_config, parse_yaml
 from mlpx.data.dataset import Normalization
 from mlpx.data.vision import one_line
 from mlpx.errors import MlpxError, RunDirError
+from mlpx.status import group_status
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -381,17 +382,13 @@ def read_group(path: Path, plan: str) -> RunInfo:
     if plan == "sweep.yaml":
         members = [p for p in (path / "trials").glob("*") if not p.name.startswith(".")]
         config, label = document.get("base") or {}, f"sweep {document.get('param', '?')}"
+        planned = len(document.get("trials") or [])
     else:
         members, config, label = list(path.glob("fold-*")), document, "cv"
+        planned = (document.get("data") or {}).get("folds") or 0
     rows = [read_run(member) for member in members if (member / CONFIG).is_file()]
-    statuses = {row.status for row in rows}
-    status = (
-        "completed"
-        if statuses == {"completed"}
-        else "running"
-        if "running" in statuses
-        else ("incomplete")
-    )
+    planned = planned if isinstance(planned, int) and planned >= len(rows) else len(rows)
+    status = group_status([row.status for row in rows], planned)
     best = [row.summary["best_val_acc"] for row in rows if "best_val_acc" in row.summary]
     summary = {
         "best_val_acc": max(best) if best else None,
@@ -399,7 +396,7 @@ def read_group(path: Path, plan: str) -> RunInfo:
     }
     done = sum(row.status == "completed" for row in rows)
     started = min((row.started for row in rows), default=path.stat().st_mtime)
-    return RunInfo(path, config, summary, status, started, f"{label} {done}/{len(rows)}")
+    return RunInfo(path, config, summary, status, started, f"{label} {done}/{planned}")
 
 
 def list_runs(runs_dir: Path) -> list[RunInfo]:

@@ -7,13 +7,9 @@ drives owns only arithmetic. Nothing here prints: progress goes to an optional o
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +20,7 @@ from mlpx.backends import Backend, create_backend
 from mlpx.config import Config
 from mlpx.data import Dataset, load_dataset
 from mlpx.errors import ConfigError, RunDirError
+from mlpx.interrupts import deferred_interrupts
 from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import build_schedule
@@ -33,29 +30,6 @@ CHECKPOINT_SECONDS = 2.0
 the run stops: an epoch of a small model takes milliseconds, and writing (and fsyncing) one
 file per epoch would cost more than the epoch. A kill loses at most this much training,
 which a resume recomputes exactly."""
-
-
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block is done, then raise KeyboardInterrupt.
-
-    Only the main thread can handle signals; elsewhere (a Dask worker thread) the block runs
-    as it is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in handlers:
-        signal.signal(sig, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    if received:
-        raise KeyboardInterrupt
 
 
 class TrainObserver(Protocol):

@@ -18,8 +18,8 @@ import torch
 import yaml
 from conftest import REPO, Cli, read_json
 
+from mlpx.groups.plan import split_values, value_slug
 from mlpx.runs import pid_alive
-from mlpx.sweep import split_values, value_slug
 
 QUICK = ("-s", "train.epochs=2", "-s", "output.plots=false")
 METRICS = ("final_val_acc", "best_val_acc", "final_val_loss", "best_val_loss")
@@ -297,3 +297,42 @@ def test_runs_lists_a_sweep_as_one_row(lr_sweep, cli):
     assert f"{best:.4f}" in table
     # and its trials are runs of their own
     assert "0.1-seed0" in cli("runs", sweep_dir / "trials").output
+
+
+class InlineExecutor:
+    """Runs each trial in this process, one after the other: an executor in one entry."""
+
+    takes: dict[str, str] = {}
+    needs: tuple[str, ...] = ()
+    threads = None
+
+    @classmethod
+    def open(cls, options, backend):
+        return cls()
+
+    def run(self, tasks, members_dir, on_outcome):
+        from mlpx.groups.executors import run_trial
+
+        for task in tasks:
+            on_outcome(task, run_trial(task, members_dir / task.name))
+
+    def close(self):
+        pass
+
+
+def test_an_executor_is_one_registry_entry(cli, monkeypatch):
+    from mlpx.groups import executors
+
+    monkeypatch.setitem(executors.EXECUTORS, "inline", InlineExecutor)
+    result = cli("sweep", "lr", "--values", "0.1,0.01", "--executor", "inline", *QUICK,
+                 "--runs-dir", cli.runs_dir)  # fmt: skip
+    rows = read_results(only_sweep(cli.runs_dir))
+    assert [(r["trial"], r["status"]) for r in rows] == [
+        ("0.1-seed0", "completed"),
+        ("0.01-seed0", "completed"),
+    ]
+    assert "0.01 ★" in result.output or "0.1 ★" in result.output
+    line = cli("sweep", "lr", "--executor", "ray", expect=2).output.strip()
+    assert line == "error: --executor ray: expected local, dask or inline"
+    line = cli("sweep", "lr", "--executor", "inline", "--jobs", "2", expect=2).output.strip()
+    assert line == "error: --jobs is for --executor local, not inline"

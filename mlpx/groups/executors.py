@@ -1,9 +1,14 @@
-"""Where a sweep's trials run: a process per trial on this machine, or a Dask cluster.
+"""Where a group's trials run: a process per trial on this machine, or a Dask cluster.
 
-Both executors take :class:`TrialTask` s (a trial's name and resolved config) and report a
-:class:`TrialOutcome` for each as it ends, whatever the way it ends: completed, diverged,
-failed (raised), killed (its process died) or interrupted. Nothing here knows about values,
-seeds or results.csv; that is :mod:`mlpx.sweep`.
+Every executor follows :class:`Executor`: it takes :class:`TrialTask` s (a trial's name and
+resolved config) and reports a :class:`TrialOutcome` for each as it ends, whatever the way it
+ends: completed, diverged, failed (raised), killed (its process died) or interrupted. They
+are named in :data:`EXECUTORS` and built from one :class:`ExecutorOptions`; the command
+line's choices and messages come from that table. Nothing here knows about values, seeds or
+results.csv; that is :mod:`mlpx.groups.runner`.
+
+Only the standard library is imported at the top, so that the command line can name the
+executors without loading anything.
 """
 
 from __future__ import annotations
@@ -16,13 +21,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from mlpx.config import build_config
-from mlpx.errors import MlpxError, SweepError
-from mlpx.runs import SUMMARY, RunDir
+from mlpx.errors import GroupError, MlpxError
 
 # --- one trial, in a worker process or on a Dask worker ----------------------------------
 
@@ -69,11 +72,14 @@ def _thread_limit(threads: int | None, backend: str) -> Iterator[None]:
 
 def read_summary(run_path: Path) -> dict[str, Any] | None:
     """A run directory's summary.json, or None when it is missing or unreadable."""
-    return RunDir(run_path).read_json(SUMMARY)
+    from mlpx.runs import RunDir
+
+    return RunDir(run_path).read_summary()
 
 
 def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
     """Train one trial into ``run_path``; every way it can end becomes an outcome."""
+    from mlpx.config import build_config
     from mlpx.train import train
 
     started = time.perf_counter()
@@ -96,7 +102,7 @@ def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
 
 def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
     """Run a trial in a temporary directory and return its outcome and files (relative
-    path -> bytes), for executors that share no file system with the sweep."""
+    path -> bytes), for executors that share no file system with the group."""
     with tempfile.TemporaryDirectory(prefix="mlpx-trial-") as tmp:
         run_path = Path(tmp) / task.name
         outcome = run_trial(task, run_path)
@@ -109,8 +115,8 @@ def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
 
 
 def _exit_with_parent(conn) -> None:
-    """Block until the sweep's end of the pipe closes, then end this trial's process:
-    a sweep killed with SIGKILL leaves no orphaned trials writing into its directory."""
+    """Block until the group's end of the pipe closes, then end this trial's process:
+    a group killed with SIGKILL leaves no orphaned trials writing into its directory."""
     with contextlib.suppress(EOFError, OSError):
         conn.recv()
     os._exit(70)
@@ -125,6 +131,46 @@ def _trial_process(task: TrialTask, run_path: Path, conn) -> None:
 # --- executors ---------------------------------------------------------------------------
 
 OnOutcome = Callable[[TrialTask, TrialOutcome], None]
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """How to run a group's trials, as the command line gives it: the executor's name in
+    :data:`EXECUTORS` and the options each executor takes (see ``Executor.takes``)."""
+
+    executor: str = "local"
+    jobs: int | None = None
+    scheduler: str | None = None
+
+    def given(self) -> list[str]:
+        """The options other than ``executor`` that are set."""
+        names = (f.name for f in fields(self) if f.name != "executor")
+        return [name for name in names if getattr(self, name) is not None]
+
+
+class Executor(Protocol):
+    """Runs trials and reports each one's outcome as it ends."""
+
+    takes: ClassVar[dict[str, str]]
+    """The :class:`ExecutorOptions` fields it uses, with what each means (for messages)."""
+    needs: ClassVar[tuple[str, ...]]
+    """The fields it cannot do without."""
+    threads: int | None
+    """The thread limit each trial gets (None: the trial's config decides)."""
+
+    @classmethod
+    def open(cls, options: ExecutorOptions, backend: str) -> Executor:
+        """Ready to run (a cluster reached) before the group writes anything."""
+        ...
+
+    def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
+        """Run ``tasks`` into ``members_dir/<name>``, calling ``on_outcome`` as each ends;
+        Ctrl-C stops them all (each reported) and is raised again."""
+        ...
+
+    def close(self) -> None:
+        """Release what :meth:`open` took."""
+        ...
 
 
 @dataclass
@@ -172,7 +218,7 @@ def _process_context(backend: str):
     context = multiprocessing.get_context("forkserver")
     # Trial processes fork from a server that imported these once, so each trial starts in
     # milliseconds instead of importing torch and matplotlib again.
-    preload = ["mlpx.executors", "mlpx.train", "mlpx.report", "mlpx.plots"]
+    preload = ["mlpx.groups.executors", "mlpx.train", "mlpx.report", "mlpx.plots"]
     preload += ["matplotlib.figure", "matplotlib.backends.backend_agg"]
     if backend == "torch":  # torch.optim imports torch._dynamo on first use: seconds
         preload += ["mlpx.backends.torch", "torch._dynamo"]
@@ -188,12 +234,20 @@ class LocalExecutor:
     torch threads are pinned to 1 so that ``jobs`` trials use ``jobs`` cores.
     """
 
+    takes: ClassVar[dict[str, str]] = {"jobs": "a number of parallel trials >= 1"}
+    needs: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, jobs: int, backend: str):
         self.jobs = jobs
         self.threads = 1 if jobs > 1 else None
         self.context = _process_context(backend)
 
-    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
+    @classmethod
+    def open(cls, options: ExecutorOptions, backend: str) -> LocalExecutor:
+        """``options.jobs`` processes at a time (default: the number of cores)."""
+        return cls(options.jobs or os.cpu_count() or 1, backend)
+
+    def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
         """Run ``tasks``, calling ``on_outcome`` as each ends; Ctrl-C stops them all."""
         from multiprocessing.connection import wait
 
@@ -201,7 +255,7 @@ class LocalExecutor:
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
-                    running.append(self._start(queue.pop(0), trials_dir))
+                    running.append(self._start(queue.pop(0), members_dir))
                 handles = [job.process.sentinel for job in running]
                 wait(handles + [job.conn for job in running if job.listening])
                 for job in list(running):
@@ -213,9 +267,9 @@ class LocalExecutor:
             self._stop(running, on_outcome)
             raise
 
-    def _start(self, task: TrialTask, trials_dir: Path) -> _Job:
+    def _start(self, task: TrialTask, members_dir: Path) -> _Job:
         parent_end, child_end = self.context.Pipe()
-        run_path = trials_dir / task.name
+        run_path = members_dir / task.name
         process = self.context.Process(
             target=_trial_process,
             args=(task, run_path, child_end),
@@ -231,7 +285,7 @@ class LocalExecutor:
         """After Ctrl-C: let trials write their files as interrupted, then kill stragglers."""
         from multiprocessing.connection import wait
 
-        # A terminal's Ctrl-C reaches the trials too; a SIGINT sent to the sweep alone does not.
+        # A terminal's Ctrl-C reaches the trials too; a signal sent to the group alone does not.
         for grace, nudge in ((2.0, True), (10.0, False)):
             deadline = time.monotonic() + grace
             while any(job.process.is_alive() for job in running) and time.monotonic() < deadline:
@@ -255,14 +309,22 @@ class LocalExecutor:
 class DaskExecutor:
     """Sends trials to an existing Dask distributed cluster and gathers their files back.
 
-    Workers share no file system with the sweep: each trains into a temporary directory and
-    returns its files, which are written under ``trials/`` here.
+    Workers share no file system with the group: each trains into a temporary directory and
+    returns its files, which are written into the group's directory here.
     """
 
+    takes: ClassVar[dict[str, str]] = {"scheduler": "a Dask scheduler address"}
+    needs: ClassVar[tuple[str, ...]] = ("scheduler",)
     threads = 1
 
     def __init__(self, client):
         self.client = client
+
+    @classmethod
+    def open(cls, options: ExecutorOptions, backend: str) -> DaskExecutor:
+        """Connected to ``options.scheduler``."""
+        assert options.scheduler is not None  # check_options has said so
+        return cls.connect(options.scheduler)
 
     @classmethod
     def connect(cls, address: str, timeout: float = 3.0) -> DaskExecutor:
@@ -270,20 +332,20 @@ class DaskExecutor:
         try:
             from distributed import Client
         except ImportError:
-            raise SweepError(
+            raise GroupError(
                 "--executor dask needs dask.distributed; install it with: pip install 'mlpx[dask]'"
             ) from None
         try:
             client = Client(address, timeout=f"{timeout}s", set_as_default=False)
         except Exception as exc:  # OSError, TimeoutError, ValueError: all mean "not there"
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise SweepError(
+            raise GroupError(
                 f"--scheduler {address}: cannot reach a Dask scheduler within {timeout:g} s "
                 f"({reason})"
             ) from None
         return cls(client)
 
-    def run(self, tasks: list[TrialTask], trials_dir: Path, on_outcome: OnOutcome) -> None:
+    def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
         """Run ``tasks`` on the cluster, calling ``on_outcome`` as each ends."""
         from distributed import as_completed
 
@@ -306,7 +368,7 @@ class DaskExecutor:
                         {},
                     )
                 future.release()
-                _write_files(trials_dir / task.name, files)
+                _write_files(members_dir / task.name, files)
                 on_outcome(task, outcome)
         except KeyboardInterrupt:
             self.client.cancel(list(futures))
@@ -326,33 +388,46 @@ def _write_files(run_path: Path, files: dict[str, bytes]) -> None:
     for name, data in files.items():
         relative = Path(name)
         if relative.is_absolute() or ".." in relative.parts:
-            raise SweepError(f"trial {run_path.name}: a worker returned a bad file name {name!r}")
+            raise GroupError(f"trial {run_path.name}: a worker returned a bad file name {name!r}")
         target = incoming / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     incoming.rename(run_path)
 
 
-def check_executor(executor: str, scheduler: str | None, jobs: int | None) -> None:
-    """Check executor options without connecting anywhere."""
-    if executor not in ("local", "dask"):
-        raise SweepError(f"--executor {executor}: expected local or dask")
-    if executor == "dask":
-        if not scheduler:
-            raise SweepError("--executor dask needs --scheduler ADDRESS, e.g. tcp://host:8786")
-        if jobs is not None:
-            raise SweepError("--jobs is for --executor local; a Dask cluster runs what it has")
-    elif scheduler:
-        raise SweepError("--scheduler is for --executor dask; add --executor dask")
+EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "dask": DaskExecutor}
+"""Every executor by the name ``--executor`` takes; adding one is one entry here."""
+
+_EXAMPLES = {"scheduler": "ADDRESS, e.g. tcp://host:8786", "jobs": "N"}
+
+
+def executor_names() -> str:
+    """The names of :data:`EXECUTORS` as a message lists them: ``local or dask``."""
+    names = list(EXECUTORS)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def check_options(options: ExecutorOptions) -> None:
+    """Check executor options against :data:`EXECUTORS` without connecting anywhere."""
+    kind = EXECUTORS.get(options.executor)
+    if kind is None:
+        raise GroupError(f"--executor {options.executor}: expected {executor_names()}")
+    for name in kind.needs:
+        if not getattr(options, name):
+            example = _EXAMPLES.get(name, name.upper())
+            raise GroupError(f"--executor {options.executor} needs --{name} {example}")
+    for name in options.given():
+        if name not in kind.takes:
+            users = [key for key, other in EXECUTORS.items() if name in other.takes]
+            raise GroupError(
+                f"--{name} is for --executor {' or '.join(users)}, not {options.executor}"
+            )
+    jobs = options.jobs
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise SweepError(f"--jobs {jobs}: expected a number of parallel trials >= 1")
+        raise GroupError(f"--jobs {jobs}: expected {LocalExecutor.takes['jobs']}")
 
 
-def open_executor(
-    executor: str, scheduler: str | None, jobs: int | None, backend: str
-) -> LocalExecutor | DaskExecutor:
-    """The executor the options name, connected (Dask) before any file is written."""
-    check_executor(executor, scheduler, jobs)
-    if executor == "dask":
-        return DaskExecutor.connect(scheduler)
-    return LocalExecutor(jobs or os.cpu_count() or 1, backend)
+def open_executor(options: ExecutorOptions, backend: str) -> Executor:
+    """The executor ``options`` name, ready (Dask: connected) before any file is written."""
+    check_options(options)
+    return EXECUTORS[options.executor].open(options, backend)

@@ -1,0 +1,58 @@
+"""The command line, a thin face over the library: each command parses its options, calls one
+library function and renders the result (:mod:`mlpx.cli.render` holds every table, display
+and colour). One module per command group; this one builds the Typer app and the entry point.
+
+Heavy libraries (torch, matplotlib, scikit-learn) are imported inside the commands that use
+them, so that ``mlpx --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mlpx.cli import diagnostics, predict, runs, sweep, train
+from mlpx.cli.render import ProgressDisplay, fail
+from mlpx.errors import MlpxError
+
+__all__ = ["ProgressDisplay", "app", "main"]
+
+app = typer.Typer(
+    name="mlpx",
+    help="Train, sweep and check multi-layer perceptrons from a YAML config.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command()(train.train)
+app.command()(runs.runs)
+app.command("crossentropy-demo", help=diagnostics.CROSSENTROPY_HELP)(diagnostics.crossentropy_demo)
+app.command("gradcheck")(diagnostics.gradcheck_command)
+app.command()(predict.predict)
+app.command()(sweep.sweep)
+
+
+def main() -> None:
+    """Entry point of the ``mlpx`` console script.
+
+    Project errors and command-line usage errors both become one red line (exit 2), not a
+    traceback or a boxed panel; Ctrl-C outside training exits 130.
+    """
+    if len(sys.argv) == 1:  # bare `mlpx`: the help screen, as no_args_is_help promises
+        app()
+    try:
+        code = app(standalone_mode=False)
+    except MlpxError as exc:
+        fail(str(exc), exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        fail("interrupted", 130)
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        # a usage error from Typer/Click: bad option, missing argument, wrong type
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        fail(f"{exc.format_message()}{hint}", exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

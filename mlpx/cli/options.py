@@ -1,0 +1,28 @@
+"""Options that more than one command takes, spelled once."""
+
+from __future__ import annotations
+
+import typer
+
+from mlpx.groups.executors import EXECUTORS, executor_names
+
+OVERRIDES = typer.Option(
+    [], "--set", "-s", help="Override a config field: -s optimizer.lr=0.01 (repeatable)."
+)
+JOBS = typer.Option(
+    None,
+    "--jobs",
+    "-j",
+    help="Trials (sweep) or folds (cross-validation) run in parallel by --executor local "
+    "(default: the number of cores).",
+    show_default=False,
+)
+EXECUTOR = typer.Option(
+    "local",
+    "--executor",
+    help=f"Where trials run: {executor_names()}.",
+    metavar="|".join(EXECUTORS),
+)
+SCHEDULER = typer.Option(
+    None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (--executor dask)."
+)

@@ -1,0 +1,470 @@
+"""Everything the terminal shows: one status palette, one error line, warnings, the progress
+displays of a run and of a group of runs, and every table.
+
+Only the face (``mlpx.cli``) imports rich; rich's submodules are imported where a table or
+display is built, so that ``mlpx --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+
+from mlpx.errors import MlpxError, MlpxWarning
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from mlpx.diagnostics.crossentropy import DemoResult
+    from mlpx.diagnostics.gradcheck import GradcheckReport
+    from mlpx.groups.plan import GroupPlan, Trial
+    from mlpx.groups.results import GroupResult, TrialResult
+    from mlpx.runs import RunDir, RunInfo
+
+console = Console()
+err_console = Console(stderr=True)
+
+STATUS_COLORS = {
+    "completed": "green",
+    "running": "cyan",
+    "interrupted": "yellow",
+    "incomplete": "red",
+    "diverged": "red",
+    "failed": "red",
+    "killed": "red",
+    "crashed": "red",
+}
+"""The one palette: every status of mlpx.status, wherever it is shown."""
+
+
+def status_markup(status: str, width: int = 0) -> str:
+    """A status in its colour (right-aligned to ``width``)."""
+    return f"[{STATUS_COLORS.get(status, 'red')}]{status:>{width}}[/]"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` as one red line on stderr and exit with ``code`` (2: a usage
+    or config error; 1: a failed or diverged run; 130: interrupted)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def reports_errors(command: F) -> F:
+    """Turn project errors raised by a command into one red line and their exit code, and
+    show mlpx's warnings as yellow lines."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            with warnings.catch_warnings():
+                show_warnings_in_yellow()
+                return command(*args, **kwargs)
+        except MlpxError as exc:
+            fail(str(exc), exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def show_warnings_in_yellow() -> None:
+    """Show every MlpxWarning (each time, not once per place) as one yellow line on stderr;
+    other warnings keep Python's format. Call inside ``warnings.catch_warnings()``."""
+    from rich.text import Text
+
+    python_format = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, MlpxWarning):
+            return python_format(message, category, filename, lineno, file, line)
+        text = Text.assemble(("warning: ", "bold yellow"), (str(message), "yellow"))
+        err_console.print(text, soft_wrap=True)
+
+    warnings.simplefilter("always", MlpxWarning)
+    warnings.showwarning = show
+
+
+def number(value: float | None, spec: str = ".4f") -> str:
+    """A number for a table cell; a dash for none."""
+    return "—" if value is None else format(value, spec)
+
+
+def mean_std(mean: float | None, std: float | None) -> str:
+    """``mean ± std`` for a table cell; a dash when there is no mean."""
+    return "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}"
+
+
+def print_wide(table: Table, width: int) -> None:
+    """Print a table at least ``width`` columns wide: a narrow terminal wraps long lines
+    rather than squeezing or eliding the values people came for."""
+    Console(width=max(console.width, width)).print(table)
+
+
+# --- progress: one run, one group -----------------------------------------------------------
+
+
+class ProgressDisplay:
+    """Live progress of one run (``mlpx train``): an epoch bar, a batch bar, the last metrics.
+
+    The batch bar is updated at most ten times a second so that the display never costs the
+    training loop more than a few microseconds per step.
+    """
+
+    def __init__(self, console: Console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description:>6}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[metrics]}"),
+            console=console,
+            refresh_per_second=5,
+            transient=False,
+        )
+        self._last = 0.0
+
+    def __enter__(self) -> ProgressDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if hasattr(self, "steps"):  # the batch bar only matters while an epoch runs
+            self.progress.remove_task(self.steps)
+        self.progress.stop()
+
+    def on_start(self, run: RunDir, epochs: int, steps_per_epoch: int, info: dict) -> None:
+        self.progress.console.print(
+            f"[bold]{info['model']}[/] on [bold]{info['dataset']}[/] with {info['backend']} "
+            f"({info['device']}), {info['n_params']:,} parameters -> {run.path}",
+            highlight=False,
+        )
+        self.epochs = self.progress.add_task("epoch", total=epochs, metrics="")
+        self.steps = self.progress.add_task("batch", total=steps_per_epoch, metrics="")
+
+    def on_step(self, epoch: int, step: int) -> None:
+        now = time.monotonic()
+        if now - self._last > 0.1:
+            self._last = now
+            self.progress.update(self.steps, completed=step)
+
+    def on_epoch(self, record: dict) -> None:
+        text = f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}"
+        if "val_loss" in record:
+            text += f" | val loss {record['val_loss']:.4f} acc {record['val_acc']:.3f}"
+        self.progress.update(self.epochs, completed=record["epoch"], metrics=text)
+        self.progress.update(self.steps, completed=0)
+
+
+def trial_title(plan: GroupPlan, trial: Trial) -> str:
+    """How a line names a trial: ``lr=0.1        seed 0`` in a sweep, ``fold 2`` in a CV."""
+    if plan.kind == "cv":
+        return f"fold {trial.value}"
+    return f"{escape(plan.param)}={escape(trial.label):<10} seed {trial.seed:<3}"
+
+
+class GroupProgress:
+    """Live progress of a group of runs (a sweep, a cross-validation): a line per finished
+    trial and an overall bar."""
+
+    def __init__(self, console: Console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("trials"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+
+    def __enter__(self) -> GroupProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def on_start(
+        self, directory: Path, plan: GroupPlan, pending: list[Trial], finished: list[TrialResult]
+    ) -> None:
+        self.plan = plan
+        if plan.kind == "cv":
+            what = (
+                f"{len(plan.trials)}-fold cross-validation of [bold]{escape(plan.base['name'])}[/]"
+            )
+        else:
+            shape = f"{len(plan.values)} value(s) x {len(plan.seeds)} seed(s)"
+            where = f"{plan.param} ({plan.path})" if plan.param != plan.path else plan.param
+            what = f"sweep of [bold]{escape(where)}[/]: {shape}"
+        self.progress.console.print(
+            f"{what} -> {escape(str(directory))}", highlight=False, soft_wrap=True
+        )
+        if finished:
+            self.progress.console.print(
+                f"resuming: {len(finished)} trial(s) finished and kept, {len(pending)} to run",
+                highlight=False,
+            )
+        self.task = self.progress.add_task("trials", total=len(pending))
+
+    def on_trial_end(self, result: TrialResult) -> None:
+        wall = "" if result.wall_seconds is None else f"{result.wall_seconds:6.1f} s"
+        line = (
+            f"{status_markup(result.status, 11)} {trial_title(self.plan, result.trial)} "
+            f"val acc {number(result.final_val_acc)} "
+            f"val loss {number(result.final_val_loss)} {wall}"
+        )
+        if result.error and result.status != "completed":
+            line += f"  [dim]{escape(result.error)}[/]"
+        self.progress.console.print(line, highlight=False, soft_wrap=True)
+        self.progress.advance(self.task)
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+def run_summary(summary: dict[str, Any]) -> None:
+    """The final table of one run, and how long it took."""
+    from rich.table import Table
+
+    table = Table(title=f"{status_markup(summary['status'])} · {summary['run_dir']}")
+    table.add_column("", style="bold")
+    table.add_column("loss", justify="right")
+    table.add_column("accuracy", justify="right")
+    final = summary.get("final") or {}
+    table.add_row("final train", number(final.get("train_loss")), number(final.get("train_acc")))
+    if "val_loss" in final:
+        table.add_row("final validation", number(final["val_loss"]), number(final["val_acc"]))
+        best = f"best validation (epoch {summary['best_epoch']})"
+        table.add_row(best, number(summary["best_val_loss"]), number(summary["best_val_acc"]))
+    if summary.get("test"):
+        table.add_row("test", number(summary["test"]["loss"]), number(summary["test"]["acc"]))
+    console.print(table)
+    done = f"{summary['epochs_completed']}/{summary['epochs_planned']} epochs"
+    console.print(f"{done} in {summary['seconds']:.1f} s", highlight=False)
+
+
+def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
+    """``mlpx runs``: one row per run, sweep or cross-validation."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} run(s) in {runs_dir}", box=box.SIMPLE_HEAD)
+    table.add_column("run", no_wrap=True, min_width=max(len(info.path.name) for info in found))
+    for column in ("data", "backend", "model", "optimizer", "progress", "best val", "test"):
+        table.add_column(column, justify="right" if column in ("best val", "test") else "left")
+    table.add_column("status")
+    table.add_column("time", justify="right")
+    for info in found:
+        cfg, summary = info.config, info.summary
+        opt, model = cfg.get("optimizer") or {}, cfg.get("model") or {}
+        hidden = "-".join(map(str, model.get("hidden") or []))
+        epochs = f"{summary.get('epochs_completed', '?')}/{(cfg.get('train') or {}).get('epochs')}"
+        seconds = summary.get("seconds")
+        table.add_row(
+            info.path.name,
+            str((cfg.get("data") or {}).get("name", "?")),
+            str(cfg.get("backend", "?")),
+            f"{model.get('kind', '?')} {hidden}",
+            f"{opt.get('name', '?')} {number(opt.get('lr'), 'g')}",
+            info.group or epochs,
+            number(summary.get("best_val_acc")),
+            number((summary.get("test") or {}).get("acc")),
+            status_markup(info.status),
+            "—" if seconds is None else f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s",
+        )
+    return table
+
+
+def sweep_table(result: GroupResult) -> Table:
+    """The values ranked by mean validation accuracy over seeds; the best one highlighted."""
+    from rich.table import Table
+
+    plan = result.plan
+    table = Table(
+        title=escape(f"{plan.param} sweep · {result.directory}"),
+        caption="val acc / loss: final epoch, mean ± sample std (ddof 1) over the completed seeds",
+    )
+    for column in ("value", "completed", "val acc", "val loss", "best val acc", "time", "status"):
+        table.add_column(column, justify="left" if column in ("value", "status") else "right")
+    for rank, summary in enumerate(result.ranking()):
+        acc = summary.acc
+        problems = ", ".join(
+            f"{count} {status}"
+            for status, count in summary.statuses.items()
+            if status != "completed"
+        )
+        best = rank == 0 and acc[0] is not None
+        table.add_row(
+            escape(summary.label) + (" ★" if best else ""),
+            f"{summary.completed}/{len(plan.seeds)}",
+            mean_std(*acc),
+            mean_std(*summary.loss),
+            number(summary.best_acc),
+            "—" if summary.wall_seconds is None else f"{summary.wall_seconds:.1f} s",
+            f"[red]{problems}[/]" if problems else "[green]ok[/]",
+            style="bold green" if best else None,
+        )
+    return table
+
+
+def crossval_table(result: GroupResult) -> Table:
+    """One row per fold and a mean ± sample std row over the completed folds."""
+    from rich.table import Table
+
+    stats = result.metric_stats()
+    folds = len(result.plan.trials)
+    table = Table(
+        title=f"{folds}-fold cross-validation: {status_markup(result.status)}",
+        caption="mean ± sample std (ddof 1) over the completed folds",
+    )
+    columns = [("val_loss", "val loss"), ("val_acc", "val acc"), ("best_val_acc", "best val acc")]
+    if "test_acc" in stats:
+        columns.append(("test_acc", "test acc"))
+    table.add_column("fold", justify="right")
+    table.add_column("status")
+    for _, title in columns:
+        table.add_column(title, justify="right")
+    for r in result.results:
+        cells = (number(r.metrics.get(key)) for key, _ in columns)
+        table.add_row(str(r.trial.value), status_markup(r.status), *cells)
+    table.add_section()
+    cells = (mean_std(*stats[key]) if key in stats else "—" for key, _ in columns)
+    table.add_row("mean", f"{len(result.completed)} folds", *cells, style="bold")
+    return table
+
+
+def crossval_report(result: GroupResult) -> None:
+    """The cross-validation's table, where its files are, and why folds did not complete."""
+    print_wide(crossval_table(result), 100)
+    folds = len(result.plan.trials)
+    console.print(f"cv.json and fold-1..{folds} in {result.directory}", highlight=False)
+    for r in result.problems:
+        if r.error:
+            console.print(f"fold {r.trial.value}: {escape(r.error)}", highlight=False)
+
+
+def trials_table(trials: list[Trial], param: str) -> Table:
+    """A dry run's trials with the overrides each sets."""
+    from rich.table import Table
+
+    table = Table(title=f"{len(trials)} trial(s)")
+    for column in ("trial", param, "seed", "overrides"):
+        table.add_column(column)
+    for trial in trials:
+        cells = (trial.name, trial.label, str(trial.seed), trial.describe_overrides())
+        table.add_row(*map(escape, cells))
+    return table
+
+
+def gradcheck_report(report: GradcheckReport, tol: float) -> int:
+    """One table per model checked and the initial-loss line; returns the failed checks."""
+    from rich.table import Table
+
+    console.print(f"Gradient check in float64, tolerance {tol:g}", highlight=False)
+    for model in dict.fromkeys(row.model for row in report.rows):
+        table = Table(title=model, title_justify="left")
+        for column in ("parameter", "shape", "vs", "checked"):
+            table.add_column(column)
+        table.add_column("max rel. error", justify="right")
+        table.add_column("result")
+        for row in report.rows:
+            if row.model == model:
+                table.add_row(
+                    row.parameter,
+                    "x".join(map(str, row.shape)),
+                    row.oracle,
+                    str(row.checked),
+                    f"{row.max_rel_error:.2e}",
+                    "[green]PASS[/]" if row.passed else "[bold red]FAIL[/]",
+                )
+        console.print(table)
+    if report.initial_loss is not None:
+        line = f"initial loss with l2 = {report.initial_loss_l2:g}: {report.initial_loss:.11f}"
+        if report.reference_loss is not None:
+            verdict = "[green]PASS[/]" if report.loss_passed else "[bold red]FAIL[/]"
+            line += (
+                f" (reference {report.reference_loss:.11f},"
+                f" |diff| {abs(report.initial_loss - report.reference_loss):.1e}): {verdict}"
+            )
+        console.print(line, highlight=False)
+    failed = sum(not row.passed for row in report.rows) + (not report.loss_passed)
+    if failed:
+        console.print(f"[bold red]{failed} check(s) failed[/]")
+    else:
+        console.print(f"[green]all {len(report.rows)} gradient checks passed[/]")
+    return failed
+
+
+def crossentropy_table(result: DemoResult) -> Table:
+    """One row per range and way: agreement %, NaN/inf count, largest finite difference."""
+    from rich.table import Table
+
+    from mlpx.diagnostics.crossentropy import REFERENCE, TOLERANCE, WAYS
+
+    s = result.settings
+    table = Table(
+        title=f"Cross-entropy vs {REFERENCE.label}, {s.dtype}, "
+        f"{s.iterations} batches of {s.batch_size}x{s.classes} per range",
+        caption=f"agree: abs(loss - reference) < {TOLERANCE:g}; NaN and inf never agree",
+    )
+    for column in ("range", "way", "agree %", "NaN/inf", "max |diff|"):
+        table.add_column(column, justify="left" if column in ("range", "way") else "right")
+    for r in result.ranges:
+        for k, way in enumerate(WAYS):
+            stats = r.ways[way.key]
+            table.add_row(
+                r.name if k == 0 else "",
+                way.label,
+                f"{stats.agreement_percent:.1f}",
+                str(stats.nan_inf),
+                "-" if stats.max_abs_diff is None else f"{stats.max_abs_diff:.3g}",
+                style="red" if stats.agreement_percent < 100 else None,
+            )
+        table.add_section()
+    return table
+
+
+def illustration_table(result: DemoResult) -> Table:
+    """Equal scores through every way, one column per illustration: each should give log(C)."""
+    from rich.table import Table
+
+    from mlpx.diagnostics.crossentropy import WAYS
+
+    expected = {case.expected for case in result.illustrations}
+    table = Table(title=f"Equal scores: every class's loss should be log(3) = {min(expected):.4f}")
+    table.add_column("way")
+    for case in result.illustrations:
+        table.add_column("scores " + ", ".join(f"{v:g}" for v in case.scores), justify="right")
+    for way in WAYS:
+        values = [case.values[way.key] for case in result.illustrations]
+        table.add_row(
+            way.label, *(f"{v:.4f}" if math.isfinite(v) else f"[red]{v}[/]" for v in values)
+        )
+    return table

@@ -1,0 +1,115 @@
+"""``mlpx train``: one run, a resumed run, or a cross-validation (``data.folds: K``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from mlpx.cli import options
+from mlpx.cli.render import (
+    GroupProgress,
+    ProgressDisplay,
+    console,
+    crossval_report,
+    fail,
+    reports_errors,
+    run_summary,
+)
+from mlpx.errors import MlpxError
+
+if TYPE_CHECKING:
+    from mlpx.launch import Group
+
+
+@reports_errors
+def train(
+    config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
+        None, help="YAML config file (see configs/).", show_default=False
+    ),
+    overrides: list[str] = options.OVERRIDES,
+    runs_dir: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--runs-dir", help="Where run directories go (default: output.runs_dir)."
+    ),
+    resume: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--resume",
+        help="Continue an interrupted or crashed run directory, or finish a cross-validation "
+        "directory (its unfinished folds).",
+    ),
+    print_config: bool = typer.Option(
+        False, "--print-config", help="Print the resolved config and exit without training."
+    ),
+    jobs: Optional[int] = options.JOBS,  # noqa: UP045
+    executor: str = options.EXECUTOR,
+    scheduler: Optional[str] = options.SCHEDULER,  # noqa: UP045
+) -> None:
+    """Train one model from a YAML config and write a run directory.
+
+    With data.folds: K it trains one run per fold (k-fold cross-validation), each in a
+    process of its own (--jobs at a time, or on Dask), and reports their mean and sample
+    standard deviation.
+
+    Example: mlpx train configs/digits.yaml -s optimizer.lr=0.01 -s model.hidden=[64,32]
+
+    Ctrl-C keeps every complete epoch; continue with: mlpx train --resume runs/RUN_DIR
+    """
+    from mlpx import launch
+    from mlpx.config import dump_config
+    from mlpx.groups.executors import ExecutorOptions
+    from mlpx.interrupts import sigterm_as_interrupt
+
+    request = launch.TrainRequest(
+        config,
+        overrides,
+        runs_dir,
+        resume,
+        print_config,
+        ExecutorOptions(executor, jobs, scheduler),
+    )
+    if print_config:
+        text = dump_config(launch.resolved_config(request))
+        console.print(text, end="", highlight=False, markup=False)
+        return
+    try:
+        # data and model are built before a live display starts, so that their errors are
+        # the only line printed
+        with sigterm_as_interrupt():
+            target = launch.open_training(request)
+    except KeyboardInterrupt:
+        fail("interrupted before training started; no run directory was written", 130)
+    if isinstance(target, launch.Group):
+        return _cross_validation(target)
+    try:
+        with ProgressDisplay(console) as display:
+            result = target.run(display, sys.argv)
+    except MlpxError:
+        raise
+    except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
+        fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
+    run_summary(result.summary)
+    if result.status == "interrupted":
+        fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
+    if result.status == "diverged":
+        fail(result.message, 1)
+    if result.message:
+        console.print(result.message, highlight=False)
+
+
+def _cross_validation(target: Group) -> None:
+    """Run the folds with a group progress display, then the table and the exit code."""
+    with GroupProgress(console) as progress:
+        result = target.run(progress, sys.argv)
+    crossval_report(result)
+    folds, done = len(result.plan.trials), len(result.completed)
+    if result.interrupted:
+        fail(
+            f"interrupted after {done} of {folds} folds completed; "
+            f"resume with: mlpx train --resume {result.directory}",
+            130,
+        )
+    if result.problems:
+        cv_json = result.directory / "cv.json"
+        fail(f"{folds - done} of {folds} folds did not complete (see {cv_json})", 1)
