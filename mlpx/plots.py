@@ -13,13 +13,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from mlpx.runs import (
+    ACCURACY_PLOT,
+    BOUNDARY_PLOT,
+    CONFUSION_PLOT,
+    LOSS_PLOT,
+    MISCLASSIFIED_PLOT,
+    STEPS,
+    RunDir,
+)
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from mlpx.backends import Backend
     from mlpx.data import Dataset
-    from mlpx.runs import RunDir
 
 
 DPI = 110
@@ -241,16 +250,16 @@ def plot_run(
 ) -> None:
     """Every plot of a run into ``run.plots``."""
     run.plots.mkdir(exist_ok=True)
-    plot_loss(run.plots / "loss.png", history, read_steps(run.file("steps.csv")))
-    plot_accuracy(run.plots / "accuracy.png", history)
+    plot_loss(run.plots / LOSS_PLOT, history, read_steps(run.file(STEPS)))
+    plot_accuracy(run.plots / ACCURACY_PLOT, history)
     x, y = dataset.splits()[split]
-    plot_confusion(run.plots / "confusion.png", y, predictions, dataset.class_names, split)
+    plot_confusion(run.plots / CONFUSION_PLOT, y, predictions, dataset.class_names, split)
     if dataset.image_shape is not None:
         wrong = np.flatnonzero(y != predictions)
         shown = wrong[:MISCLASSIFIED_SHOWN]  # only these are mapped back to pixel values
         norm = dataset.normalization
         plot_misclassified(
-            run.plots / "misclassified.png",
+            run.plots / MISCLASSIFIED_PLOT,
             x[shown] * norm.scale + norm.shift,
             y[shown],
             predictions[shown],
@@ -259,7 +268,7 @@ def plot_run(
             total=len(wrong),
         )
     elif dataset.n_features == 2:
-        plot_boundary(run.plots / "boundary.png", backend, dataset, x, y)
+        plot_boundary(run.plots / BOUNDARY_PLOT, backend, dataset, x, y)
 
 
 # --- sweeps: the data the plots show, then the plots --------------------------------------
