@@ -1,4 +1,4 @@
-"""The NumPy backend: layers, update rules and an MLP written from scratch."""
+"""The NumPy backend: layers, an MLP and its update stepping, written from scratch."""
 
 from mlpx.backends.numpy.backend import NumpyBackend
 
