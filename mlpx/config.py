@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -24,6 +25,7 @@ from mlpx.data import SOURCES
 from mlpx.errors import ConfigError, SettingError
 from mlpx.losses import LOSSES
 from mlpx.optimizers import OPTIMIZERS
+from mlpx.schedules import REQUIRED, SCHEDULES
 
 DATASET_NAMES = tuple(SOURCES)
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
@@ -100,6 +102,67 @@ class RegularizationConfig(Section):
     l2: float = Field(0.0, ge=0.0)
 
 
+class ScheduleConfig(Section):
+    """The learning-rate schedule: ``name`` and the settings that schedule takes (see
+    :data:`mlpx.schedules.SCHEDULES`); a setting of another schedule is an error, and the
+    resolved config holds exactly the chosen schedule's settings."""
+
+    name: registered(SCHEDULES) = "constant"  # type: ignore[valid-type]
+    warmup_epochs: int = Field(0, ge=0)
+    step_size: int | None = Field(None, ge=1)
+    gamma: float | None = Field(None, gt=0.0, le=1.0)
+    milestones: list[int] | None = Field(None, min_length=1)
+    min_lr: float | None = Field(None, ge=0.0)
+    factor: float | None = Field(None, gt=0.0, lt=1.0)
+    patience: int | None = Field(None, ge=0)
+    per: Literal["epoch", "step"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_of_the_schedule(cls, data: Any) -> Any:
+        entry = SCHEDULES.get(data.get("name", "constant")) if isinstance(data, dict) else None
+        if entry is None:
+            return data  # not a mapping, or an unknown name: the fields say so
+        data = dict(data)
+        for key in SCHEDULE_SETTINGS:
+            if key in entry.settings:
+                if data.get(key) is None and entry.settings[key] is REQUIRED:
+                    raise SettingError(
+                        f"schedule.{key}", None, f"schedule {entry.name} needs {key}"
+                    )
+                if data.get(key) is None:
+                    data[key] = entry.settings[key]
+            elif data.get(key) is not None:
+                takes = ", ".join(entry.settings) or "no settings"
+                raise SettingError(
+                    f"schedule.{key}",
+                    data[key],
+                    f"schedule {entry.name} does not take {key}; it takes {takes} "
+                    "(and warmup_epochs, as every schedule)",
+                )
+        return data
+
+    @field_validator("milestones")
+    @classmethod
+    def _increasing(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (value[0] < 1 or value != sorted(set(value))):
+            raise ValueError("milestones must be increasing epochs >= 1, e.g. [30, 60]")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _without_other_schedules_settings(self, handler: Any) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+    def settings(self) -> dict[str, Any]:
+        """The chosen schedule's settings, by name (what its entry builds from)."""
+        return {key: getattr(self, key) for key in SCHEDULES[self.name].settings}
+
+
+SCHEDULE_SETTINGS = tuple(
+    name for name in ScheduleConfig.model_fields if name not in ("name", "warmup_epochs")
+)
+
+
 class TrainConfig(Section):
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -124,6 +187,7 @@ class Config(Section):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
@@ -165,6 +229,21 @@ class Config(Section):
                 check(self.optimizer)
             except SettingError as exc:
                 raise SettingError(f"optimizer.{exc.key}", exc.value, exc.message) from None
+        if self.optimizer.lr_decay != 1 and self.schedule.name != "constant":
+            raise SettingError(
+                "optimizer.lr_decay",
+                self.optimizer.lr_decay,
+                f"{self.optimizer.lr_decay} is the exponential schedule, and schedule.name is "
+                f"{self.schedule.name}; set lr_decay: 1, or use schedule: {{name: exponential, "
+                f"gamma: {self.optimizer.lr_decay}}} alone",
+            )
+        has_validation = self.data.val_fraction > 0 or self.data.folds is not None
+        if SCHEDULES[self.schedule.name].needs_validation and not has_validation:
+            raise SettingError(
+                "schedule.name",
+                self.schedule.name,
+                f"{self.schedule.name} watches the validation loss; set data.val_fraction > 0",
+            )
         if self.backend == "numpy" and self.device not in ("auto", "cpu"):
             raise SettingError(
                 "device", self.device, "the numpy backend runs on the CPU only; use device: cpu"

@@ -80,9 +80,12 @@ def read_steps(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.ndarray]) -> None:
-    """Per-batch loss (faint) with per-epoch train and validation loss against epochs."""
+    """Per-batch loss (faint) with per-epoch train and validation loss against epochs, and the
+    learning rate on a right-hand axis when the schedule changes it."""
+    rates = [r["lr"] for r in history if "lr" in r]
+    scheduled = len(set(rates)) > 1 and len(rates) == len(history)
     fig = figure(7, 4.5)
-    ax = add_axes(fig, 0.8, 0.55, 6.05, 3.55)
+    ax = add_axes(fig, 0.8, 0.55, 5.35 if scheduled else 6.05, 3.55)
     step, loss = steps
     if len(step):
         per_epoch = step.max() / max(len(history), 1)
@@ -91,11 +94,19 @@ def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.n
     ax.plot(epochs, [r["train_loss"] for r in history], "o-", ms=3, label="train (epoch mean)")
     if history and "val_loss" in history[0]:
         ax.plot(epochs, [r["val_loss"] for r in history], "o-", ms=3, label="validation")
-    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
+    ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     if len(loss) and np.all(loss > 0) and loss.max() / max(loss.min(), 1e-12) > 50:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend()
+    handles, labels = ax.get_legend_handles_labels()
+    if scheduled:  # epoch e trains from e - 1 to e on this axis, at its first step's rate
+        lr_axis = ax.twinx()
+        edges = [e - 1 for e in epochs] + [epochs[-1]]
+        line = lr_axis.step(edges, rates + rates[-1:], where="post", color="tab:green", lw=1)
+        lr_axis.set_ylabel("learning rate", color="tab:green")
+        lr_axis.tick_params(axis="y", colors="tab:green")
+        handles, labels = handles + line, labels + ["learning rate"]
+    ax.legend(handles, labels)
     fig.savefig(path, dpi=DPI)
 
 

@@ -23,7 +23,7 @@ from mlpx.errors import ConfigError, RunDirError
 from mlpx.interrupts import deferred_interrupts
 from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
-from mlpx.schedules import build_schedule
+from mlpx.schedules import Schedule, build_schedule
 
 CHECKPOINT_SECONDS = 2.0
 """A checkpoint goes to disk after the first epoch, then at most this often, and always when
@@ -54,6 +54,17 @@ class TrainResult:
     @property
     def message(self) -> str | None:
         return self.summary.get("message")
+
+
+def schedule_for(config: Config, steps_per_epoch: int) -> Schedule:
+    """The learning-rate schedule of a run: ``schedule`` of the config, or the exponential
+    one when ``optimizer.lr_decay`` (its older spelling) is below 1."""
+    section = config.schedule
+    name, settings = section.name, section.settings()
+    if config.optimizer.lr_decay != 1:
+        name, settings = "exponential", {"gamma": config.optimizer.lr_decay}
+    epochs, lr = config.train.epochs, config.optimizer.lr
+    return build_schedule(name, settings, section.warmup_epochs, lr, epochs, steps_per_epoch)
 
 
 def batch_bounds(n: int, batch_size: int, batchnorm: bool) -> np.ndarray:
@@ -122,11 +133,11 @@ class Trainer:
         self.backend = create_backend(config, self.spec, params)
         for split, (x, y) in self.dataset.splits().items():
             self.backend.set_data(split, x, y)
-        self.schedule = build_schedule(config.optimizer)
         self.history: list[dict[str, Any]] = []
         self.batches = batch_bounds(
             len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
         )
+        self.schedule = schedule_for(config, len(self.batches))
 
     def run(
         self,
@@ -170,6 +181,8 @@ class Trainer:
         epoch = int(checkpoint["epoch"])
         self.backend.load_state(checkpoint)
         self.history = run.read_metrics()[:epoch]
+        for record in self.history:  # a schedule's state is a function of the metrics
+            self.schedule.observe(record)
         run.truncate_metrics(epoch)
         run.truncate_steps(epoch * self.steps_per_epoch)
         previous = run.read_summary() or {}
@@ -253,6 +266,7 @@ class Trainer:
                 if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
                     self._write_checkpoint(run)
                 self.history.append(record)
+                self.schedule.observe(record)
                 self.summary["epochs_completed"] = epoch
             if self.observer:
                 self.observer.on_epoch(record)

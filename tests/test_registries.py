@@ -15,6 +15,7 @@ from mlpx.diagnostics.gradcheck import run_gradcheck
 from mlpx.errors import ConfigError
 from mlpx.losses import LOSSES, Loss
 from mlpx.optimizers import OPTIMIZERS, Optimizer, TorchUpdate, UpdateRule
+from mlpx.schedules import Schedule
 
 
 class SoftsignMomentum(UpdateRule):
@@ -127,7 +128,7 @@ def test_names_outside_the_registry_are_refused():
         build_config({}, ["loss=brier"])
 
 
-class StepWarmup:
+class StepWarmup(Schedule):
     """A schedule that changes the rate within an epoch: linear warmup over 30 steps."""
 
     steps_per_epoch = 23  # digits' training part at batch size 64
@@ -144,7 +145,7 @@ def test_a_per_step_schedule_reaches_both_backends_with_no_backend_change(cli, m
     cli.train("configs/digits.yaml", *overrides, "optimizer.lr=0.05", "dtype=float64",
               "train.epochs=2", "output.plots=false", "backend=numpy")  # fmt: skip
     constant = step_losses(cli.last_run())
-    monkeypatch.setattr(train, "build_schedule", lambda settings: StepWarmup())
+    monkeypatch.setattr(train, "schedule_for", lambda config, steps_per_epoch: StepWarmup())
     assert_backends_agree(cli, overrides)
     warmed = step_losses(cli.last_run())
     # the first step's rate is 0.05 / 30, not 0.05: from the second step on, losses differ
