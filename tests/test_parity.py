@@ -68,6 +68,29 @@ GRID = {
         "model.kind=complex",
         "model.hidden=[1100,64]",
     ],
+    # every schedule (the rate reaches each training step on both backends)
+    "step-schedule-warmup": [
+        "optimizer.name=momentum",
+        "optimizer.lr=0.05",
+        "schedule.name=step",
+        "schedule.step_size=2",
+        "schedule.gamma=0.5",
+        "schedule.warmup_epochs=2",
+    ],
+    "multistep-schedule": ["schedule.name=multistep", "schedule.milestones=[2,5]"],
+    "cosine-per-step-schedule": [
+        "optimizer.name=sgd",
+        "optimizer.lr=0.2",
+        "schedule.name=cosine",
+        "schedule.per=step",
+    ],
+    "plateau-schedule": [
+        "optimizer.name=momentum",
+        "optimizer.lr=0.3",
+        "schedule.name=plateau",
+        "schedule.patience=0",
+        "schedule.factor=0.5",
+    ],
 }
 COMMON = ("dtype=float64", "train.epochs=9", "output.plots=false")  # 9 x 23 = 207 steps
 
@@ -94,6 +117,28 @@ def assert_backends_agree(cli, overrides) -> None:
 @pytest.mark.parametrize("overrides", GRID.values(), ids=GRID.keys())
 def test_numpy_and_torch_agree_step_by_step(cli, overrides):
     assert_backends_agree(cli, overrides)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        ["schedule.name=step", "schedule.step_size=15", "schedule.gamma=0.5"],
+        ["schedule.name=multistep", "schedule.milestones=[25,40]"],
+        ["schedule.name=exponential", "schedule.gamma=0.98"],
+        ["schedule.name=cosine", "optimizer.lr=0.003"],
+        [
+            "schedule.name=cosine",
+            "schedule.per=step",
+            "schedule.warmup_epochs=5",
+            "optimizer.lr=0.003",
+        ],
+        ["schedule.name=plateau", "schedule.patience=3"],
+    ],
+    ids=["step", "multistep", "exponential", "cosine", "cosine-step-warmup", "plateau"],
+)
+def test_every_schedule_trains_digits_to_95_percent(cli, schedule):
+    cli.train("configs/digits.yaml", "backend=numpy", "output.plots=false", *schedule)
+    assert read_json(cli.last_run() / "summary.json")["final"]["val_acc"] >= 0.95
 
 
 def test_numpy_backend_on_digits_reaches_95_percent(cli):
