@@ -61,7 +61,7 @@ class DataConfig(Section):
     folds: int | None = Field(None, ge=2)
     fold: int | None = Field(None, ge=1)
     limit: int | None = Field(None, ge=1)
-    normalize: Literal["none", "standard", "minmax"] = "standard"
+    normalize: Literal["none", "standard", "minmax", "global", "scale"] = "standard"
 
 
 class ModelConfig(Section):

@@ -320,22 +320,29 @@ def epochs_without_improvement(history: list[dict[str, Any]]) -> int:
     return len(losses) - 1 - int(np.argmin(losses))
 
 
+def best_record(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The epoch with the lowest validation loss (the first of equals), as early stopping and
+    restore_best choose it; the last epoch when there is no validation split."""
+    if "val_loss" not in history[-1]:
+        return history[-1]
+    return min(history, key=lambda record: record["val_loss"])
+
+
 def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """Final and best metrics of a history of epoch records (best = lowest val loss)."""
+    """Final and best metrics of a history of epoch records.
+
+    The best epoch is :func:`best_record`'s; ``best_val_loss`` and ``best_val_acc`` are both
+    that one epoch's numbers (not the best of each over all epochs).
+    """
     if not history:
         return {"final": None, "best_epoch": None}
-    final = history[-1]
+    final, best = history[-1], best_record(history)
     out: dict[str, Any] = {
         "final": {k: v for k, v in final.items() if k not in ("epoch", "lr", "seconds")},
-        "best_epoch": final["epoch"],
+        "best_epoch": best["epoch"],
     }
-    if "val_loss" in final:
-        best = min(history, key=lambda r: r["val_loss"])
-        out |= {
-            "best_epoch": best["epoch"],
-            "best_val_loss": best["val_loss"],
-            "best_val_acc": max(r["val_acc"] for r in history),
-        }
+    if "val_loss" in best:
+        out |= {"best_val_loss": best["val_loss"], "best_val_acc": best["val_acc"]}
     return out
 
 

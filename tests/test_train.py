@@ -39,8 +39,12 @@ def test_digits_reaches_95_percent_and_writes_every_file(cli):
     assert [m["epoch"] for m in metrics] == list(range(1, 51))
     # the summary is what metrics.jsonl says
     assert summary["final"]["val_acc"] == metrics[-1]["val_acc"]
-    assert summary["best_val_loss"] == min(m["val_loss"] for m in metrics)
-    assert summary["best_val_acc"] == max(m["val_acc"] for m in metrics)
+    # the best row is one epoch's numbers: the epoch of lowest validation loss
+    best = min(metrics, key=lambda m: m["val_loss"])
+    assert summary["best_epoch"] == best["epoch"]
+    assert summary["best_val_loss"] == best["val_loss"]
+    assert summary["best_val_acc"] == best["val_acc"]
+    assert f"best validation (epoch {best['epoch']}, lowest loss)" in result.output
     # steps.csv: one line per batch, ceil(1438 / 64) = 23 per epoch
     with open(run / "steps.csv") as handle:
         steps = list(csv.DictReader(handle))
@@ -56,6 +60,25 @@ def test_digits_reaches_95_percent_and_writes_every_file(cli):
     assert "precision" in report and "Confusion matrix" in report
     env = read_json(run / "env.json")
     assert env["versions"]["torch"] and env["device"] == "cpu"
+
+
+def test_best_row_is_the_epoch_of_lowest_validation_loss_not_a_max_over_epochs():
+    from mlpx.train import summarize
+
+    history = [
+        {"epoch": 1, "train_loss": 0.9, "train_acc": 0.7, "val_loss": 0.50, "val_acc": 0.90},
+        {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.30, "val_acc": 0.99},
+        {"epoch": 3, "train_loss": 0.3, "train_acc": 0.9, "val_loss": 0.20, "val_acc": 0.96},
+        {"epoch": 4, "train_loss": 0.2, "train_acc": 0.9, "val_loss": 0.20, "val_acc": 0.97},
+    ]
+    summary = summarize(history)
+    # epoch 3: the first of the lowest losses, with its own accuracy (not epoch 2's 0.99)
+    assert (summary["best_epoch"], summary["best_val_loss"], summary["best_val_acc"]) == (
+        3,
+        0.20,
+        0.96,
+    )
+    assert summary["final"]["val_acc"] == 0.97
 
 
 def test_resolved_config_reloads_to_the_same_run(cli):
