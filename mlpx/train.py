@@ -25,6 +25,10 @@ from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import build_schedule
 
+BEST = "best/"
+"""Prefix of the best epoch's weights (``train.restore_best``) in the checkpoint, beside the
+state of the last epoch; ``best/epoch`` says which epoch they are from."""
+
 CHECKPOINT_SECONDS = 2.0
 """A checkpoint goes to disk after the first epoch, then at most this often, and always when
 the run stops: an epoch of a small model takes milliseconds, and writing (and fsyncing) one
@@ -113,6 +117,10 @@ class Trainer:
             raise ConfigError(
                 "train.early_stopping: needs a validation split; set data.val_fraction > 0"
             )
+        if config.train.restore_best and no_validation:
+            raise ConfigError(
+                "train.restore_best: needs a validation split; set data.val_fraction > 0"
+            )
         self.config = config
         self.observer = observer
         self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype)
@@ -157,6 +165,7 @@ class Trainer:
             "epochs_completed": 0,
             **process_info(),
         }
+        self._best: dict[str, np.ndarray] | None = None
         return self._train(run, first_epoch=1)
 
     def resume(self, run: RunDir, checkpoint: dict[str, np.ndarray]) -> TrainResult:
@@ -169,6 +178,8 @@ class Trainer:
         """
         epoch = int(checkpoint["epoch"])
         self.backend.load_state(checkpoint)
+        best = {k.removeprefix(BEST): v for k, v in checkpoint.items() if k.startswith(BEST)}
+        self._best = best or None
         self.history = run.read_metrics()[:epoch]
         run.truncate_metrics(epoch)
         run.truncate_steps(epoch * self.steps_per_epoch)
@@ -249,7 +260,11 @@ class Trainer:
             with deferred_interrupts():
                 run.append_steps(epoch, first_step, stats.losses)
                 run.append_metrics(record)
+                if config.train.restore_best and improves(self.history, record):
+                    self._best = self.backend.params() | {"epoch": np.array(epoch)}
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
+                if self._best is not None:
+                    self._snapshot |= {BEST + k: v for k, v in self._best.items()}
                 if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
                     self._write_checkpoint(run)
                 self.history.append(record)
@@ -290,6 +305,7 @@ class Trainer:
         if self._snapshot is not None:
             self._write_checkpoint(run)
         if final_files and self.history:
+            summary["model_epoch"] = self._load_model_weights()
             run.write_model(self.backend)
             if self.dataset.x_test is not None:
                 test = self.backend.evaluate("test")
@@ -300,6 +316,18 @@ class Trainer:
                     run.write_test_predictions(test.predictions)
             self._report_and_plots(run)
         run.write_summary(summary)
+
+    def _load_model_weights(self) -> int:
+        """Put the weights the model file, test metrics, report and plots are to come from
+        into the backend, and return their epoch: the best epoch's with restore_best, else
+        the last complete epoch's (not those of an epoch that Ctrl-C cut short)."""
+        if self._best is not None:
+            weights = {k: v for k, v in self._best.items() if k != "epoch"}
+            self.backend.load_state(self.backend.state() | weights)
+            return int(self._best["epoch"])
+        if self._snapshot is not None:
+            self.backend.load_state(self._snapshot)
+        return int(self.history[-1]["epoch"])
 
     def _report_and_plots(self, run: RunDir) -> None:
         from mlpx import plots
@@ -312,6 +340,11 @@ class Trainer:
         run.write_report(classification_text(y, predictions, names, split))
         if self.config.output.plots:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
+
+
+def improves(history: list[dict[str, Any]], record: dict[str, Any]) -> bool:
+    """Whether ``record``'s validation loss is lower than every one in ``history``."""
+    return all(record["val_loss"] < earlier["val_loss"] for earlier in history)
 
 
 def epochs_without_improvement(history: list[dict[str, Any]]) -> int:
