@@ -63,7 +63,7 @@ class DataConfig(Section):
     folds: int | None = Field(None, ge=2)
     fold: int | None = Field(None, ge=1)
     limit: int | None = Field(None, ge=1)
-    normalize: Literal["none", "standard", "minmax"] = "standard"
+    normalize: Literal["none", "standard", "minmax", "global", "scale"] = "standard"
 
 
 class ModelConfig(Section):
@@ -167,6 +167,19 @@ class TrainConfig(Section):
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(64, ge=1)
     early_stopping: int | None = Field(None, ge=1)
+    clip_grad_norm: float | None = Field(None, gt=0.0)
+    clip_grad_value: float | None = Field(None, gt=0.0)
+    restore_best: bool = False
+
+    @model_validator(mode="after")
+    def _one_clip(self) -> TrainConfig:
+        if self.clip_grad_norm is not None and self.clip_grad_value is not None:
+            raise SettingError(
+                "train.clip_grad_value",
+                self.clip_grad_value,
+                "choose one way of clipping: train.clip_grad_norm or train.clip_grad_value",
+            )
+        return self
 
 
 class OutputConfig(Section):

@@ -373,7 +373,8 @@ def read_run(path: Path) -> RunInfo:
 
 def read_group(path: Path, plan: str) -> RunInfo:
     """One row for a sweep (``sweep.yaml``) or a cross-validation (``cv.yaml``): its base
-    config, its members' best validation accuracy and total time, and how many completed."""
+    config, the validation accuracy at the best epoch of its member with the lowest validation
+    loss, its total time, and how many completed."""
     try:
         document = parse_yaml(path.joinpath(plan).read_text(encoding="utf-8"), str(path))
     except (OSError, MlpxError):
@@ -389,9 +390,10 @@ def read_group(path: Path, plan: str) -> RunInfo:
     rows = [read_run(member) for member in members if (member / CONFIG).is_file()]
     planned = planned if isinstance(planned, int) and planned >= len(rows) else len(rows)
     status = group_status([row.status for row in rows], planned)
-    best = [row.summary["best_val_acc"] for row in rows if "best_val_acc" in row.summary]
+    scored = [row.summary for row in rows if "best_val_loss" in row.summary]
+    best = min(scored, key=lambda summary: summary["best_val_loss"], default={})
     summary = {
-        "best_val_acc": max(best) if best else None,
+        "best_val_acc": best.get("best_val_acc"),
         "seconds": sum(row.summary.get("seconds") or 0 for row in rows),
     }
     done = sum(row.status == "completed" for row in rows)

@@ -25,6 +25,10 @@ from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import Schedule, build_schedule
 
+BEST = "best/"
+"""Prefix of the best epoch's weights (``train.restore_best``) in the checkpoint, beside the
+state of the last epoch; ``best/epoch`` says which epoch they are from."""
+
 CHECKPOINT_SECONDS = 2.0
 """A checkpoint goes to disk after the first epoch, then at most this often, and always when
 the run stops: an epoch of a small model takes milliseconds, and writing (and fsyncing) one
@@ -124,6 +128,10 @@ class Trainer:
             raise ConfigError(
                 "train.early_stopping: needs a validation split; set data.val_fraction > 0"
             )
+        if config.train.restore_best and no_validation:
+            raise ConfigError(
+                "train.restore_best: needs a validation split; set data.val_fraction > 0"
+            )
         self.config = config
         self.observer = observer
         self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype)
@@ -168,6 +176,7 @@ class Trainer:
             "epochs_completed": 0,
             **process_info(),
         }
+        self._best: dict[str, np.ndarray] | None = None
         return self._train(run, first_epoch=1)
 
     def resume(self, run: RunDir, checkpoint: dict[str, np.ndarray]) -> TrainResult:
@@ -180,6 +189,8 @@ class Trainer:
         """
         epoch = int(checkpoint["epoch"])
         self.backend.load_state(checkpoint)
+        best = {k.removeprefix(BEST): v for k, v in checkpoint.items() if k.startswith(BEST)}
+        self._best = best or None
         self.history = run.read_metrics()[:epoch]
         for record in self.history:  # a schedule's state is a function of the metrics
             self.schedule.observe(record)
@@ -262,7 +273,11 @@ class Trainer:
             with deferred_interrupts():
                 run.append_steps(epoch, first_step, stats.losses)
                 run.append_metrics(record)
+                if config.train.restore_best and improves(self.history, record):
+                    self._best = self.backend.params() | {"epoch": np.array(epoch)}
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
+                if self._best is not None:
+                    self._snapshot |= {BEST + k: v for k, v in self._best.items()}
                 if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
                     self._write_checkpoint(run)
                 self.history.append(record)
@@ -304,6 +319,7 @@ class Trainer:
         if self._snapshot is not None:
             self._write_checkpoint(run)
         if final_files and self.history:
+            summary["model_epoch"] = self._load_model_weights()
             run.write_model(self.backend)
             if self.dataset.x_test is not None:
                 test = self.backend.evaluate("test")
@@ -314,6 +330,18 @@ class Trainer:
                     run.write_test_predictions(test.predictions)
             self._report_and_plots(run)
         run.write_summary(summary)
+
+    def _load_model_weights(self) -> int:
+        """Put the weights the model file, test metrics, report and plots are to come from
+        into the backend, and return their epoch: the best epoch's with restore_best, else
+        the last complete epoch's (not those of an epoch that Ctrl-C cut short)."""
+        if self._best is not None:
+            weights = {k: v for k, v in self._best.items() if k != "epoch"}
+            self.backend.load_state(self.backend.state() | weights)
+            return int(self._best["epoch"])
+        if self._snapshot is not None:
+            self.backend.load_state(self._snapshot)
+        return int(self.history[-1]["epoch"])
 
     def _report_and_plots(self, run: RunDir) -> None:
         from mlpx import plots
@@ -328,28 +356,40 @@ class Trainer:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
 
 
+def improves(history: list[dict[str, Any]], record: dict[str, Any]) -> bool:
+    """Whether ``record``'s validation loss is lower than every one in ``history``."""
+    return all(record["val_loss"] < earlier["val_loss"] for earlier in history)
+
+
 def epochs_without_improvement(history: list[dict[str, Any]]) -> int:
     """Epochs since the lowest validation loss so far (derived, so resume needs no state)."""
     losses = [record["val_loss"] for record in history]
     return len(losses) - 1 - int(np.argmin(losses))
 
 
+def best_record(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The epoch with the lowest validation loss (the first of equals), as early stopping and
+    restore_best choose it; the last epoch when there is no validation split."""
+    if "val_loss" not in history[-1]:
+        return history[-1]
+    return min(history, key=lambda record: record["val_loss"])
+
+
 def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """Final and best metrics of a history of epoch records (best = lowest val loss)."""
+    """Final and best metrics of a history of epoch records.
+
+    The best epoch is :func:`best_record`'s; ``best_val_loss`` and ``best_val_acc`` are both
+    that one epoch's numbers (not the best of each over all epochs).
+    """
     if not history:
         return {"final": None, "best_epoch": None}
-    final = history[-1]
+    final, best = history[-1], best_record(history)
     out: dict[str, Any] = {
         "final": {k: v for k, v in final.items() if k not in ("epoch", "lr", "seconds")},
-        "best_epoch": final["epoch"],
+        "best_epoch": best["epoch"],
     }
-    if "val_loss" in final:
-        best = min(history, key=lambda r: r["val_loss"])
-        out |= {
-            "best_epoch": best["epoch"],
-            "best_val_loss": best["val_loss"],
-            "best_val_acc": max(r["val_acc"] for r in history),
-        }
+    if "val_loss" in best:
+        out |= {"best_val_loss": best["val_loss"], "best_val_acc": best["val_acc"]}
     return out
 
 

@@ -126,6 +126,29 @@ def test_limit_keeps_exactly_n_samples_in_proportion():
     assert np.bincount(y[keep]).tolist() == [6, 3, 2]  # 5.5, 3.3, 2.2: the .5 gets the extra
 
 
+@pytest.mark.parametrize("method", ["global", "scale"])
+def test_global_and_scale_normalisation_are_fitted_on_the_training_part(tmp_path, method):
+    write_mnist(tmp_path, n_train=300, n_test=40)
+    base = ["data.name=mnist", f"data.root={tmp_path}", "data.val_fraction=0.25"]
+    raw = load_dataset(load_config(None, [*base, "data.normalize=none"]).data, 0, "float64")
+    data = load_dataset(load_config(None, [*base, f"data.normalize={method}"]).data, 0, "float64")
+    train = raw.x_train.ravel().tolist()  # by hand, in Python floats
+    if method == "global":
+        mean = sum(train) / len(train)
+        shift, scale = mean, (sum((v - mean) ** 2 for v in train) / len(train)) ** 0.5
+    else:
+        shift, scale = 0.0, max(train)
+        assert scale == 255.0
+    for part in ("x_train", "x_val", "x_test"):
+        expected = (getattr(raw, part) - shift) / scale
+        np.testing.assert_allclose(getattr(data, part), expected, rtol=1e-12, atol=1e-12)
+    # normalization.npz keeps one shift and scale per feature, so predict needs no change
+    norm = data.normalization
+    assert norm.method == method and norm.shift.shape == norm.scale.shape == (784,)
+    np.testing.assert_allclose(norm.shift, shift, rtol=1e-12)
+    np.testing.assert_allclose(norm.scale, scale, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("name", "folder", "files"),
     [

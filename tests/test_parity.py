@@ -91,6 +91,26 @@ GRID = {
         "schedule.patience=0",
         "schedule.factor=0.5",
     ],
+    # Gradient clipping (issue 13): active on about half of the steps at these thresholds,
+    # the penalty's gradient included; the wide net would otherwise step inside backprop.
+    "sgd-clip-norm-l2": [
+        "optimizer.name=sgd",
+        "optimizer.lr=0.1",
+        "regularization.l2=1e-3",
+        "train.clip_grad_norm=0.5",
+    ],
+    "adam-clip-value-batchnorm": [
+        "model.kind=complex",
+        "model.hidden=[32,16]",
+        "train.clip_grad_value=0.1",
+    ],
+    "momentum-wide-clip-norm-l1": [
+        "optimizer.name=momentum",
+        "optimizer.lr=0.02",
+        "model.hidden=[1100,64]",
+        "regularization.l1=1e-4",
+        "train.clip_grad_norm=0.3",
+    ],
 }
 COMMON = ("dtype=float64", "train.epochs=9", "output.plots=false")  # 9 x 23 = 207 steps
 

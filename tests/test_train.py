@@ -39,8 +39,13 @@ def test_digits_reaches_95_percent_and_writes_every_file(cli):
     assert [m["epoch"] for m in metrics] == list(range(1, 51))
     # the summary is what metrics.jsonl says
     assert summary["final"]["val_acc"] == metrics[-1]["val_acc"]
-    assert summary["best_val_loss"] == min(m["val_loss"] for m in metrics)
-    assert summary["best_val_acc"] == max(m["val_acc"] for m in metrics)
+    # the best row is one epoch's numbers: the epoch of lowest validation loss
+    best = min(metrics, key=lambda m: m["val_loss"])
+    assert summary["best_epoch"] == best["epoch"]
+    assert summary["model_epoch"] == 50  # no restore_best: the last epoch's weights
+    assert summary["best_val_loss"] == best["val_loss"]
+    assert summary["best_val_acc"] == best["val_acc"]
+    assert f"best validation (epoch {best['epoch']}, lowest loss)" in result.output
     # steps.csv: one line per batch, ceil(1438 / 64) = 23 per epoch
     with open(run / "steps.csv") as handle:
         steps = list(csv.DictReader(handle))
@@ -56,6 +61,25 @@ def test_digits_reaches_95_percent_and_writes_every_file(cli):
     assert "precision" in report and "Confusion matrix" in report
     env = read_json(run / "env.json")
     assert env["versions"]["torch"] and env["device"] == "cpu"
+
+
+def test_best_row_is_the_epoch_of_lowest_validation_loss_not_a_max_over_epochs():
+    from mlpx.train import summarize
+
+    history = [
+        {"epoch": 1, "train_loss": 0.9, "train_acc": 0.7, "val_loss": 0.50, "val_acc": 0.90},
+        {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.30, "val_acc": 0.99},
+        {"epoch": 3, "train_loss": 0.3, "train_acc": 0.9, "val_loss": 0.20, "val_acc": 0.96},
+        {"epoch": 4, "train_loss": 0.2, "train_acc": 0.9, "val_loss": 0.20, "val_acc": 0.97},
+    ]
+    summary = summarize(history)
+    # epoch 3: the first of the lowest losses, with its own accuracy (not epoch 2's 0.99)
+    assert (summary["best_epoch"], summary["best_val_loss"], summary["best_val_acc"]) == (
+        3,
+        0.20,
+        0.96,
+    )
+    assert summary["final"]["val_acc"] == 0.97
 
 
 def test_resolved_config_reloads_to_the_same_run(cli):
@@ -164,9 +188,77 @@ def test_lr_decay_and_early_stopping(cli):
     assert "early stopping" in summary["message"]
 
 
-def test_early_stopping_without_validation_is_a_config_error(cli):
-    result = cli.train("configs/toy.yaml", "train.early_stopping=3", expect=2)
-    assert "needs a validation split" in result.output
+@pytest.mark.parametrize("option", ["train.early_stopping=3", "train.restore_best=true"])
+def test_early_stopping_or_restore_best_without_validation_is_a_config_error(cli, option):
+    result = cli.train("configs/toy.yaml", option, expect=2)
+    assert f"{option.split('=')[0]}: needs a validation split" in result.output
+
+
+RESTORE_BEST = (
+    "model.hidden=[128]",
+    "optimizer.lr=0.01",
+    "train.epochs=12",
+    "train.restore_best=true",
+    "output.plots=false",
+)
+
+
+class InterruptAfter:
+    """An observer that presses Ctrl-C once epoch ``epoch`` is complete."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_start(self, *args) -> None: ...
+
+    def on_step(self, epoch: int, step: int) -> None: ...
+
+    def on_epoch(self, record: dict) -> None:
+        if record["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_restore_best_saves_the_best_epoch_and_survives_a_resume(cli, tmp_path, backend):
+    from mlpx.backends import backend_class
+    from mlpx.runs import RunDir
+    from mlpx.train import Trainer, open_resume
+
+    cli.train("configs/digits.yaml", *RESTORE_BEST, f"backend={backend}")
+    whole = cli.last_run()
+    summary = read_json(whole / "summary.json")
+    metrics = read_jsonl(whole / "metrics.jsonl")
+    best = min(metrics, key=lambda m: m["val_loss"])
+    assert best["epoch"] < 12  # the last epoch is not the best: restoring changes the model
+    assert summary["model_epoch"] == summary["best_epoch"] == best["epoch"]
+    load = backend_class(backend).load_model
+    weights = load(whole / backend_class(backend).model_filename)
+    # the saved model is the best epoch's: its validation loss and accuracy are that epoch's
+    config = load_config(whole / "config.yaml")
+    from mlpx.data import load_dataset
+
+    data = load_dataset(config.data, config.seed, config.dtype)
+    hidden = np.maximum(data.x_val @ weights["W1"] + weights["b1"], 0)
+    logits = (hidden @ weights["W2"] + weights["b2"]).astype(np.float64)
+    shifted = logits - logits.max(1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    loss = -log_p[np.arange(len(data.y_val)), data.y_val].mean()
+    assert loss == pytest.approx(best["val_loss"], rel=1e-5)
+    assert loss != pytest.approx(metrics[-1]["val_loss"], rel=1e-3)
+    assert np.mean(logits.argmax(1) == data.y_val) == best["val_acc"]
+
+    # interrupted two epochs after the best one, then resumed: the same model
+    stop = min(best["epoch"] + 2, 11)
+    trainer = Trainer(config, InterruptAfter(stop))
+    interrupted = trainer.run(runs_dir=tmp_path / "interrupted")
+    assert interrupted.status == "interrupted" and interrupted.summary["epochs_completed"] == stop
+    assert interrupted.summary["model_epoch"] == best["epoch"]
+    resumed_trainer, checkpoint = open_resume(interrupted.run_dir)
+    resumed = resumed_trainer.resume(RunDir(interrupted.run_dir), checkpoint)
+    assert resumed.status == "completed" and resumed.summary["model_epoch"] == best["epoch"]
+    again = load(interrupted.run_dir / backend_class(backend).model_filename)
+    for name, value in weights.items():
+        np.testing.assert_array_equal(again[name], value, err_msg=name)
 
 
 def test_diverging_run_stops_with_status_and_exit_1(cli):

@@ -261,7 +261,7 @@ def run_summary(summary: dict[str, Any]) -> None:
     table.add_row("final train", number(final.get("train_loss")), number(final.get("train_acc")))
     if "val_loss" in final:
         table.add_row("final validation", number(final["val_loss"]), number(final["val_acc"]))
-        best = f"best validation (epoch {summary['best_epoch']})"
+        best = f"best validation (epoch {summary['best_epoch']}, lowest loss)"
         table.add_row(best, number(summary["best_val_loss"]), number(summary["best_val_acc"]))
     if summary.get("test"):
         table.add_row("test", number(summary["test"]["loss"]), number(summary["test"]["acc"]))
@@ -275,10 +275,15 @@ def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(found)} run(s) in {runs_dir}", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=f"{len(found)} run(s) in {runs_dir}",
+        caption="val acc @best: the epoch of lowest validation loss (a group: its member with "
+        "the lowest)",
+        box=box.SIMPLE_HEAD,
+    )
     table.add_column("run", no_wrap=True, min_width=max(len(info.path.name) for info in found))
-    for column in ("data", "backend", "model", "optimizer", "progress", "best val", "test"):
-        table.add_column(column, justify="right" if column in ("best val", "test") else "left")
+    for column in ("data", "backend", "model", "optimizer", "progress", "val acc @best", "test"):
+        table.add_column(column, justify="right" if column in ("val acc @best", "test") else "left")
     table.add_column("status")
     table.add_column("time", justify="right")
     for info in found:
@@ -309,9 +314,10 @@ def sweep_table(result: GroupResult) -> Table:
     plan = result.plan
     table = Table(
         title=escape(f"{plan.param} sweep · {result.directory}"),
-        caption="val acc / loss: final epoch, mean ± sample std (ddof 1) over the completed seeds",
+        caption="val acc / loss: final epoch, mean ± sample std (ddof 1) over the completed seeds; "
+        "val acc @best: the epoch of lowest validation loss, mean over seeds",
     )
-    for column in ("value", "completed", "val acc", "val loss", "best val acc", "time", "status"):
+    for column in ("value", "completed", "val acc", "val loss", "val acc @best", "time", "status"):
         table.add_column(column, justify="left" if column in ("value", "status") else "right")
     for rank, summary in enumerate(result.ranking()):
         acc = summary.acc
@@ -342,9 +348,10 @@ def crossval_table(result: GroupResult) -> Table:
     folds = len(result.plan.trials)
     table = Table(
         title=f"{folds}-fold cross-validation: {status_markup(result.status)}",
-        caption="mean ± sample std (ddof 1) over the completed folds",
+        caption="mean ± sample std (ddof 1) over the completed folds; val loss / acc: final "
+        "epoch; val acc @best: the epoch of lowest validation loss",
     )
-    columns = [("val_loss", "val loss"), ("val_acc", "val acc"), ("best_val_acc", "best val acc")]
+    columns = [("val_loss", "val loss"), ("val_acc", "val acc"), ("best_val_acc", "val acc @best")]
     if "test_acc" in stats:
         columns.append(("test_acc", "test acc"))
     table.add_column("fold", justify="right")

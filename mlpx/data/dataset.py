@@ -54,7 +54,13 @@ class Source:
 
 @dataclass
 class Normalization:
-    """Per-feature affine map ``(x - shift) / scale`` fitted on the training part."""
+    """Per-feature affine map ``(x - shift) / scale`` fitted on the training part.
+
+    ``standard``: each feature's mean and standard deviation; ``minmax``: each feature's
+    minimum and range; ``global``: one mean and standard deviation over every training value;
+    ``scale``: no shift, divided by the largest training value (255 for 8-bit images);
+    ``none``: the identity. A global method fills every feature with the same shift and scale.
+    """
 
     method: str
     shift: np.ndarray
@@ -72,6 +78,12 @@ class Normalization:
         elif method == "minmax":
             low, high = x.min(axis=0), x.max(axis=0)
             shift, scale = low.astype(np.float64), high.astype(np.float64) - low
+        elif method == "global":
+            mean = x.mean(dtype=np.float64)
+            squares = sum(float(np.square(block - mean).sum()) for block in _row_blocks(x))
+            shift, scale = np.full(d, mean), np.full(d, np.sqrt(squares / x.size))
+        elif method == "scale":
+            shift, scale = np.zeros(d), np.full(d, float(x.max()))
         else:
             shift, scale = np.zeros(d), np.ones(d)
         scale = np.where(scale > 0, scale, 1.0)

@@ -46,7 +46,8 @@ METRICS = (
     "test_acc",
     "test_loss",
 )
-"""A trial's final metrics, as cv.json names them: final train/val, best val and test."""
+"""A trial's metrics, as cv.json names them: final train/val, validation at the best epoch
+(lowest validation loss: ``best_val_loss`` and ``best_val_acc`` of that one epoch) and test."""
 STD = "sample standard deviation (ddof 1)"
 
 
@@ -175,6 +176,7 @@ class ValueSummary:
 
     @property
     def best_acc(self) -> float | None:
+        """Mean over seeds of the validation accuracy at each trial's best epoch."""
         return mean_and_std(_finite(self.results, "best_val_acc"))[0]
 
     @property

@@ -10,6 +10,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
+from mlpx.backends.numpy.clipping import gradient_clip
 from mlpx.backends.numpy.network import MLP
 from mlpx.backends.numpy.stepping import FlatStepper
 from mlpx.errors import BackendError
@@ -51,7 +52,12 @@ class NumpyBackend(Backend):
         reg = config.regularization
         self.net = MLP(spec, params, self.dtype, reg.l1, reg.l2, self.loss)
         self.stepper = FlatStepper(
-            spec, self.net.params, self.net.grads, numpy_rule(config.optimizer), self.dtype
+            spec,
+            self.net.params,
+            self.net.grads,
+            numpy_rule(config.optimizer),
+            self.dtype,
+            gradient_clip(config.train),
         )
         self.rng = np.random.default_rng(config.seed)
         self._x: dict[str, np.ndarray] = {}

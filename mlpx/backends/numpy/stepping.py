@@ -10,9 +10,14 @@ Three tricks, none of which a rule needs to know about:
 - **-lr folded**: for plain SGD (:attr:`UpdateRule.folds_lr`) the backward pass computes
   ``-lr * grad`` directly (backprop is linear in the loss's gradient), so the step is one
   ``W += grad``.
+
+Gradient clipping needs every gradient before any step (the global norm), so with a clip
+the rule steps once after backprop, on the clipped gradients, and nothing is folded.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -80,13 +85,14 @@ class FlatStepper:
         dicts) by a view of this stepper's flat buffers.
     rule : the update rule.
     dtype : of the buffers.
+    clip : clips the flat gradients (P,) in place before each step, or None.
 
     Attributes
     ----------
     state : each parameter's optimizer state, ``state[name][slot]``, views of the flat
         state (a 0-d slot, Adam's step count, is shared by every parameter).
     segments : affine layer -> the slice stepped when its backward pass ends; empty when the
-        rule steps once after backprop.
+        rule steps once after backprop (a rule that is not elementwise, or a clip).
     lr : the rate of the current step.
     """
 
@@ -97,8 +103,10 @@ class FlatStepper:
         grads: dict[str, np.ndarray],
         rule: UpdateRule,
         dtype: np.dtype,
+        clip: Callable[[np.ndarray], None] | None = None,
     ):
         self.rule = rule
+        self.clip = clip
         self.params, parts = pack(params, dtype)
         self.grads, _ = pack(grads, dtype)
         self._state = rule.init_state(self.params)
@@ -109,12 +117,13 @@ class FlatStepper:
             }
             for name, part in parts.items()
         }
-        self.segments = update_segments(spec, parts, self.params.size) if rule.elementwise else {}
+        fused = rule.elementwise and clip is None
+        self.segments = update_segments(spec, parts, self.params.size) if fused else {}
         self._segment_state = {
             i: {slot: flat[part] for slot, flat in self._state.items()}
             for i, part in self.segments.items()
         }
-        self.folds_lr = rule.folds_lr
+        self.folds_lr = rule.folds_lr and clip is None
         self.lr = 0.0
 
     @property
@@ -135,5 +144,8 @@ class FlatStepper:
             self.rule.update(w, dw, self._segment_state[layer], self.lr)
 
     def step(self) -> None:
-        """One step of every parameter after backprop (when there are no segments)."""
+        """One step of every parameter after backprop (when there are no segments), on the
+        clipped gradients when there is a clip."""
+        if self.clip is not None:
+            self.clip(self.grads)
         self.rule.update(self.params, self.grads, self._state, self.lr)

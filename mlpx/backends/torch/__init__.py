@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
+from mlpx.backends.torch.clipping import gradient_clip
 from mlpx.backends.torch.optim import UpdateRule
 from mlpx.errors import BackendError
 from mlpx.losses import LOSSES
@@ -111,6 +112,7 @@ class TorchBackend(Backend):
         self._weights = [leaves[name] for name in spec.weight_names()]
         self._leaves = [leaves[name] for name in self._param_names]
         self.optimizer = UpdateRule(torch_update(config.optimizer), self._leaves)
+        self.clip = gradient_clip(config.train)
         self.loss = LOSSES[config.loss].torch()
         self._l1, self._l2 = config.regularization.l1, config.regularization.l2
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
@@ -152,7 +154,10 @@ class TorchBackend(Backend):
         logits = self.model(xb)
         loss = self.loss(logits, yb) + self._penalty()
         self.optimizer.lr = lr
-        self.optimizer.step(list(torch.autograd.grad(loss, self._leaves)))
+        grads = list(torch.autograd.grad(loss, self._leaves))
+        if self.clip is not None:
+            self.clip(grads)
+        self.optimizer.step(grads)
         with torch.no_grad():
             self._losses.append(loss.detach())
             self._correct += (logits.argmax(dim=1) == yb).sum()
