@@ -224,13 +224,14 @@ def test_restore_best_saves_the_best_epoch_and_survives_a_resume(cli, tmp_path, 
     from mlpx.runs import RunDir
     from mlpx.train import Trainer, open_resume
 
-    cli.train("configs/digits.yaml", *RESTORE_BEST, f"backend={backend}")
+    output = cli.train("configs/digits.yaml", *RESTORE_BEST, f"backend={backend}").output
     whole = cli.last_run()
     summary = read_json(whole / "summary.json")
     metrics = read_jsonl(whole / "metrics.jsonl")
     best = min(metrics, key=lambda m: m["val_loss"])
     assert best["epoch"] < 12  # the last epoch is not the best: restoring changes the model
     assert summary["model_epoch"] == summary["best_epoch"] == best["epoch"]
+    assert f"the model is epoch {best['epoch']}'s (train.restore_best)" in output
     load = backend_class(backend).load_model
     weights = load(whole / backend_class(backend).model_filename)
     # the saved model is the best epoch's: its validation loss and accuracy are that epoch's

@@ -267,7 +267,11 @@ def run_summary(summary: dict[str, Any]) -> None:
         table.add_row("test", number(summary["test"]["loss"]), number(summary["test"]["acc"]))
     console.print(table)
     done = f"{summary['epochs_completed']}/{summary['epochs_planned']} epochs"
-    console.print(f"{done} in {summary['seconds']:.1f} s", highlight=False)
+    model_epoch = summary.get("model_epoch")
+    kept = ""
+    if model_epoch is not None and model_epoch != summary["epochs_completed"]:
+        kept = f"; the model is epoch {model_epoch}'s (train.restore_best)"
+    console.print(f"{done} in {summary['seconds']:.1f} s{kept}", highlight=False)
 
 
 def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
