@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from mlpx.config import build_config, dump_config, load_config, parse_yaml
@@ -210,3 +213,17 @@ def test_an_override_of_the_optimizer_drops_the_previous_ones_defaults():
     resolved = build_config({"optimizer": {"name": "adam", "betas": [0.8, 0.9]}}).to_dict()
     with pytest.raises(ConfigError, match="optimizer.betas: sgd does not take betas"):
         build_config(resolved, ["optimizer.name=sgd"])
+
+
+def test_readme_documents_every_optimizer_its_lr_and_hyperparameters():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for name, entry in OPTIMIZERS.items():
+        rows = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
+        assert len(rows) == 1, name
+        cells = rows[0].split(" | ")
+        assert parse_yaml(cells[2], "lr") == entry.lr, name
+        documented = dict(re.findall(r"`(\w+): ([^`]+)`", cells[3]))
+        assert set(documented) == {h.name for h in entry.hyperparameters}, name
+        for hyperparameter in entry.hyperparameters:
+            value = parse_yaml(documented[hyperparameter.name], hyperparameter.name)
+            assert hyperparameter.check(value) == hyperparameter.default, (name, hyperparameter)
