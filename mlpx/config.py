@@ -90,11 +90,106 @@ class ModelConfig(Section):
 
 
 class OptimizerConfig(Section):
+    """``name``, the common ``lr`` and ``lr_decay``, and the chosen optimizer's own
+    hyperparameters: exactly those its registry entry declares, validated by the entry and
+    with its defaults filled in (``lr`` too, when not given)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, validate_assignment=True)
+
     name: registered(OPTIMIZERS) = "adam"  # type: ignore[valid-type]
     lr: float = Field(0.001, gt=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    weight_decay: float = Field(0.0, ge=0.0)
     lr_decay: float = Field(1.0, gt=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chosen_hyperparameters(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        name = data.get("name", cls.model_fields["name"].default)
+        entry = OPTIMIZERS.get(name) if isinstance(name, str) else None
+        if entry is None:  # the name's own error is the one to report
+            return {key: value for key, value in data.items() if key in cls.model_fields}
+        declared = {h.name: h for h in entry.hyperparameters}
+        given = {}
+        for key, value in data.items():
+            if key in cls.model_fields:
+                continue
+            if key not in declared:
+                raise SettingError(key, value, _not_taken(entry.name, key))
+            given[key] = declared[key].check(value)
+        common = {key: data[key] for key in cls.model_fields if key in data}
+        common.setdefault("lr", entry.lr)
+        return common | {h.name: given.get(h.name, h.default) for h in entry.hyperparameters}
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The chosen optimizer's hyperparameters by name (everything but name, lr, lr_decay)."""
+        return dict(self.model_extra or {})
+
+
+OLD_OPTIMIZER_KEYS = frozenset({"name", "lr", "momentum", "weight_decay", "lr_decay"})
+"""The ``optimizer`` section every run directory of mlpx before issue 13 wrote, whatever the
+optimizer: ``momentum`` counted for ``momentum`` and ``nesterov`` only."""
+
+OLD_TOP_LEVEL_KEYS = frozenset(
+    {"name", "seed", "backend", "device", "dtype", "threads", "loss"}
+    | {"data", "model", "optimizer", "regularization", "train", "output"}
+)
+
+
+def _not_taken(name: str, key: str) -> str:
+    """Why ``optimizer.<key>`` is refused for optimizer ``name``: another optimizer's
+    hyperparameter, or no key of any."""
+    entry = OPTIMIZERS[name]
+    if any(key in {h.name for h in other.hyperparameters} for other in OPTIMIZERS.values()):
+        return f"{name} does not take {key}; {name} takes {entry.takes()}"
+    allowed = [*OptimizerConfig.model_fields, *(h.name for h in entry.hyperparameters)]
+    others = {h.name for e in OPTIMIZERS.values() for h in e.hyperparameters} - set(allowed)
+    near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    near = near or difflib.get_close_matches(key, sorted(others), n=1, cutoff=0.6)
+    hint = f"did you mean 'optimizer.{near[0]}'? " if near else ""
+    return f"unknown key; {hint}allowed here: {', '.join(allowed)}"
+
+
+def upgrade_old_optimizer_section(data: Any) -> Any:
+    """A whole config written by mlpx before issue 13 (every top-level key, the optimizer
+    section of exactly :data:`OLD_OPTIMIZER_KEYS`), with ``optimizer.momentum`` dropped where
+    that version ignored it, so that its runs resume and predict as they trained."""
+    section = data.get("optimizer") if isinstance(data, dict) else None
+    if (
+        isinstance(section, dict)
+        and set(section) == OLD_OPTIMIZER_KEYS
+        and set(data) >= OLD_TOP_LEVEL_KEYS
+        and section["name"] not in ("momentum", "nesterov")
+    ):
+        section = {key: value for key, value in section.items() if key != "momentum"}
+        return data | {"optimizer": section}
+    return data
+
+
+def forget_previous_optimizer_defaults(data: dict[str, Any], name: Any) -> None:
+    """Before ``optimizer.name`` is overridden with another optimizer ``name``: drop the
+    previous optimizer's hyperparameters that are at its defaults, as a resolved config lists
+    them (a sweep over optimizers starts from one), so that ``name`` gets its own defaults
+    (adamw its weight_decay 0.01, adadelta its eps 1e-6). Hyperparameters set to anything
+    else stay: ``name`` uses them if it takes them and refuses them if not."""
+    section = data.get("optimizer")
+    if not isinstance(section, dict) or not isinstance(name, str) or name not in OPTIMIZERS:
+        return
+    previous = section.get("name", OptimizerConfig.model_fields["name"].default)
+    if not isinstance(previous, str) or previous not in OPTIMIZERS or previous == name:
+        return
+    for hyperparameter in OPTIMIZERS[previous].hyperparameters:
+        if hyperparameter.name not in section:
+            continue
+        try:
+            at_default = (
+                hyperparameter.check(section[hyperparameter.name]) == hyperparameter.default
+            )
+        except SettingError:
+            continue
+        if at_default:
+            del section[hyperparameter.name]
 
 
 class RegularizationConfig(Section):
@@ -204,6 +299,11 @@ class Config(Section):
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_optimizer_section(cls, data: Any) -> Any:
+        return upgrade_old_optimizer_section(data)
 
     @field_validator("threads")
     @classmethod
@@ -333,8 +433,11 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_override(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``data[a][b][c] = value`` for key ``a.b.c``, creating sections as needed."""
+    """Set ``data[a][b][c] = value`` for key ``a.b.c``, creating sections as needed (a new
+    ``optimizer.name`` first drops the previous optimizer's hyperparameters at their defaults)."""
     parts = key.split(".")
+    if key == "optimizer.name":
+        forget_previous_optimizer_defaults(data, value)
     node = data
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)
@@ -478,7 +581,8 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
     ctx = first.get("ctx") or {}
     cross = ctx.get("error")
     if isinstance(cross, SettingError):
-        return f"{cross.key}: {cross.message}{more}"
+        section = ".".join(part for part in first["loc"] if isinstance(part, str))
+        return f"{section + '.' if section else ''}{cross.key}: {cross.message}{more}"
     loc = _schema_loc(first["loc"]) if first["type"] != "extra_forbidden" else first["loc"]
     loc = tuple(part for part in loc if isinstance(part, str))
     path = ".".join(loc) or "config"

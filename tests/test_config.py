@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from mlpx.config import build_config, dump_config, load_config, parse_yaml
 from mlpx.errors import ConfigError
+from mlpx.optimizers import OPTIMIZERS
 
 MISTAKES = [
     (["optimizer.lrr=0.1"], "optimizer.lrr: unknown key; did you mean 'optimizer.lr'?"),
@@ -18,6 +22,15 @@ MISTAKES = [
     (["train.batch_size=0"], "train.batch_size: 0 is not allowed; expected an integer >= 1"),
     (["train.epochs=2.5"], "train.epochs: 2.5 is not allowed; expected an integer"),
     (["optimizer.name=adamm"], "expected one of sgd, momentum, nesterov, adam, adamw"),
+    (
+        ["optimizer.momentum=0.9"],
+        "optimizer.momentum: adam does not take momentum; adam takes lr, betas, eps, "
+        "weight_decay, amsgrad",
+    ),
+    (
+        ["optimizer.name=sgd", "optimizer.momentum=-1"],
+        "optimizer.momentum: -1 is not allowed; expected a number >= 0 and < 1",
+    ),
     (["device=gpu"], "device: 'gpu' is not allowed; expected auto, cpu, cuda or cuda:N"),
     (["seed=true"], "seed: True is not allowed; expected an integer"),
     (["optimizer=3"], "optimizer: expected a section"),
@@ -89,3 +102,128 @@ def test_defaults_are_the_design_defaults():
     assert (config.optimizer.lr, config.train.epochs, config.train.batch_size) == (1e-3, 50, 64)
     with pytest.raises(ConfigError):
         build_config({"train": {"early_stop": 3}})
+
+
+# --- the optimizer section: the chosen optimizer's hyperparameters, torch.optim's defaults ----
+
+
+def test_sgd_with_momentum_is_sgd_with_momentum():
+    optimizer = build_config({"optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9}}).optimizer
+    assert (optimizer.lr, optimizer.lr_decay) == (0.01, 1.0)
+    assert optimizer.hyperparameters == {
+        "momentum": 0.9,
+        "dampening": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+    }
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_resolved_config_writes_exactly_the_optimizers_hyperparameters(name):
+    entry = OPTIMIZERS[name]
+    config = build_config({"optimizer": {"name": name}})
+    section = parse_yaml(dump_config(config), "resolved")["optimizer"]
+    declared = {
+        h.name: list(h.default) if isinstance(h.default, tuple) else h.default
+        for h in entry.hyperparameters
+    }
+    assert section == {"name": name, "lr": entry.lr, "lr_decay": 1.0} | declared
+    assert build_config(parse_yaml(dump_config(config), "resolved")) == config
+
+
+def test_adamw_decays_weights_by_default():
+    assert (
+        build_config({"optimizer": {"name": "adamw"}}).optimizer.hyperparameters["weight_decay"]
+        == 0.01
+    )
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "message"),
+    [
+        ({"name": "adam", "momentum": 0.9}, "optimizer.momentum: adam does not take momentum"),
+        ({"name": "rmsprop", "betas": [0.9, 0.99]}, "rmsprop takes lr, alpha, eps, weight_decay"),
+        ({"name": "adam", "beta": 0.9}, "optimizer.beta: unknown key; did you mean 'optimizer."),
+        ({"name": "sgd", "nesterov": "yes"}, "optimizer.nesterov: 'yes' is not allowed; expected"),
+        ({"name": "adam", "betas": [0.9, 1.0]}, "expected a pair of numbers like [0.9, 0.999]"),
+        ({"name": "adamax", "eps": True}, "optimizer.eps: True is not allowed; expected a number"),
+    ],
+)
+def test_optimizer_mistakes_name_the_key_and_what_the_optimizer_takes(optimizer, message):
+    with pytest.raises(ConfigError) as error:
+        build_config({"optimizer": optimizer})
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+OLD_RUN_CONFIG = """\
+name: old
+seed: 0
+backend: numpy
+device: auto
+dtype: float32
+threads: auto
+loss: cross_entropy
+data: {name: digits, root: ~/.cache/mlpx, download: true, path: null, val_fraction: 0.2,
+  folds: null, fold: null, limit: null, normalize: standard}
+model: {kind: simple, hidden: [32], activation: relu, dropout: 0.0, batchnorm: true,
+  init: kaiming, init_std: 0.01}
+optimizer: {name: NAME, lr: 0.01, momentum: MOMENTUM, weight_decay: 0.0, lr_decay: 1.0}
+regularization: {l1: 0.0, l2: 0.0}
+train: {epochs: 2, batch_size: 64, early_stopping: null}
+output: {runs_dir: runs, plots: true}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "momentum", "expected"),
+    [
+        ("adam", 0.9, {}),
+        ("sgd", 0.9, {"momentum": 0.0}),  # that version trained plain SGD
+        ("rmsprop", 0.5, {"momentum": 0.0}),
+        ("momentum", 0.8, {"momentum": 0.8}),
+        ("nesterov", 0.9, {"momentum": 0.9}),
+        ("adamw", 0.9, {"weight_decay": 0.0}),  # written then; AdamW's default now is 0.01
+    ],
+)
+def test_a_run_directory_of_the_old_schema_loads_as_it_trained(tmp_path, name, momentum, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(OLD_RUN_CONFIG.replace("NAME", name).replace("MOMENTUM", str(momentum)))
+    optimizer = load_config(path).optimizer
+    assert optimizer.name == name and optimizer.lr == 0.01
+    assert optimizer.hyperparameters.items() >= expected.items()
+    assert "momentum" in optimizer.hyperparameters or "momentum" not in expected
+
+
+def test_an_override_of_the_optimizer_drops_the_previous_ones_defaults():
+    resolved = build_config({"optimizer": {"name": "sgd", "weight_decay": 1e-4}}).to_dict()
+    optimizer = build_config(resolved, ["optimizer.name=adam"]).optimizer
+    assert optimizer.hyperparameters["weight_decay"] == 1e-4  # set, and adam takes it: kept
+    assert "momentum" not in optimizer.hyperparameters
+    resolved = build_config({}).to_dict()  # adam, every hyperparameter at its default
+    assert build_config(resolved, ["optimizer.name=adamw"]).optimizer.hyperparameters == {
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.01,  # adamw's default, not adam's 0
+        "amsgrad": False,
+    }
+    assert (
+        build_config(resolved, ["optimizer.name=adadelta"]).optimizer.hyperparameters["eps"] == 1e-6
+    )
+    resolved = build_config({"optimizer": {"name": "adam", "betas": [0.8, 0.9]}}).to_dict()
+    with pytest.raises(ConfigError, match="optimizer.betas: sgd does not take betas"):
+        build_config(resolved, ["optimizer.name=sgd"])
+
+
+def test_readme_documents_every_optimizer_its_lr_and_hyperparameters():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for name, entry in OPTIMIZERS.items():
+        rows = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
+        assert len(rows) == 1, name
+        cells = rows[0].split(" | ")
+        assert parse_yaml(cells[2], "lr") == entry.lr, name
+        documented = dict(re.findall(r"`(\w+): ([^`]+)`", cells[3]))
+        assert set(documented) == {h.name for h in entry.hyperparameters}, name
+        for hyperparameter in entry.hyperparameters:
+            value = parse_yaml(documented[hyperparameter.name], hyperparameter.name)
+            assert hyperparameter.check(value) == hyperparameter.default, (name, hyperparameter)

@@ -12,18 +12,60 @@ from mlpx.optimizers import numpy_rule as build_update_rule
 OPTIMIZER_NAMES = list(OPTIMIZERS)
 
 TORCH_OPTIMIZERS = {
-    "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay),
-    "momentum": lambda p, c: torch.optim.SGD(
-        p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay
-    ),
-    "nesterov": lambda p, c: torch.optim.SGD(
-        p, lr=c.lr, momentum=c.momentum, nesterov=True, weight_decay=c.weight_decay
-    ),
-    "adam": lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay),
-    "adamw": lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay),
-    "rmsprop": lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay),
-    "adagrad": lambda p, c: torch.optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay),
+    "sgd": (torch.optim.SGD, {}),
+    "momentum": (torch.optim.SGD, {}),
+    "nesterov": (torch.optim.SGD, {"nesterov": True}),
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "adamax": (torch.optim.Adamax, {}),
+    "nadam": (torch.optim.NAdam, {}),
+    "radam": (torch.optim.RAdam, {}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+    "adagrad": (torch.optim.Adagrad, {}),
+    "adadelta": (torch.optim.Adadelta, {}),
 }
+"""torch.optim's own class for each optimizer, and what a preset fixes; every hyperparameter
+of the config's section is passed to the class under its own name."""
+
+SETTINGS = {
+    "sgd": [
+        {},
+        {"momentum": 0.9},
+        {"momentum": 0.8, "dampening": 0.3, "weight_decay": 0.05},
+        {"momentum": 0.8, "nesterov": True, "weight_decay": 0.05},
+    ],
+    "momentum": [{}, {"momentum": 0.5, "dampening": 0.1, "weight_decay": 0.05}],
+    "nesterov": [{}, {"momentum": 0.5, "weight_decay": 0.05}],
+    "adam": [{}, {"amsgrad": True, "weight_decay": 0.05, "betas": [0.8, 0.99], "eps": 1e-6}],
+    "adamw": [{}, {"amsgrad": True, "weight_decay": 0.1}],
+    "adamax": [{}, {"betas": [0.8, 0.99], "eps": 1e-6, "weight_decay": 0.05}],
+    "nadam": [
+        {},
+        {"momentum_decay": 0.01, "weight_decay": 0.05},
+        {"decoupled_weight_decay": True, "weight_decay": 0.05},
+    ],
+    "radam": [{}, {"weight_decay": 0.05}, {"decoupled_weight_decay": True, "weight_decay": 0.05}],
+    "rmsprop": [
+        {},
+        {"momentum": 0.5, "weight_decay": 0.05},
+        {"centered": True, "alpha": 0.9, "momentum": 0.5},
+    ],
+    "adagrad": [{}, {"weight_decay": 0.05, "eps": 1e-8}],
+    "adadelta": [{}, {"rho": 0.8, "eps": 1e-5, "weight_decay": 0.05}],
+}
+"""A few hyperparameter settings per optimizer ({} is torch.optim's defaults)."""
+
+CASES = [
+    pytest.param(name, settings, id=f"{name}-{index}")
+    for name, cases in SETTINGS.items()
+    for index, settings in enumerate(cases)
+]
+
+
+def torch_optim(name: str, params: list, config: OptimizerConfig, **kernel):
+    """torch.optim's own optimizer for this config section."""
+    cls, preset = TORCH_OPTIMIZERS[name]
+    return cls(params, lr=config.lr, **config.hyperparameters, **preset, **kernel)
 
 
 def gradient(w, noise):
@@ -31,16 +73,15 @@ def gradient(w, noise):
     return np.sin(3 * w) + w**3 * 0.1 + noise
 
 
-@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
-def test_update_rule_matches_torch_optim_step_by_step(name, weight_decay):
-    config = OptimizerConfig(name=name, lr=0.05, momentum=0.8, weight_decay=weight_decay)
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_update_rule_matches_torch_optim_step_by_step(name, settings):
+    config = OptimizerConfig(name=name, lr=0.05, **settings)
     rule = build_update_rule(config)
     rng = np.random.default_rng(0)
     params = [rng.standard_normal((4, 3)), rng.standard_normal(3)]
     states = [rule.init_state(w) for w in params]
     tensors = [torch.tensor(w, requires_grad=True) for w in params]
-    optimizer = TORCH_OPTIMIZERS[name](tensors, config)
+    optimizer = torch_optim(name, tensors, config)
     for step in range(20):
         lr = config.lr * 0.9 ** (step // 5)  # what lr_decay does between epochs
         for group in optimizer.param_groups:
@@ -54,9 +95,9 @@ def test_update_rule_matches_torch_optim_step_by_step(name, weight_decay):
             np.testing.assert_allclose(w, t.detach().numpy(), rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
-def test_update_rule_keeps_float32(name):
-    rule = build_update_rule(OptimizerConfig(name=name, weight_decay=0.01))
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_update_rule_keeps_float32(name, settings):
+    rule = build_update_rule(OptimizerConfig(name=name, **settings))
     w = np.ones((3, 2), dtype=np.float32)
     state = rule.init_state(w)
     rule.update(w, np.full_like(w, 0.5), state, lr=0.1)
@@ -66,24 +107,53 @@ def test_update_rule_keeps_float32(name):
 
 
 def test_update_rule_state_is_per_parameter_and_named_as_in_torch():
+    def slots(name, **settings):
+        return set(build_update_rule(OptimizerConfig(name=name, **settings)).init_state(w))
+
     w = np.zeros(2)
-    assert build_update_rule(OptimizerConfig(name="sgd")).init_state(w) == {}
-    assert set(build_update_rule(OptimizerConfig(name="momentum")).init_state(w)) == {
-        "momentum_buffer"
+    assert slots("sgd") == set()
+    assert slots("sgd", momentum=0.9) == slots("momentum") == {"momentum_buffer"}
+    assert slots("adam") == slots("radam") == {"step", "exp_avg", "exp_avg_sq"}
+    assert slots("adam", amsgrad=True) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    assert slots("adamax") == {"step", "exp_avg", "exp_inf"}
+    assert slots("nadam") == {"step", "mu_product", "exp_avg", "exp_avg_sq"}
+    assert slots("rmsprop") == {"square_avg"}
+    assert slots("rmsprop", momentum=0.5, centered=True) == {
+        "square_avg",
+        "momentum_buffer",
+        "grad_avg",
     }
-    assert set(build_update_rule(OptimizerConfig(name="adam")).init_state(w)) == {
-        "step",
-        "exp_avg",
-        "exp_avg_sq",
-    }
-    assert set(build_update_rule(OptimizerConfig(name="rmsprop")).init_state(w)) == {"square_avg"}
-    assert set(build_update_rule(OptimizerConfig(name="adagrad")).init_state(w)) == {"sum"}
+    assert slots("adagrad") == {"sum"}
+    assert slots("adadelta") == {"square_avg", "acc_delta"}
 
 
-def test_nesterov_without_momentum_is_a_config_error():
-    with pytest.raises(ConfigError, match="optimizer.momentum: nesterov needs"):
-        build_config({"optimizer": {"name": "nesterov", "momentum": 0.0}})
+@pytest.mark.parametrize(
+    ("optimizer", "message"),
+    [
+        ({"name": "nesterov", "momentum": 0.0}, "optimizer.momentum: nesterov needs"),
+        ({"name": "sgd", "nesterov": True}, "optimizer.momentum: nesterov needs"),
+        (
+            {"name": "sgd", "momentum": 0.9, "nesterov": True, "dampening": 0.1},
+            "optimizer.dampening: nesterov needs optimizer.dampening: 0",
+        ),
+    ],
+)
+def test_nesterov_as_torch_allows_it_or_a_config_error(optimizer, message):
+    with pytest.raises(ConfigError, match=message):
+        build_config({"optimizer": optimizer})
 
 
 def test_every_registered_optimizer_has_a_torch_optim_oracle_here():
-    assert set(OPTIMIZERS) == set(TORCH_OPTIMIZERS)
+    assert set(OPTIMIZERS) == set(TORCH_OPTIMIZERS) == set(SETTINGS)
+
+
+def test_every_hyperparameter_default_is_torch_optims():
+    for name, entry in OPTIMIZERS.items():
+        cls, preset = TORCH_OPTIMIZERS[name]
+        defaults = cls([torch.zeros(1, requires_grad=True)]).defaults
+        if name in ("momentum", "nesterov"):  # presets: SGD with momentum 0.9
+            defaults |= {"momentum": 0.9}
+        assert entry.lr == defaults["lr"], name
+        for hyperparameter in entry.hyperparameters:
+            assert hyperparameter.default == defaults[hyperparameter.name], (name, hyperparameter)
+        assert preset.keys() <= defaults.keys()

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import read_json
 from fake_datasets import write_challenge
 from test_datasets import one_error_line
@@ -149,3 +150,19 @@ def test_predict_and_run_directories_do_not_import_the_trainer():
     code = "import sys, mlpx.predict, mlpx.runs; print('mlpx.train' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_run_directory_of_the_old_optimizer_schema_still_predicts(cli, challenge_run):
+    # mlpx before issue 13 wrote every key of one optimizer schema, whatever the optimizer
+    run, data = challenge_run
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["optimizer"] = {
+        "name": "adam",
+        "lr": 0.001,
+        "momentum": 0.9,
+        "weight_decay": 0.0,
+        "lr_decay": 1.0,
+    }
+    (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    cli("predict", run, "--data", data, "--out", run / "old.csv")
+    assert (run / "old.csv").read_text() == (run / "predictions.csv").read_text()

@@ -114,7 +114,8 @@ def test_unregistered_names_are_one_line_with_a_hint(registered):
         build_config({}, ["optimizer.name=softsign_momentun"])
     assert str(error.value).startswith(
         "optimizer.name: 'softsign_momentun' is not allowed; did you mean 'softsign_momentum'? "
-        "expected one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad"
+        "expected one of sgd, momentum, nesterov, adam, adamw, adamax, nadam, radam, rmsprop, "
+        "adagrad, adadelta"
     )
     with pytest.raises(ConfigError, match="loss: 'hinge' is not allowed; expected one of"):
         build_config({}, ["loss=hinge"])

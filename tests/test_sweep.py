@@ -253,7 +253,7 @@ def test_dry_run_prints_the_trials_and_writes_nothing(cli, tmp_path, monkeypatch
         (["lrr"], "unknown sweep parameter 'lrr'; did you mean 'lr'?"),
         (["model"], "model is a config section; sweep one of its keys"),
         (["seed"], "--seeds N"),
-        (["optimizer.momentum"], "give the values to sweep with --values"),
+        (["optimizer.eps"], "give the values to sweep with --values"),
         (["lr", "--values", "0.1,abc"], "lr value abc: optimizer.lr: 'abc' is not allowed"),
         (["lr", "--values", "0.1,,0.2"], "an empty item"),
         (["lr", "--values", "0.1,0.1"], "0.1 appears twice"),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import mlpx_imports
+from test_numpy_optim import CASES, torch_optim
 
 from mlpx.backends import create_backend
 from mlpx.backends.torch.optim import UpdateRule
@@ -16,26 +17,12 @@ from mlpx.optimizers import OPTIMIZERS, TorchUpdate, torch_update
 
 OPTIMIZER_NAMES = list(OPTIMIZERS)
 
-TORCH_OPTIMIZERS = {
-    "sgd": lambda p, c, **k: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay, **k),
-    "momentum": lambda p, c, **k: torch.optim.SGD(
-        p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, **k
-    ),
-    "nesterov": lambda p, c, **k: torch.optim.SGD(
-        p, lr=c.lr, momentum=c.momentum, nesterov=True, weight_decay=c.weight_decay, **k
-    ),
-    "adam": lambda p, c, **k: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay, **k),
-    "adamw": lambda p, c, **k: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay, **k),
-    "rmsprop": lambda p, c, **k: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay, **k),
-    "adagrad": lambda p, c, **k: torch.optim.Adagrad(p, lr=c.lr, weight_decay=c.weight_decay, **k),
-}
-
 
 def torch_optim_runs_fused(name: str, config: OptimizerConfig, dtype: torch.dtype) -> bool:
     """Whether ``torch.optim`` itself steps this optimizer with ``fused=True`` here."""
     w = torch.zeros(1, dtype=dtype, requires_grad=True)
     try:
-        optimizer = TORCH_OPTIMIZERS[name]([w], config, fused=True)
+        optimizer = torch_optim(name, [w], config, fused=True)
         w.grad = torch.ones_like(w)
         optimizer.step()
     except (RuntimeError, TypeError):
@@ -49,16 +36,15 @@ def gradient(w: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
-def test_update_rule_is_torch_optim_bit_for_bit(name, weight_decay, dtype):
-    config = OptimizerConfig(name=name, lr=0.05, momentum=0.8, weight_decay=weight_decay)
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_update_rule_is_torch_optim_bit_for_bit(name, settings, dtype):
+    config = OptimizerConfig(name=name, lr=0.05, **settings)
     generator = torch.Generator().manual_seed(0)
     ours = [torch.randn(4, 3, generator=generator, dtype=dtype) for _ in range(2)]
     ours += [torch.randn(3, generator=generator, dtype=dtype)]
     theirs = [w.clone().requires_grad_() for w in ours]
     rule = UpdateRule(torch_update(config), [w.requires_grad_() for w in ours])
-    optimizer = TORCH_OPTIMIZERS[name](theirs, config, **rule.kernel)
+    optimizer = torch_optim(name, theirs, config, **rule.kernel)
     assert rule.fused == torch_optim_runs_fused(name, config, dtype)
     for step in range(20):
         rule.lr = config.lr * 0.9 ** (step // 5)  # what lr_decay does between epochs
@@ -130,8 +116,12 @@ def test_state_round_trip_resumes_bit_for_bit(name):
             "nesterov": {"momentum_buffer"},
             "adam": {"step", "exp_avg", "exp_avg_sq"},
             "adamw": {"step", "exp_avg", "exp_avg_sq"},
+            "adamax": {"step", "exp_avg", "exp_inf"},
+            "nadam": {"step", "mu_product", "exp_avg", "exp_avg_sq"},
+            "radam": {"step", "exp_avg", "exp_avg_sq"},
             "rmsprop": {"step", "square_avg"},
             "adagrad": {"step", "sum"},
+            "adadelta": {"step", "square_avg", "acc_delta"},
         }[name]
     )
 

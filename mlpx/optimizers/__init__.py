@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from mlpx.errors import ConfigError
 from mlpx.optimizers import adam, adaptive, sgd
-from mlpx.optimizers.base import Optimizer, OptimizerSettings, TorchUpdate, UpdateRule
+from mlpx.optimizers.base import (
+    Hyperparameter,
+    Optimizer,
+    OptimizerSettings,
+    TorchUpdate,
+    UpdateRule,
+)
 
 OPTIMIZERS: dict[str, Optimizer] = {
     entry.name: entry for entry in (*sgd.ENTRIES, *adam.ENTRIES, *adaptive.ENTRIES)
@@ -18,6 +24,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
 
 __all__ = [
     "OPTIMIZERS",
+    "Hyperparameter",
     "Optimizer",
     "OptimizerSettings",
     "TorchUpdate",

@@ -1,4 +1,8 @@
-"""RMSprop and Adagrad: steps scaled by a running measure of the squared gradients."""
+"""RMSprop, Adagrad and Adadelta: steps scaled by a running measure of the squared gradients.
+
+None of them uses a step count in its arithmetic, so each element steps on its own (the NumPy
+backend may step a layer inside backprop).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlpx.optimizers.base import Optimizer, TorchUpdate, UpdateRule
+from mlpx.optimizers.base import (
+    Hyperparameter,
+    Optimizer,
+    OptimizerSettings,
+    TorchUpdate,
+    UpdateRule,
+    eps,
+    weight_decay,
+)
 
 
 @dataclass(frozen=True)
 class RMSprop(UpdateRule):
-    """``torch.optim.RMSprop`` without momentum, not centered: ``w -= lr * g / (sqrt(v) + eps)``."""
+    """``torch.optim.RMSprop``: ``v = alpha * v + (1 - alpha) * g**2``; the step is
+    ``lr * g / (sqrt(v) + eps)``, where centered subtracts the squared running mean of the
+    gradient from ``v`` and momentum accumulates ``g / (sqrt(v) + eps)`` in a buffer."""
 
     alpha: float = 0.99
     eps: float = 1e-8
     weight_decay: float = 0.0
+    momentum: float = 0.0
+    centered: bool = False
 
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
-        return {"square_avg": np.zeros_like(w)}
+        state = {"square_avg": np.zeros_like(w)}
+        if self.momentum > 0:
+            state["momentum_buffer"] = np.zeros_like(w)
+        if self.centered:
+            state["grad_avg"] = np.zeros_like(w)
+        return state
 
     def update(
         self, w: np.ndarray, dw: np.ndarray, state: dict[str, np.ndarray], lr: float
@@ -28,7 +49,25 @@ class RMSprop(UpdateRule):
         square_avg = state["square_avg"]
         square_avg *= self.alpha
         square_avg += np.square(dw) * (1 - self.alpha)
-        _step_by_scaled_gradient(w, dw, square_avg, self.eps, lr)
+        if not self.centered and not self.momentum:
+            _step_by_scaled_gradient(w, dw, square_avg, self.eps, lr)
+            return
+        if self.centered:
+            grad_avg = state["grad_avg"]
+            grad_avg += (dw - grad_avg) * (1 - self.alpha)  # torch's lerp
+            avg = square_avg - np.square(grad_avg)
+            np.sqrt(avg, out=avg)
+        else:
+            avg = np.sqrt(square_avg)
+        avg += self.eps
+        dw /= avg
+        if self.momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += dw
+            np.copyto(dw, buf)
+        dw *= -lr
+        w += dw
 
 
 @dataclass(frozen=True)
@@ -50,6 +89,38 @@ class Adagrad(UpdateRule):
         _step_by_scaled_gradient(w, dw, state["sum"], self.eps, lr)
 
 
+@dataclass(frozen=True)
+class Adadelta(UpdateRule):
+    """``torch.optim.Adadelta``: ``v = rho * v + (1 - rho) * g**2``, ``delta = sqrt(u + eps)
+    / sqrt(v + eps) * g``, ``u = rho * u + (1 - rho) * delta**2``, ``w -= lr * delta``."""
+
+    rho: float = 0.9
+    eps: float = 1e-6
+    weight_decay: float = 0.0
+
+    def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {"square_avg": np.zeros_like(w), "acc_delta": np.zeros_like(w)}
+
+    def update(
+        self, w: np.ndarray, dw: np.ndarray, state: dict[str, np.ndarray], lr: float
+    ) -> None:
+        if self.weight_decay:
+            dw += self.weight_decay * w
+        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        square_avg *= self.rho
+        square_avg += np.square(dw) * (1 - self.rho)
+        std = square_avg + self.eps
+        np.sqrt(std, out=std)
+        delta = acc_delta + self.eps
+        np.sqrt(delta, out=delta)
+        delta /= std
+        delta *= dw
+        acc_delta *= self.rho
+        acc_delta += np.square(delta) * (1 - self.rho)
+        delta *= -lr
+        w += delta
+
+
 def _step_by_scaled_gradient(
     w: np.ndarray, dw: np.ndarray, accumulator: np.ndarray, eps: float, lr: float
 ) -> None:
@@ -61,34 +132,69 @@ def _step_by_scaled_gradient(
     w += dw
 
 
-def torch_rmsprop(weight_decay: float) -> TorchUpdate:
-    """``torch.optim.rmsprop.rmsprop`` with torch's defaults (alpha 0.99, eps 1e-8)."""
+def torch_rmsprop(settings: OptimizerSettings) -> TorchUpdate:
+    """``torch.optim.rmsprop.rmsprop``; momentum buffers and gradient averages only where
+    the hyperparameters use them, as torch keeps them."""
     from torch.optim import rmsprop
 
-    hyperparameters = {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False}
-    hyperparameters |= {"weight_decay": weight_decay}
-    return TorchUpdate(rmsprop.rmsprop, ("square_avg", None, None, "step"), hyperparameters)
+    hyperparameters = settings.hyperparameters
+    grad_avg = "grad_avg" if hyperparameters["centered"] else None
+    buffer = "momentum_buffer" if hyperparameters["momentum"] > 0 else None
+    slots = ("square_avg", grad_avg, buffer, "step")
+    return TorchUpdate(rmsprop.rmsprop, slots, dict(hyperparameters))
 
 
-def torch_adagrad(weight_decay: float) -> TorchUpdate:
-    """``torch.optim.adagrad.adagrad`` with torch's defaults (eps 1e-10, lr_decay 0)."""
+def torch_adagrad(settings: OptimizerSettings) -> TorchUpdate:
+    """``torch.optim.adagrad.adagrad`` with lr_decay 0 (mlpx's ``lr_decay`` is the schedule)."""
     from torch.optim import adagrad
 
-    hyperparameters = {"lr_decay": 0.0, "eps": 1e-10, "weight_decay": weight_decay}
-    return TorchUpdate(adagrad.adagrad, ("sum", "step"), hyperparameters | {"maximize": False})
+    hyperparameters = settings.hyperparameters | {"lr_decay": 0.0, "maximize": False}
+    return TorchUpdate(adagrad.adagrad, ("sum", "step"), hyperparameters)
+
+
+def torch_adadelta(settings: OptimizerSettings) -> TorchUpdate:
+    """``torch.optim.adadelta.adadelta``."""
+    from torch.optim import adadelta
+
+    hyperparameters = settings.hyperparameters | {"maximize": False}
+    return TorchUpdate(adadelta.adadelta, ("square_avg", "acc_delta", "step"), hyperparameters)
 
 
 ENTRIES = (
     Optimizer(
         "rmsprop",
-        "RMSprop (torch.optim.RMSprop: alpha 0.99, eps 1e-8)",
-        numpy_rule=lambda s: RMSprop(weight_decay=s.weight_decay),
-        torch_update=lambda s: torch_rmsprop(s.weight_decay),
+        "RMSprop (torch.optim.RMSprop), optionally centered or with momentum",
+        numpy_rule=lambda s: RMSprop(**s.hyperparameters),
+        torch_update=torch_rmsprop,
+        lr=1e-2,
+        hyperparameters=(
+            Hyperparameter(
+                "alpha", 0.99, "decay rate of the running average of g**2", ge=0.0, le=1.0
+            ),
+            eps(1e-8),
+            weight_decay(),
+            Hyperparameter("momentum", 0.0, "momentum factor (0: none)", ge=0.0),
+            Hyperparameter("centered", False, "divide by an estimate of the gradient's variance"),
+        ),
     ),
     Optimizer(
         "adagrad",
-        "Adagrad (torch.optim.Adagrad: eps 1e-10)",
-        numpy_rule=lambda s: Adagrad(weight_decay=s.weight_decay),
-        torch_update=lambda s: torch_adagrad(s.weight_decay),
+        "Adagrad (torch.optim.Adagrad)",
+        numpy_rule=lambda s: Adagrad(**s.hyperparameters),
+        torch_update=torch_adagrad,
+        lr=1e-2,
+        hyperparameters=(eps(1e-10), weight_decay()),
+    ),
+    Optimizer(
+        "adadelta",
+        "Adadelta (torch.optim.Adadelta)",
+        numpy_rule=lambda s: Adadelta(**s.hyperparameters),
+        torch_update=torch_adadelta,
+        lr=1.0,
+        hyperparameters=(
+            Hyperparameter("rho", 0.9, "decay rate of the running averages", ge=0.0, le=1.0),
+            eps(1e-6),
+            weight_decay(),
+        ),
     ),
 )

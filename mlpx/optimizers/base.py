@@ -16,14 +16,77 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from mlpx.errors import SettingError
+
 
 class OptimizerSettings(Protocol):
-    """The config's ``optimizer`` section as an entry reads it (any object with these)."""
+    """The config's ``optimizer`` section as an entry reads it (any object with these).
+
+    ``hyperparameters`` holds every hyperparameter the entry declares, by name, validated and
+    with defaults filled in (betas as a tuple)."""
 
     name: str
     lr: float
-    momentum: float
-    weight_decay: float
+    hyperparameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter an optimizer takes, named and defaulted as ``torch.optim`` does.
+
+    Its kind follows from the default: a number (bool excluded), true/false, or a pair of
+    numbers (``betas``); the bounds apply to every number.
+    """
+
+    name: str
+    default: float | bool | tuple[float, float]
+    help: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    @property
+    def expected(self) -> str:
+        """What a value may be, for error messages and the docs."""
+        bounds = [
+            f"{sign} {limit:g}"
+            for sign, limit in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
+            if limit is not None
+        ]
+        bounded = f" {' and '.join(bounds)}" if bounds else ""
+        if isinstance(self.default, bool):
+            return "true or false"
+        if isinstance(self.default, tuple):
+            return f"a pair of numbers like [0.9, 0.999], each{bounded}"
+        return f"a number{bounded}"
+
+    def check(self, value: Any) -> float | bool | tuple[float, ...]:
+        """``value`` as this hyperparameter holds it; :class:`SettingError` if not allowed."""
+        if isinstance(self.default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(self.default, tuple):
+            ok = isinstance(value, list | tuple) and len(value) == len(self.default)
+            ok = ok and all(self._in_bounds(v) for v in value)
+            value = tuple(float(v) for v in value) if ok else value
+        else:
+            ok = self._in_bounds(value)
+            value = float(value) if ok else value
+        if not ok:
+            raise SettingError(
+                self.name, value, f"{value!r} is not allowed; expected {self.expected}"
+            )
+        return value
+
+    def _in_bounds(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return False
+        return not (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+            or (self.lt is not None and value >= self.lt)
+        )
 
 
 class UpdateRule(ABC):
@@ -68,11 +131,14 @@ class TorchUpdate:
         marks a list that this configuration leaves empty (AMSGrad's maxima, centered
         RMSprop's averages, the momentum buffers of SGD without momentum).
     hyperparameters : every other keyword argument; ``lr`` is passed per step.
+    made_by_step : slots that start as None because the function's first step makes them
+        (SGD's momentum buffers, set to the first gradient).
     """
 
     function: Callable[..., None]
     slots: tuple[str | None, ...]
     hyperparameters: dict[str, Any]
+    made_by_step: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -85,6 +151,9 @@ class Optimizer:
     torch_update : builds torch's functional update (imports torch itself, when called).
     check : raises :class:`mlpx.errors.SettingError` for settings this optimizer cannot
         run with; the config turns it into one line naming the key.
+    lr : the learning rate when the config gives none (``torch.optim``'s default).
+    hyperparameters : everything else the optimizer takes; the config accepts exactly these
+        (besides ``name``, ``lr`` and ``lr_decay``) and fills in their defaults.
     """
 
     name: str
@@ -92,3 +161,33 @@ class Optimizer:
     numpy_rule: Callable[[OptimizerSettings], UpdateRule]
     torch_update: Callable[[OptimizerSettings], TorchUpdate]
     check: Callable[[OptimizerSettings], None] | None = None
+    lr: float = 1e-3
+    hyperparameters: tuple[Hyperparameter, ...] = ()
+
+    def takes(self) -> str:
+        """``lr`` and the hyperparameters' names, for messages: "lr, betas, eps, ..."."""
+        return ", ".join(["lr", *(h.name for h in self.hyperparameters)])
+
+
+def weight_decay(default: float = 0.0, decoupled: bool = False) -> Hyperparameter:
+    """``weight_decay``: coupled (added to the gradient) or decoupled (shrinks the weights)."""
+    help = (
+        "decoupled decay: w *= 1 - lr * weight_decay before the step"
+        if decoupled
+        else "L2 penalty: weight_decay * w is added to the gradient"
+    )
+    return Hyperparameter("weight_decay", default, help, ge=0.0)
+
+
+def eps(default: float) -> Hyperparameter:
+    """``eps``: added to a denominator for numerical stability."""
+    return Hyperparameter("eps", default, "added to the denominator for stability", ge=0.0)
+
+
+BETAS = Hyperparameter(
+    "betas",
+    (0.9, 0.999),
+    "decay rates of the running averages of the gradient and of its square",
+    ge=0.0,
+    lt=1.0,
+)

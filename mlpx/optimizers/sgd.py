@@ -1,8 +1,5 @@
-"""Stochastic gradient descent: plain (``sgd``), heavy-ball (``momentum``) and ``nesterov``.
-
-All three are ``torch.optim.SGD`` with dampening 0; ``momentum`` and ``nesterov`` take
-``optimizer.momentum``.
-"""
+"""Stochastic gradient descent: ``sgd`` (``torch.optim.SGD``), and the presets ``momentum``
+and ``nesterov`` (SGD with momentum 0.9, heavy-ball or Nesterov) that older configs name."""
 
 from __future__ import annotations
 
@@ -11,18 +8,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlpx.errors import SettingError
-from mlpx.optimizers.base import Optimizer, OptimizerSettings, TorchUpdate, UpdateRule
+from mlpx.optimizers.base import (
+    Hyperparameter,
+    Optimizer,
+    OptimizerSettings,
+    TorchUpdate,
+    UpdateRule,
+    weight_decay,
+)
 
 
 @dataclass(frozen=True)
 class SGD(UpdateRule):
-    """``torch.optim.SGD`` with dampening 0: plain, heavy-ball momentum or Nesterov.
+    """``torch.optim.SGD``: plain, heavy-ball momentum (with dampening) or Nesterov.
 
-    The momentum buffer starts at zeros, which with dampening 0 is exactly torch's first-step
-    initialisation ``buf = grad``.
+    torch's first step sets the momentum buffer to the gradient itself, undamped. With
+    dampening 0 a buffer of zeros gives the same first step; with dampening the rule also
+    counts steps (a 0-d ``step`` slot shared by all parameters, so it steps all of them
+    in one call).
     """
 
     momentum: float = 0.0
+    dampening: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
 
@@ -30,8 +37,19 @@ class SGD(UpdateRule):
     def folds_lr(self) -> bool:
         return not self.momentum and not self.weight_decay
 
+    @property
+    def _counts_steps(self) -> bool:
+        return bool(self.momentum and self.dampening)
+
+    @property
+    def elementwise(self) -> bool:  # type: ignore[override]
+        return not self._counts_steps
+
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
-        return {"momentum_buffer": np.zeros_like(w)} if self.momentum else {}
+        if not self.momentum:
+            return {}
+        state = {"momentum_buffer": np.zeros_like(w)}
+        return state | ({"step": np.zeros((), dtype=np.int64)} if self._counts_steps else {})
 
     def update(
         self, w: np.ndarray, dw: np.ndarray, state: dict[str, np.ndarray], lr: float
@@ -41,7 +59,14 @@ class SGD(UpdateRule):
         if self.momentum:
             buf = state["momentum_buffer"]
             buf *= self.momentum
-            buf += dw
+            if self._counts_steps and state["step"] == 0:
+                buf += dw
+            elif self.dampening:
+                buf += (1 - self.dampening) * dw
+            else:
+                buf += dw
+            if self._counts_steps:
+                state["step"] += 1
             if self.nesterov:
                 dw += self.momentum * buf
             else:
@@ -50,38 +75,66 @@ class SGD(UpdateRule):
         w += dw
 
 
-def torch_sgd(momentum: float, nesterov: bool, weight_decay: float) -> TorchUpdate:
-    """``torch.optim.sgd.sgd`` with these settings (dampening 0)."""
+def torch_sgd(settings: OptimizerSettings, **preset: object) -> TorchUpdate:
+    """``torch.optim.sgd.sgd`` with the section's hyperparameters (and a preset's)."""
     from torch.optim import sgd
 
-    hyperparameters = {"momentum": momentum, "dampening": 0.0, "nesterov": nesterov}
-    hyperparameters |= {"weight_decay": weight_decay, "maximize": False}
-    return TorchUpdate(sgd.sgd, ("momentum_buffer" if momentum else None,), hyperparameters)
+    hyperparameters = {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "maximize": False}
+    hyperparameters |= settings.hyperparameters | preset
+    buffer = "momentum_buffer" if hyperparameters["momentum"] else None
+    return TorchUpdate(sgd.sgd, (buffer,), hyperparameters, frozenset({"momentum_buffer"}))
 
 
-def _needs_momentum(settings: OptimizerSettings) -> None:
-    if settings.momentum == 0:
+def _nesterov_needs(settings: OptimizerSettings) -> None:
+    """torch.optim.SGD's own rule: Nesterov needs momentum > 0 and no dampening."""
+    hyperparameters = settings.hyperparameters
+    nesterov = settings.name == "nesterov" or hyperparameters.get("nesterov")
+    if nesterov and hyperparameters["momentum"] == 0:
         raise SettingError("momentum", 0.0, "nesterov needs optimizer.momentum > 0")
+    if nesterov and hyperparameters.get("dampening", 0.0) != 0:
+        raise SettingError(
+            "dampening", hyperparameters["dampening"], "nesterov needs optimizer.dampening: 0"
+        )
 
+
+def _momentum(default: float) -> Hyperparameter:
+    return Hyperparameter("momentum", default, "momentum factor (0: none)", ge=0.0, lt=1.0)
+
+
+DAMPENING = Hyperparameter(
+    "dampening", 0.0, "the gradient enters the momentum buffer times 1 - dampening", ge=0.0, le=1.0
+)
 
 ENTRIES = (
     Optimizer(
         "sgd",
-        "plain SGD, w -= lr * grad (torch.optim.SGD without momentum)",
-        numpy_rule=lambda s: SGD(weight_decay=s.weight_decay),
-        torch_update=lambda s: torch_sgd(0.0, False, s.weight_decay),
+        "SGD (torch.optim.SGD): plain, with momentum, dampening or Nesterov",
+        numpy_rule=lambda s: SGD(**s.hyperparameters),
+        torch_update=torch_sgd,
+        check=_nesterov_needs,
+        lr=1e-3,
+        hyperparameters=(
+            _momentum(0.0),
+            DAMPENING,
+            Hyperparameter("nesterov", False, "Nesterov momentum (needs momentum > 0)"),
+            weight_decay(),
+        ),
     ),
     Optimizer(
         "momentum",
-        "SGD with heavy-ball momentum (torch.optim.SGD, momentum=optimizer.momentum)",
-        numpy_rule=lambda s: SGD(momentum=s.momentum, weight_decay=s.weight_decay),
-        torch_update=lambda s: torch_sgd(s.momentum, False, s.weight_decay),
+        "SGD with heavy-ball momentum 0.9 (sgd with momentum: 0.9)",
+        numpy_rule=lambda s: SGD(**s.hyperparameters),
+        torch_update=torch_sgd,
+        lr=1e-3,
+        hyperparameters=(_momentum(0.9), DAMPENING, weight_decay()),
     ),
     Optimizer(
         "nesterov",
-        "SGD with Nesterov momentum (torch.optim.SGD, nesterov=True)",
-        numpy_rule=lambda s: SGD(momentum=s.momentum, nesterov=True, weight_decay=s.weight_decay),
-        torch_update=lambda s: torch_sgd(s.momentum, True, s.weight_decay),
-        check=_needs_momentum,
+        "SGD with Nesterov momentum 0.9 (sgd with momentum: 0.9, nesterov: true)",
+        numpy_rule=lambda s: SGD(nesterov=True, **s.hyperparameters),
+        torch_update=lambda s: torch_sgd(s, nesterov=True),
+        check=_nesterov_needs,
+        lr=1e-3,
+        hyperparameters=(_momentum(0.9), weight_decay()),
     ),
 )

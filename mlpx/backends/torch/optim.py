@@ -23,15 +23,23 @@ KERNELS = ({"fused": True}, {"foreach": True})
 for the rule on the device, else a few foreach kernels over all parameters."""
 
 
-def new_slot(name: str, param: torch.Tensor, fused: bool) -> torch.Tensor | None:
+SCALAR_SLOTS = {"step": 0.0, "mu_product": 1.0}
+"""0-d slots and their first values (NAdam's ``mu_product`` is a product of factors)."""
+
+
+def new_slot(
+    name: str, param: torch.Tensor, fused: bool, lazy: bool = False
+) -> torch.Tensor | None:
     """Parameter ``param``'s fresh state ``name``, as ``torch.optim`` makes it.
 
-    The momentum buffer is None: SGD's first step sets it to the gradient itself.
+    A ``lazy`` slot is None: the update's first step makes it (SGD sets its momentum buffer
+    to the gradient itself).
     """
-    if name == "momentum_buffer":
+    if lazy:
         return None
-    if name == "step":
-        return torch.zeros((), dtype=torch.float32, device=param.device if fused else "cpu")
+    if name in SCALAR_SLOTS:
+        device = param.device if fused else "cpu"
+        return torch.full((), SCALAR_SLOTS[name], dtype=torch.float32, device=device)
     return torch.zeros_like(param, memory_format=torch.preserve_format)
 
 
@@ -50,12 +58,13 @@ class UpdateRule:
 
     def __init__(self, update: TorchUpdate, params: list[torch.Tensor]):
         self.function, self._slot_names = update.function, update.slots
+        self._lazy = update.made_by_step
         self.hyperparameters = update.hyperparameters
         self.params = params
         self.lr = 0.0
         self.kernel = self._first_kernel_that_runs(params[0])
         self.slots = {
-            name: [new_slot(name, p, self.fused) for p in params]
+            name: [new_slot(name, p, self.fused, name in self._lazy) for p in params]
             for name in self._slot_names
             if name
         }
@@ -95,7 +104,7 @@ class UpdateRule:
         for kernel in KERNELS:
             scratch = torch.zeros(1, dtype=like.dtype, device=like.device)
             state_lists = [
-                [new_slot(name, scratch, "fused" in kernel)] if name else []
+                [new_slot(name, scratch, "fused" in kernel, name in self._lazy)] if name else []
                 for name in self._slot_names
             ]
             try:
