@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pydantic import (
 )
 
 from mlpx.data import SOURCES
-from mlpx.errors import ConfigError, SettingError
+from mlpx.errors import ConfigError, ConfigWarning, SettingError
 from mlpx.losses import LOSSES
 from mlpx.optimizers import OPTIMIZERS
 from mlpx.schedules import REQUIRED, SCHEDULES
@@ -162,6 +163,17 @@ def upgrade_old_optimizer_section(data: Any) -> Any:
         and set(data) >= OLD_TOP_LEVEL_KEYS
         and section["name"] not in ("momentum", "nesterov")
     ):
+        entry = OPTIMIZERS.get(section["name"])
+        takes = {h.name for h in entry.hyperparameters} if entry else set()
+        if "momentum" in takes and section["momentum"]:  # it would count now: say so
+            warnings.warn(
+                ConfigWarning(
+                    f"optimizer.momentum: {section['momentum']} is ignored: this config was "
+                    f"written by an older mlpx, whose {section['name']} took no momentum, and "
+                    "trains as it did; to use momentum, write the optimizer section anew"
+                ),
+                stacklevel=2,
+            )
         section = {key: value for key, value in section.items() if key != "momentum"}
         return data | {"optimizer": section}
     return data

@@ -32,6 +32,11 @@ class MlpxWarning(UserWarning):
     line per warning."""
 
 
+class ConfigWarning(MlpxWarning):
+    """A config loads, but a setting in it does not mean what it seems to (e.g. one that an
+    older mlpx ignored and that is still ignored, so that its runs resume as they trained)."""
+
+
 class DataWarning(MlpxWarning):
     """A dataset loads, but not quite as expected (e.g. files that fail their checksums)."""
 
