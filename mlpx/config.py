@@ -369,6 +369,13 @@ class Config(Section):
                 self.schedule.name,
                 f"{self.schedule.name} watches the validation loss; set data.val_fraction > 0",
             )
+        for key in ("early_stopping", "restore_best"):
+            if getattr(self.train, key) and not has_validation:
+                raise SettingError(
+                    f"train.{key}",
+                    getattr(self.train, key),
+                    "needs a validation split; set data.val_fraction > 0",
+                )
         if self.backend == "numpy" and self.device not in ("auto", "cpu"):
             raise SettingError(
                 "device", self.device, "the numpy backend runs on the CPU only; use device: cpu"

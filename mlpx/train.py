@@ -19,7 +19,7 @@ import numpy as np
 from mlpx.backends import Backend, create_backend
 from mlpx.config import Config
 from mlpx.data import Dataset, load_dataset
-from mlpx.errors import ConfigError, RunDirError
+from mlpx.errors import RunDirError
 from mlpx.interrupts import deferred_interrupts
 from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
@@ -123,15 +123,6 @@ class Trainer:
     """One run: build everything from a config, then :meth:`run` the epochs."""
 
     def __init__(self, config: Config, observer: TrainObserver | None = None):
-        no_validation = config.data.val_fraction == 0 and config.data.folds is None
-        if config.train.early_stopping and no_validation:
-            raise ConfigError(
-                "train.early_stopping: needs a validation split; set data.val_fraction > 0"
-            )
-        if config.train.restore_best and no_validation:
-            raise ConfigError(
-                "train.restore_best: needs a validation split; set data.val_fraction > 0"
-            )
         self.config = config
         self.observer = observer
         self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype)
