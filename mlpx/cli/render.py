@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from rich.table import Table
 
+    from mlpx.diagnostics.backprop import BackpropResult
     from mlpx.diagnostics.crossentropy import DemoResult
     from mlpx.diagnostics.gradcheck import GradcheckReport
     from mlpx.groups.plan import GroupPlan, Trial
@@ -479,3 +480,58 @@ def illustration_table(result: DemoResult) -> Table:
             way.label, *(f"{v:.4f}" if math.isfinite(v) else f"[red]{v}[/]" for v in values)
         )
     return table
+
+
+# --- mlpx backprop --------------------------------------------------------------------------
+
+
+def array_text(value: Any) -> str:
+    """An array as NumPy prints it, 10 significant decimals (rows on lines of their own)."""
+    import numpy as np
+
+    return np.array2string(np.asarray(value), precision=10, max_line_width=72)
+
+
+def backprop_report(result: BackpropResult) -> None:
+    """The network, then one table per pass: every number and its largest difference from
+    torch autograd (and, for parameters, from finite differences)."""
+    from rich.table import Table
+
+    from mlpx.diagnostics.backprop import FD_TOLERANCE, TORCH_TOLERANCE
+
+    net = result.network
+    console.print(
+        f"x = {array_text(net.x)}, y = {net.y.tolist()}, hidden activation {net.activation}, "
+        "softmax and mean cross-entropy; float64",
+        highlight=False,
+    )
+    sections = (
+        ("Forward pass", result.forward),
+        ("Loss", (result.loss,)),
+        ("Backward pass", result.backward),
+        ("Parameter gradients", result.gradients),
+    )
+    for title, quantities in sections:
+        table = Table(title=title, title_justify="left")
+        table.add_column("name")
+        table.add_column("what")
+        table.add_column("value", no_wrap=True)
+        table.add_column("vs torch", justify="right")
+        if quantities is result.gradients:
+            table.add_column("vs finite diff.", justify="right")
+        for q in quantities:
+            cells = [
+                f"{c.error:.1e} " + ("[green]PASS[/]" if c.passed else "[bold red]FAIL[/]")
+                for c in q.checks
+            ]
+            table.add_row(q.name, q.meaning, array_text(q.value), *cells)
+        console.print(table)
+    checks = sum(len(q.checks) for q in result.quantities)
+    if result.failed:
+        console.print(f"[bold red]{result.failed} of {checks} check(s) failed[/]")
+    else:
+        console.print(
+            f"[green]all {checks} checks passed[/]: max |ours - oracle| / max(1, |oracle|) at "
+            f"most {TORCH_TOLERANCE:g} (torch), {FD_TOLERANCE:g} (finite differences)",
+            highlight=False,
+        )
