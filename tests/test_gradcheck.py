@@ -62,7 +62,7 @@ def test_cli_gradcheck_on_the_toy_config_passes_and_prints_the_table(toy_config)
     assert result.exit_code == 0, result.output
     for text in ("4-10-3 relu simple", "W1", "4x10", "finite differences", "torch autograd"):
         assert text in result.output
-    assert result.output.count("PASS") == 9  # 4 parameters x 2 oracles + the initial loss
+    assert result.output.count("PASS") == 10  # 4 parameters x 2 oracles, the loss, the scores
     assert f"initial loss with l2 = 0.05: {TOY_INITIAL_LOSS:.11f}" in result.output
     assert "FAIL" not in result.output
 
@@ -146,3 +146,70 @@ def test_importing_the_cli_imports_neither_torch_nor_the_numpy_backend():
         "assert 'torch' not in sys.modules and 'mlpx.backends.numpy' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# The classic check's scores (cs231n's two-layer net), written out here from the assignment.
+CLASSIC_SCORES = [
+    [-0.81233741, -1.27654624, -0.70335995],
+    [-0.17129677, -1.18803311, -0.47310444],
+    [-0.51590475, -1.01354314, -0.8504215],
+    [-0.15419291, -0.48629638, -0.52901952],
+    [-0.00618733, -0.12435261, -0.15226949],
+]
+
+
+def test_cli_on_the_toy_config_prints_the_scores_and_their_difference_from_the_reference():
+    result = CliRunner().invoke(app, ["gradcheck", "--config", "configs/toy.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "scores before the loss:" in result.output
+    assert "[[-0.8123374131 -1.2765462406 -0.7033599478]" in result.output
+    line = next(x for x in result.output.splitlines() if "max |scores - reference scores|" in x)
+    assert line.endswith("PASS")
+    # the scores themselves, recomputed by the assignment's formula from the classic draws
+    np.random.seed(0)
+    w1, b1 = 0.1 * np.random.randn(4, 10), np.zeros(10)
+    w2, b2 = 0.1 * np.random.randn(10, 3), np.zeros(3)
+    x, _ = toy_data()
+    scores = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    report = run_gradcheck(load_config("configs/toy.yaml"))
+    np.testing.assert_allclose(report.scores, scores, rtol=0, atol=1e-14)
+    assert np.max(np.abs(report.scores - np.array(CLASSIC_SCORES))) < 1e-7
+    assert report.scores_passed
+
+
+def test_wrong_scores_fail_the_check(monkeypatch):
+    def leaky_relu_forward(x, out=None):  # planted bug: a leaky ReLU moves the scores
+        out = np.maximum(x, 0.01 * x, out=out)
+        return out, out
+
+    monkeypatch.setitem(
+        layers.ACTIVATIONS, "relu", (leaky_relu_forward, layers.ACTIVATIONS["relu"][1])
+    )
+    result = CliRunner().invoke(app, ["gradcheck", "--config", "configs/toy.yaml"])
+    assert result.exit_code == 1
+    line = next(x for x in result.output.splitlines() if "max |scores - reference scores|" in x)
+    assert line.endswith("FAIL")
+
+
+def test_gradcheck_takes_overrides_like_train():
+    result = CliRunner().invoke(
+        app, ["gradcheck", "-c", "configs/toy.yaml", "-s", "model.hidden=[6]", "--against", "torch"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "4-6-3 relu simple" in result.output
+    assert "6x3" in result.output
+    # another architecture: its own scores, no classic reference to compare with
+    assert "scores before the loss:" in result.output
+    assert "reference" not in result.output
+    result = CliRunner().invoke(app, ["gradcheck", "-s", "model.activation=tanh"])
+    assert result.exit_code == 0, result.output
+    assert "tanh simple" in result.output
+
+
+def test_a_bad_override_is_one_line_and_exit_2():
+    result = CliRunner().invoke(app, ["gradcheck", "-c", "configs/toy.yaml", "-s", "model.hiden=4"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: model.hiden: unknown key; did you mean 'model.hidden'? allowed here: kind, "
+        "hidden, activation, dropout, batchnorm, init, init_std"
+    )

@@ -29,7 +29,7 @@ app = typer.Typer(
 app.command()(train.train)
 app.command()(runs.runs)
 app.command("crossentropy-demo", help=diagnostics.CROSSENTROPY_HELP)(diagnostics.crossentropy_demo)
-app.command("gradcheck")(diagnostics.gradcheck_command)
+app.command("gradcheck", help=diagnostics.GRADCHECK_HELP)(diagnostics.gradcheck_command)
 app.command("backprop", help=diagnostics.BACKPROP_HELP)(diagnostics.backprop)
 app.command()(predict.predict)
 app.command()(sweep.sweep)

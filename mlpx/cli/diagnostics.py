@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from mlpx.cli import options
 from mlpx.cli.render import (
     backprop_report,
     console,
@@ -26,6 +27,16 @@ CROSSENTROPY_HELP = (
     "3 decimals, meaning abs(loss - reference) < 0.5e-3 (NaN and inf never do). "
     "Needs no dataset.\n\n"
     "Example: mlpx crossentropy-demo --range 0,1 --range 0,10 --range 0,100 --plot ce.png"
+)
+
+GRADCHECK_HELP = (
+    "Check the numpy backend's backprop against finite differences (and torch autograd).\n\n"
+    "Without --config, simple and complex MLPs with each activation, batch norm, dropout and "
+    "L1/L2 are checked; -s overrides apply to --config (or, without it, to the built-in "
+    "defaults). On the toy config (configs/toy.yaml) it also prints the initial loss and the "
+    "scores beside the classic two-layer net's references. Exit code 0 when every check "
+    "passes, 1 otherwise.\n\n"
+    "Example: mlpx gradcheck --config configs/toy.yaml --against torch"
 )
 
 BACKPROP_HELP = (
@@ -54,6 +65,7 @@ def gradcheck_command(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="Check this config's architecture (toy data: the toy set)."
     ),
+    overrides: list[str] = options.OVERRIDES,
     tol: float = typer.Option(
         1e-7, "--tol", min=0.0, help="Largest max relative error that passes."
     ),
@@ -61,17 +73,11 @@ def gradcheck_command(
         None, "--against", help="Also compare with PyTorch autograd on the same arrays."
     ),
 ) -> None:
-    """Check the numpy backend's backprop against finite differences (and torch autograd).
-
-    Without --config, simple and complex MLPs with each activation, batch norm, dropout and
-    L1/L2 are checked. Exit code 0 when every gradient passes, 1 otherwise.
-
-    Example: mlpx gradcheck --config configs/toy.yaml --against torch
-    """
+    """Run the gradient check: load, check, render (help text in GRADCHECK_HELP)."""
     from mlpx.config import load_config
     from mlpx.diagnostics.gradcheck import run_gradcheck
 
-    cfg = load_config(config) if config is not None else None
+    cfg = load_config(config, overrides) if config is not None or overrides else None
     report = run_gradcheck(cfg, tol, against_torch=against is GradcheckOracle.torch)
     if gradcheck_report(report, tol):
         raise SystemExit(1)

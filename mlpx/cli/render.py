@@ -426,7 +426,22 @@ def gradcheck_report(report: GradcheckReport, tol: float) -> int:
                 f" |diff| {abs(report.initial_loss - report.reference_loss):.1e}): {verdict}"
             )
         console.print(line, highlight=False)
-    failed = sum(not row.passed for row in report.rows) + (not report.loss_passed)
+    if report.scores is not None:
+        console.print(f"scores before the loss:\n{array_text(report.scores)}", highlight=False)
+    if report.scores_difference is not None:
+        from mlpx.diagnostics.gradcheck import TOY_SCORES_TOLERANCE
+
+        verdict = "[green]PASS[/]" if report.scores_passed else "[bold red]FAIL[/]"
+        console.print(
+            f"max |scores - reference scores| {report.scores_difference:.1e}"
+            f" (passes below {TOY_SCORES_TOLERANCE:g}): {verdict}",
+            highlight=False,
+        )
+    failed = (
+        sum(not row.passed for row in report.rows)
+        + (not report.loss_passed)
+        + (not report.scores_passed)
+    )
     if failed:
         console.print(f"[bold red]{failed} check(s) failed[/]")
     else:

@@ -26,6 +26,20 @@ TOY_INITIAL_LOSS = 1.30378789133
 ``W = 0.1 * randn`` from seed 0, L2 0.05."""
 
 TOY_LOSS_TOLERANCE = 1e-10
+
+TOY_REFERENCE_SCORES = np.array(
+    [
+        [-0.81233741, -1.27654624, -0.70335995],
+        [-0.17129677, -1.18803311, -0.47310444],
+        [-0.51590475, -1.01354314, -0.8504215],
+        [-0.15419291, -0.48629638, -0.52901952],
+        [-0.00618733, -0.12435261, -0.15226949],
+    ]
+)
+"""Scores (5, 3) of the classic two-layer net on the toy data, before the loss (cs231n)."""
+
+TOY_SCORES_TOLERANCE = 1e-7
+"""Largest ``max |scores - reference|`` that passes (the reference has 8 decimals)."""
 TOY_L2 = 0.05
 DEFAULT_TOLERANCE = 1e-7
 
@@ -67,12 +81,28 @@ class GradcheckRow:
 
 @dataclass(frozen=True)
 class GradcheckReport:
-    """All rows, and for the toy data the initial loss next to the classic reference."""
+    """All rows, and for the toy data the initial loss and the scores (N, C) next to the
+    classic references."""
 
     rows: list[GradcheckRow] = field(default_factory=list)
     initial_loss: float | None = None
     reference_loss: float | None = None
     initial_loss_l2: float | None = None
+    scores: np.ndarray | None = None
+    reference_scores: np.ndarray | None = None
+
+    @property
+    def scores_difference(self) -> float | None:
+        """``max |scores - reference scores|``, or None without a reference."""
+        if self.scores is None or self.reference_scores is None:
+            return None
+        return float(np.max(np.abs(self.scores - self.reference_scores)))
+
+    @property
+    def scores_passed(self) -> bool:
+        """Whether the scores match the reference (true when there is none)."""
+        difference = self.scores_difference
+        return difference is None or difference < TOY_SCORES_TOLERANCE
 
     @property
     def loss_passed(self) -> bool:
@@ -83,7 +113,7 @@ class GradcheckReport:
 
     @property
     def passed(self) -> bool:
-        return self.loss_passed and all(row.passed for row in self.rows)
+        return self.loss_passed and self.scores_passed and all(row.passed for row in self.rows)
 
 
 @dataclass
@@ -126,8 +156,9 @@ def run_gradcheck(
 
     Returns
     -------
-    The report; for the toy data it carries the initial loss and, for the classic toy
-    setup, the reference :data:`TOY_INITIAL_LOSS`.
+    The report; for the toy data it carries the initial loss and the scores and, for the
+    classic toy setup, the references :data:`TOY_INITIAL_LOSS` and
+    :data:`TOY_REFERENCE_SCORES`.
     """
     problems = _default_problems() if config is None else [_config_problem(config)]
     rows = []
@@ -141,7 +172,15 @@ def run_gradcheck(
     classic = _is_classic_toy(config)
     l2 = TOY_L2 if classic else problem.l2
     initial_loss = _objective(problem.network(l2), problem)
-    return GradcheckReport(rows, initial_loss, TOY_INITIAL_LOSS if classic else None, l2)
+    scores = problem.network().forward(problem.x, train=False).copy()
+    return GradcheckReport(
+        rows,
+        initial_loss,
+        TOY_INITIAL_LOSS if classic else None,
+        l2,
+        scores,
+        TOY_REFERENCE_SCORES if classic else None,
+    )
 
 
 def _default_problems() -> list[_Problem]:
