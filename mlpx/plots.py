@@ -438,3 +438,113 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
+
+
+# --- the data: samples per class (mlpx data) -----------------------------------------------
+
+
+SAMPLES_PER_CLASS = 8
+
+
+def class_samples(y: np.ndarray, n_classes: int, per_class: int) -> list[np.ndarray]:
+    """Indices of the first ``per_class`` samples of every class, in dataset order."""
+    return [np.flatnonzero(y == c)[:per_class] for c in range(n_classes)]
+
+
+def plot_samples(path, dataset: Dataset, per_class: int = SAMPLES_PER_CLASS) -> None:
+    """Training samples as loaded (before normalisation): the first ones, then the first
+    ``per_class`` of every class. Images as a grid (a row per class), 2-D points as a
+    scatter, anything else (1-D signals) as line plots, a panel per class."""
+    norm = dataset.normalization
+    x = dataset.x_train * norm.scale + norm.shift
+    y = dataset.y_train
+    if dataset.image_shape is not None:
+        _sample_images(path, dataset, x, y, per_class)
+    elif dataset.n_features == 2:
+        _sample_scatter(path, dataset, x, y)
+    else:
+        _sample_lines(path, dataset, x, y, per_class)
+
+
+def _sample_images(path, dataset: Dataset, x, y, per_class: int) -> None:
+    names, shape = dataset.class_names, dataset.image_shape
+    rows = [np.arange(min(per_class, len(x)))]
+    rows += class_samples(y, dataset.n_classes, per_class)
+    shown = [display_image(x[0].reshape(shape))]
+    zoom = -(-32 // max(shown[0].shape[:2]))
+    blank = np.ones_like(shown[0])
+    tiles = []
+    for row in rows:
+        cells = [display_image(x[i].reshape(shape)) for i in row]
+        tiles += cells + [blank] * (per_class - len(cells))
+    tiles = [t.repeat(zoom, axis=0).repeat(zoom, axis=1) for t in tiles]
+    height, width = tiles[0].shape[:2]
+    beside, above, below = round(0.06 * width), round(0.25 * height), round(0.05 * height)
+    grid = mosaic(tiles, per_class, (above, beside, below))
+    first = f"first {per_class}"
+    label_width = max(1.0, text_width([first, *names], 9) + 0.2)
+    cell_width, title_height = 0.9, 0.45
+    inches_per_pixel = cell_width / (width + 2 * beside)
+    grid_height = grid.shape[0] * inches_per_pixel
+    fig = figure(label_width + per_class * cell_width, grid_height + title_height)
+    ax = add_axes(fig, label_width, 0, per_class * cell_width, grid_height)
+    ax.imshow(grid, interpolation="nearest", aspect="auto")
+    ax.axis("off")
+    cell_h, cell_w = above + height + below, width + 2 * beside
+    for r, label in enumerate([first, *names]):
+        ax.text(
+            -beside, r * cell_h + above + height / 2, label, ha="right", va="center", fontsize=9
+        )
+    for k, i in enumerate(rows[0]):
+        ax.text(
+            k * cell_w + cell_w / 2, 0.9 * above, names[y[i]], ha="center", va="bottom", fontsize=8
+        )
+    fig.suptitle(
+        f"{dataset.name}: training samples, first row in order, then {per_class} per class",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=DPI)
+
+
+def _sample_scatter(path, dataset: Dataset, x, y) -> None:
+    fig = figure(6.5, 5.5)
+    ax = add_axes(fig, 0.8, 0.55, 4.3, 4.55)
+    shown = np.random.default_rng(0).permutation(len(x))[:3000]
+    for c, name in enumerate(dataset.class_names):
+        mine = shown[y[shown] == c]
+        ax.scatter(x[mine, 0], x[mine, 1], s=6, edgecolors="none", label=name)
+    ax.scatter(x[0, 0], x[0, 1], s=120, marker="*", color="black", label="first sample")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
+    ax.set(
+        xlabel="x1",
+        ylabel="x2",
+        title=f"{dataset.name}: {len(shown)} of {len(x)} training samples by class",
+    )
+    fig.savefig(path, dpi=DPI)
+
+
+def _sample_lines(path, dataset: Dataset, x, y, per_class: int) -> None:
+    names = dataset.class_names
+    panels = [("first sample: class " + names[y[0]], np.array([0]))]
+    panels += [
+        (f"class {name}", idx)
+        for name, idx in zip(names, class_samples(y, dataset.n_classes, per_class), strict=True)
+    ]
+    cols = 4
+    rows = -(-len(panels) // cols)
+    fig = figure(3.2 * cols, 2.2 * rows + 0.5)
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=1 - 0.5 / (2.2 * rows + 0.5))
+    fig.subplots_adjust(hspace=0.45, wspace=0.25)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    features = np.arange(x.shape[1])
+    for ax, (title, idx) in zip(axes.flat, panels, strict=False):
+        for i in idx:
+            ax.plot(features, x[i], linewidth=0.8)
+        ax.set_title(title, fontsize=9)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"{dataset.name}: training samples ({per_class} per class) against the feature index",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=DPI)

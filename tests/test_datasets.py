@@ -459,3 +459,28 @@ def test_npz_images_of_any_shape_are_flattened(cli, tmp_path):
     summary = read_json(run / "summary.json")
     assert summary["model"].startswith("30-") and summary["test_predictions"] == "predictions.csv"
     assert len((run / "predictions.csv").read_text().split()) == 7
+
+
+def test_mlpx_data_on_mnist1d_counts_every_split_and_draws_signals(mnist1d_root, tmp_path):
+    from typer.testing import CliRunner
+
+    from mlpx.cli import app
+
+    png, out = tmp_path / "m.png", tmp_path / "m.json"
+    result = CliRunner().invoke(
+        app,
+        ["data", "configs/mnist1d.yaml", "-s", f"data.root={mnist1d_root}"]
+        + ["--out", str(png), "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    data = read_json(out)
+    cached = np.load(mnist1d_root / "mnist1d" / "mnist1d.npz")
+    splits = data["splits"]
+    assert data["feature_shape"] == [40]
+    assert splits["train"]["n"] + splits["val"]["n"] == len(cached["y"]) == 4000
+    assert splits["test"]["counts"] == np.bincount(cached["y_test"]).tolist()
+    both = np.add(splits["train"]["counts"], splits["val"]["counts"])
+    assert both.tolist() == np.bincount(cached["y"]).tolist()
+    assert splits["test"]["raw"]["max"] == pytest.approx(cached["x_test"].max())
+    assert abs(splits["train"]["normalized"]["mean"]) < 1e-6
+    assert png.stat().st_size > 10_000

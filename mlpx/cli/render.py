@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from rich.table import Table
 
+    from mlpx.data.overview import DataOverview
     from mlpx.diagnostics.backprop import BackpropResult
     from mlpx.diagnostics.crossentropy import DemoResult
     from mlpx.diagnostics.gradcheck import GradcheckReport
@@ -550,3 +551,41 @@ def backprop_report(result: BackpropResult) -> None:
             f"most {TORCH_TOLERANCE:g} (torch), {FD_TOLERANCE:g} (finite differences)",
             highlight=False,
         )
+
+
+# --- mlpx data ------------------------------------------------------------------------------
+
+
+def data_tables(summary: DataOverview) -> list[Table]:
+    """The splits (size, values before and after normalisation) and the class counts."""
+    from rich.table import Table
+
+    shape = "x".join(map(str, summary.feature_shape))
+    splits = Table(
+        title=f"{summary.name}: {shape} features ({summary.n_features} inputs), "
+        f"{len(summary.class_names)} classes",
+        title_justify="left",
+    )
+    splits.add_column("split")
+    splits.add_column("samples", justify="right")
+    splits.add_column("values as loaded", justify="right")
+    splits.add_column(f"normalised ({summary.normalization})", justify="right")
+    splits.caption = "min .. max, then mean ± std over every value"
+    for s in summary.splits:
+        cells = [
+            f"{v.min:.4g} .. {v.max:.4g}\n{v.mean:.4g} ± {v.std:.4g}" for v in (s.raw, s.normalized)
+        ]
+        splits.add_row(s.name, str(s.n), *cells)
+    counts = Table(title="Samples per class", title_justify="left")
+    counts.add_column("class")
+    labelled = [s for s in summary.splits if s.counts is not None]
+    for s in labelled:
+        counts.add_column(s.name, justify="right")
+    for c, name in enumerate(summary.class_names):
+        counts.add_row(
+            name, *(f"{s.counts[c]} ({s.counts[c] / max(s.n, 1):.1%})" for s in labelled)
+        )
+    unlabeled = [s.name for s in summary.splits if s.counts is None]
+    if unlabeled:
+        counts.caption = f"{', '.join(unlabeled)}: unlabeled"
+    return [splits, counts]
