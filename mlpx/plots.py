@@ -20,6 +20,7 @@ from mlpx.runs import (
     LOSS_PLOT,
     MISCLASSIFIED_PLOT,
     STEPS,
+    WEIGHTS_PLOT,
     RunDir,
 )
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 DPI = 110
 MISCLASSIFIED_SHOWN = 32
+WEIGHTS_SHOWN = 64
 TICK_PT = 10.0
 """matplotlib's default tick label size (rcParams "medium"), for laying out class names."""
 
@@ -278,8 +280,46 @@ def plot_run(
             dataset.image_shape,
             total=len(wrong),
         )
+        plot_weights(run.plots / WEIGHTS_PLOT, backend.params()["W1"], dataset.image_shape)
     elif dataset.n_features == 2:
         plot_boundary(run.plots / BOUNDARY_PLOT, backend, dataset, x, y)
+
+
+def weight_images(w: np.ndarray, image_shape: tuple[int, ...], limit: int) -> list[np.ndarray]:
+    """The incoming weights of the first ``limit`` units of a first layer w (D, H), each
+    reshaped to ``image_shape`` and shown as RGB in [0, 1], its own range stretched (as the
+    classic two-layer net's "visualize the weights" does)."""
+    return [display_image(w[:, k].reshape(image_shape)) for k in range(min(limit, w.shape[1]))]
+
+
+def plot_weights(path, w: np.ndarray, image_shape: tuple[int, ...]) -> None:
+    """The first layer's weights w (D, H) as images, one per hidden unit (up to
+    :data:`WEIGHTS_SHOWN`), eight to a row, titled with the unit's number."""
+    cols, cell_width, title_height = 8, 1.0, 0.4
+    shown = weight_images(w, image_shape, WEIGHTS_SHOWN)
+    zoom = -(-32 // max(shown[0].shape[:2]))
+    shown = [image.repeat(zoom, axis=0).repeat(zoom, axis=1) for image in shown]
+    height, width = shown[0].shape[:2]
+    beside, above, below = round(0.06 * width), round(0.25 * height), round(0.05 * height)
+    tiles = mosaic(shown, cols, (above, beside, below))
+    inches_per_pixel = cell_width / (width + 2 * beside)
+    tiles_height = tiles.shape[0] * inches_per_pixel
+    fig = figure(cols * cell_width, tiles_height + title_height)
+    ax = add_axes(fig, 0, 0, cols * cell_width, tiles_height)
+    ax.imshow(tiles, interpolation="nearest", aspect="auto")
+    ax.axis("off")
+    cell_h, cell_w = above + height + below, width + 2 * beside
+    for k in range(len(shown)):
+        x = (k % cols) * cell_w + cell_w / 2 - 0.5
+        y = (k // cols) * cell_h + 0.85 * above - 0.5
+        ax.text(x, y, str(k + 1), ha="center", va="bottom", fontsize=7)
+    units = w.shape[1]
+    which = f"the first {len(shown)} of {units}" if units > len(shown) else f"all {units}"
+    fig.suptitle(
+        f"First-layer weights of {which} hidden units (each its own range, dark = low)",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=DPI)
 
 
 # --- sweeps: the data the plots show, then the plots --------------------------------------

@@ -69,6 +69,8 @@ ACCURACY_PLOT = "accuracy.png"
 CONFUSION_PLOT = "confusion.png"
 MISCLASSIFIED_PLOT = "misclassified.png"
 BOUNDARY_PLOT = "boundary.png"
+WEIGHTS_PLOT = "weights.png"
+"""The first layer's weights of every hidden unit (up to 64) as images (image data only)."""
 
 
 def pid_alive(pid: int) -> bool:

@@ -146,4 +146,41 @@ def test_train_path_imports_neither_scikit_learn_nor_pyplot(tmp_path):
         "confusion.png",
         "loss.png",
         "misclassified.png",
+        "weights.png",
     ]
+
+
+def test_weight_images_are_the_columns_of_the_first_layer_each_stretched():
+    w = np.arange(64 * 3, dtype=float).reshape(64, 3) ** 2  # 3 hidden units of 8x8 inputs
+    images = plots.weight_images(w, (8, 8), limit=2)
+    assert len(images) == 2
+    for k, image in enumerate(images):
+        column = w[:, k].reshape(8, 8)
+        expected = (column - column.min()) / (column.max() - column.min())
+        np.testing.assert_allclose(image, np.repeat(expected[..., None], 3, axis=-1))
+
+
+def test_a_run_on_images_draws_its_model_first_layer_weights(cli, monkeypatch):
+    drawn = {}
+    real = plots.plot_weights
+
+    def capture(path, w, image_shape):
+        drawn.update(w=w, image_shape=image_shape)
+        real(path, w, image_shape)
+
+    monkeypatch.setattr(plots, "plot_weights", capture)
+    cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=2", "model.hidden=[70]")
+    run = cli.last_run()
+    with np.load(run / "model.npz") as model:
+        np.testing.assert_array_equal(drawn["w"], model["W1"])
+    assert drawn["image_shape"] == (8, 8)
+    image = read_png(run / "plots" / "weights.png")
+    assert image.shape[1] == 880  # eight 1-inch cells at 110 dpi
+    # 64 of 70 units shown: eight rows of cells 42 pixels high (8x8 enlarged 4 times, margins
+    # of 8 above and 2 below) and 36 wide (2 beside), 1 inch wide, under a 0.4-inch title
+    assert abs(image.shape[0] - 110 * (8 * 42 / 36 + 0.4)) < 1  # 7 rows would be 128 less
+
+
+def test_points_get_no_weights_plot(cli):
+    cli.train("configs/synth.yaml", "train.epochs=1", "data.limit=500")
+    assert not (cli.last_run() / "plots" / "weights.png").exists()
