@@ -45,12 +45,51 @@ class TrainedModel:
 
 @dataclass
 class Prediction:
-    """What ``mlpx predict`` found: labels of ``inputs`` (test_x or data_x) and, when the
-    file labels them (data_y), the accuracy."""
+    """What ``mlpx predict`` found: labels (N,) of ``inputs`` (test_x or data_x) and, when
+    the file labels them (test_y or data_y), those true labels ``y`` (N,), the accuracy and
+    the number of classes the model knows."""
 
     labels: np.ndarray
     inputs: str
     accuracy: float | None
+    y: np.ndarray | None = None
+    n_classes: int = 0
+
+    def report(self) -> str:
+        """The classification report and confusion matrix against the true labels."""
+        from mlpx.report import classification_text
+
+        names = [str(c) for c in range(self.n_classes)]
+        return classification_text(self.y, self.labels, names, self.inputs)
+
+
+def report_outputs(path: Path) -> tuple[Path, Path]:
+    """Where the report and the confusion matrix of labelled inputs go, beside the labels
+    file ``path``: ``<stem>-report.txt`` and ``<stem>-confusion.png``."""
+    return path.with_name(f"{path.stem}-report.txt"), path.with_name(f"{path.stem}-confusion.png")
+
+
+def check_report_outputs(path: Path, force: bool) -> None:
+    """Refuse to overwrite the report files beside the labels file ``path`` (unless
+    ``force``); called before anything is written."""
+    for other in report_outputs(path):
+        if other.exists() and not force:
+            raise DataError(
+                f"{other}: exists (the report beside --out {path}); pass --force to overwrite it"
+            )
+
+
+def write_report(prediction: Prediction, path: Path) -> tuple[Path, Path]:
+    """Write the report and the confusion matrix of a labelled prediction beside the labels
+    file ``path`` (:func:`report_outputs`); return their paths."""
+    from mlpx import plots
+    from mlpx.atomic import write_text_atomic
+
+    text_path, png_path = report_outputs(path)
+    write_text_atomic(text_path, prediction.report())
+    names = [str(c) for c in range(prediction.n_classes)]
+    plots.plot_confusion(png_path, prediction.y, prediction.labels, names, prediction.inputs)
+    return text_path, png_path
 
 
 def load_trained(run_dir: Path) -> TrainedModel:
@@ -78,12 +117,12 @@ def load_trained(run_dir: Path) -> TrainedModel:
 
 
 def predict_file(run_dir: Path, data: Path) -> Prediction:
-    """Predict ``test_x`` of the .npz ``data`` or, when it has none, ``data_x`` (with the
-    accuracy against ``data_y`` when present)."""
+    """Predict ``test_x`` of the .npz ``data`` or, when it has none, ``data_x`` (with their
+    true labels, ``test_y`` or ``data_y``, when the file has them)."""
     arrays = npz_files.read(Path(data).expanduser(), training=False)
     model = load_trained(run_dir)
     inputs, x = ("test_x", arrays.x_test) if arrays.x_test is not None else ("data_x", arrays.x)
-    y = arrays.y if inputs == "data_x" else None
+    y = arrays.y if inputs == "data_x" else arrays.y_test
     expected = len(model.normalization.shift)
     if x[0].size != expected:
         raise DataError(
@@ -92,12 +131,12 @@ def predict_file(run_dir: Path, data: Path) -> Prediction:
         )
     if y is not None and y.max() >= model.n_classes:
         raise DataError(
-            f"{data}: data_y has label {y.max()} but the model knows {model.n_classes} "
-            f"classes (0..{model.n_classes - 1})"
+            f"{data}: {'data_y' if inputs == 'data_x' else 'test_y'} has label {y.max()} but "
+            f"the model knows {model.n_classes} classes (0..{model.n_classes - 1})"
         )
     labels = model.predict(x)
     accuracy = None if y is None else float(np.mean(labels == y))
-    return Prediction(labels, inputs, accuracy)
+    return Prediction(labels, inputs, accuracy, y, model.n_classes)
 
 
 def default_output(run_dir: Path, data: Path) -> Path:

@@ -22,7 +22,15 @@ from mlpx.data import Dataset, load_dataset
 from mlpx.errors import RunDirError
 from mlpx.interrupts import deferred_interrupts
 from mlpx.model import init_params, model_spec
-from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
+from mlpx.runs import (
+    CHECKPOINT,
+    CONFIG,
+    CONFUSION_TEST_PLOT,
+    TEST_PREDICTIONS,
+    RunDir,
+    process_info,
+    run_status,
+)
 from mlpx.schedules import Schedule, build_schedule
 
 BEST = "best/"
@@ -342,9 +350,17 @@ class Trainer:
         x, y = self.dataset.splits()[split]
         predictions = self.backend.evaluate(split).predictions
         names = self.dataset.class_names
-        run.write_report(classification_text(y, predictions, names, split))
+        report = classification_text(y, predictions, names, split)
+        y_test = self.dataset.y_test
+        if y_test is not None:  # a labelled test split: reported beside validation
+            test_predictions = self.backend.evaluate("test").predictions
+            report += "\n\n" + classification_text(y_test, test_predictions, names, "test")
+        run.write_report(report)
         if self.config.output.plots:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
+            if y_test is not None:
+                path = run.plots / CONFUSION_TEST_PLOT
+                plots.plot_confusion(path, y_test, test_predictions, names, "test")
 
 
 def improves(history: list[dict[str, Any]], record: dict[str, Any]) -> bool:

@@ -18,8 +18,9 @@ def predict(
     data: Path = typer.Option(
         ...,
         "--data",
-        help="An .npz file: test_x is predicted; without test_x, data_x (and with data_y the "
-        "accuracy is shown).",
+        help="An .npz file: test_x is predicted; without test_x, data_x. With their labels "
+        "(test_y, data_y) a classification report and confusion matrix are shown and written "
+        "beside the labels.",
         show_default=False,
     ),
     out: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
@@ -35,21 +36,34 @@ def predict(
 
     Example: mlpx predict runs/20261123-141503-challenge --data challenge.npz --out labels.csv
     """
-    from mlpx.predict import check_output, default_output, predict_file, write_predictions
+    from mlpx.predict import (
+        check_output,
+        check_report_outputs,
+        default_output,
+        predict_file,
+        write_predictions,
+        write_report,
+    )
 
     path = out if out is not None else default_output(run_dir, data)
     check_output(path, force)
     with console.status(f"Predicting {data} with {run_dir}..."):
         result = predict_file(run_dir, data)
-        write_predictions(result.labels, path)
+    if result.y is not None:
+        check_report_outputs(path, force)
+    write_predictions(result.labels, path)
     console.print(
         f"wrote {len(result.labels)} predictions of {result.inputs} to {path}",
         highlight=False,
         soft_wrap=True,
     )
-    if result.accuracy is not None:
+    if result.y is not None:
+        labels = "data_y" if result.inputs == "data_x" else "test_y"
         correct = int(round(result.accuracy * len(result.labels)))
         console.print(
-            f"accuracy against data_y: {result.accuracy:.4f} ({correct}/{len(result.labels)})",
+            f"accuracy against {labels}: {result.accuracy:.4f} ({correct}/{len(result.labels)})",
             highlight=False,
         )
+        console.print(result.report(), highlight=False, end="")
+        text_path, png_path = write_report(result, path)
+        console.print(f"wrote {text_path} and {png_path}", highlight=False, soft_wrap=True)

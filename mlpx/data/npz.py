@@ -1,8 +1,9 @@
-"""A user's own ``.npz`` file: ``data_x``, ``data_y`` and optionally unlabeled ``test_x``.
+"""A user's own ``.npz`` file: ``data_x``, ``data_y``, optional ``test_x`` and ``test_y``.
 
 This is the format of a prediction challenge: labelled data to train on and unlabeled test
 inputs to predict (``mlpx train`` writes their predictions to predictions.csv, and
-``mlpx predict`` predicts any such file with a trained run). Inputs of any shape (N, ...) are
+``mlpx predict`` predicts any such file with a trained run); with ``test_y`` the test set is
+labelled, and runs and ``mlpx predict`` report on it. Inputs of any shape (N, ...) are
 flattened per sample. Every way a file can be wrong is one :class:`~mlpx.errors.DataError`
 that names the file and the array.
 """
@@ -28,12 +29,14 @@ class NpzArrays:
 
     x : (N, ...) real inputs, N >= 1, no NaN or inf (``data_x``).
     y : (N,) int64 labels >= 0, or None when the file has no ``data_y``.
-    x_test : (M, ...) unlabeled inputs shaped like x's samples, or None (``test_x``).
+    x_test : (M, ...) inputs shaped like x's samples, or None (``test_x``).
+    y_test : (M,) int64 labels of x_test, or None (``test_y``).
     """
 
     x: np.ndarray
     y: np.ndarray | None
     x_test: np.ndarray | None
+    y_test: np.ndarray | None = None
 
 
 def load(config) -> Source:
@@ -45,6 +48,7 @@ def load(config) -> Source:
         x=x,
         y=arrays.y,
         x_test=arrays.x_test,
+        y_test=arrays.y_test,
         image_shape=x.shape[1:] if x.ndim in (3, 4) else None,
     )
 
@@ -70,7 +74,8 @@ def read(path: Path, training: bool) -> NpzArrays:
     if missing:
         raise DataError(
             f"{path}: no {' or '.join(missing)} in the file (it has "
-            f"{', '.join(arrays) or 'no arrays'}); expected data_x, data_y and optional test_x"
+            f"{', '.join(arrays) or 'no arrays'}); expected data_x, data_y, optional test_x "
+            "and test_y"
         )
     x = _inputs(arrays["data_x"], f"{path}: data_x")
     y = x_test = None
@@ -90,7 +95,30 @@ def read(path: Path, training: bool) -> NpzArrays:
                 f"{path}: test_x samples have shape {x_test.shape[1:]} but data_x samples "
                 f"have {x.shape[1:]}"
             )
-    return NpzArrays(x, y, x_test)
+    y_test = _test_labels(arrays, path, x_test, y if training else None)
+    return NpzArrays(x, y, x_test, y_test)
+
+
+def _test_labels(
+    arrays: dict[str, np.ndarray], path: Path, x_test: np.ndarray | None, y: np.ndarray | None
+) -> np.ndarray | None:
+    """``test_y``, checked: labels, one per ``test_x`` sample, and (given the training labels
+    ``y``) only classes that ``data_y`` has."""
+    if "test_y" not in arrays:
+        return None
+    if x_test is None:
+        raise DataError(f"{path}: test_y without test_x; test_y labels the samples of test_x")
+    y_test = check_labels(arrays["test_y"], f"{path}: test_y")
+    if len(y_test) != len(x_test):
+        raise DataError(
+            f"{path}: test_x has {len(x_test)} samples but test_y has {len(y_test)} labels; "
+            "they must match one to one"
+        )
+    if y is not None and len(y_test) and y_test.max() > y.max():
+        raise DataError(
+            f"{path}: test_y has label {y_test.max()} but data_y has classes 0..{y.max()} only"
+        )
+    return y_test
 
 
 def _open(path: Path) -> dict[str, np.ndarray]:
