@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import math
-import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -363,33 +362,73 @@ def axis_scale(param: str, values: list[Any]) -> str:
 
 @dataclass
 class Curve:
-    """Seed-averaged loss per epoch of one value (epochs: (E,), losses: (E,))."""
+    """One value's losses over its seeds: mean and sample standard deviation (ddof 1; NaN
+    where fewer than two seeds have the point) per epoch (E,) of the training and validation
+    loss, and per step (S,) of the training loss (the loss of each batch, steps.csv)."""
 
     label: str
-    epochs: list[int]
-    train_loss: list[float]
-    val_loss: list[float] | None
+    seeds: int
+    epochs: np.ndarray
+    train_loss: np.ndarray
+    train_std: np.ndarray
+    val_loss: np.ndarray | None
+    val_std: np.ndarray | None
+    steps: np.ndarray
+    step_loss: np.ndarray
+    step_std: np.ndarray
 
 
-def seed_curves(histories: list[tuple[str, list[list[dict[str, Any]]]]]) -> list[Curve]:
-    """Per value, train and validation loss per epoch averaged over seeds.
+SeedRun = tuple[list[dict[str, Any]], tuple[np.ndarray, np.ndarray]]
+"""One completed seed: its metrics.jsonl records and its steps.csv (step, loss) arrays."""
 
-    ``histories``: (value label, the metrics.jsonl records of each completed seed) per value;
-    a value without any record gets no curve.
+
+def mean_and_spread(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Over series (x_k (n_k,), y_k (n_k,)): the union of the x (X,) and, at each, the mean
+    and sample standard deviation (ddof 1) of the series that have it (NaN std below two)."""
+    grid = np.unique(np.concatenate(xs)) if xs else np.zeros(0)
+    table = np.full((len(xs), len(grid)), np.nan)
+    for row, x, y in zip(table, xs, ys, strict=True):
+        row[np.searchsorted(grid, x)] = y
+    present = np.isfinite(table).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(np.where(np.isfinite(table), table, 0), axis=0) / present
+        squares = np.nansum(np.where(np.isfinite(table), (table - mean) ** 2, 0), axis=0)
+        std = np.where(present > 1, np.sqrt(squares / np.maximum(present - 1, 1)), np.nan)
+    return grid, mean, std
+
+
+def seed_curves(histories: list[tuple[str, list[SeedRun]]]) -> list[Curve]:
+    """Per value, train and validation loss per epoch and training loss per step, as mean
+    and sample standard deviation over its completed seeds.
+
+    ``histories``: (value label, the completed seeds' records and steps) per value; a value
+    without any record gets no curve.
     """
     curves = []
     for label, runs in histories:
-        runs = [history for history in runs if history]
+        runs = [(history, steps) for history, steps in runs if history]
         if not runs:
             continue
-        epochs = sorted({record["epoch"] for history in runs for record in history})
 
-        def mean(key: str, epoch: int, runs=runs) -> float:
-            found = [r[key] for h in runs for r in h if r["epoch"] == epoch and key in r]
-            return statistics.fmean(found) if found else math.nan
+        def series(key: str, runs=runs) -> tuple[np.ndarray, ...]:
+            found = [[r for r in history if key in r] for history, _ in runs]
+            xs = [np.array([r["epoch"] for r in records]) for records in found]
+            ys = [np.array([r[key] for r in records], dtype=float) for records in found]
+            return mean_and_spread(xs, ys)
 
-        val = [mean("val_loss", e) for e in epochs] if "val_loss" in runs[0][0] else None
-        curves.append(Curve(label, epochs, [mean("train_loss", e) for e in epochs], val))
+        epochs, train, train_std = series("train_loss")
+        val = val_std = None
+        if "val_loss" in runs[0][0][0]:
+            _, val, val_std = series("val_loss")
+        steps, step_loss, step_std = mean_and_spread(
+            [s for _, (s, _) in runs], [loss for _, (_, loss) in runs]
+        )
+        curves.append(
+            Curve(
+                label, len(runs), epochs, train, train_std, val, val_std, steps, step_loss,
+                step_std,
+            )
+        )  # fmt: skip
     return curves
 
 
@@ -457,27 +496,78 @@ def plot_sweep(path, param: str, summaries: list[ValueStats], scale: str, seeds:
 
 
 def plot_curves(path, param: str, curves: list[Curve]) -> None:
-    """Train and validation loss per epoch, one seed-averaged line per value."""
+    """Training loss per step, training and validation loss per epoch: one line per value,
+    the mean over its seeds, in a band of +-1 sample standard deviation when it has more than
+    one seed."""
     from matplotlib import colormaps
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
-    fig = figure(11, 4.3)
-    axes = fig.subplots(1, 2, sharey=True)
+    fig = figure(15, 4.5)
+    axes = fig.subplots(1, 3)
+    axes[2].sharey(axes[1])
     colors = colormaps["viridis"](np.linspace(0, 0.9, max(len(curves), 1)))
     for curve, color in zip(curves, colors, strict=False):
-        axes[0].plot(curve.epochs, curve.train_loss, color=color, label=f"{param}={curve.label}")
-        if curve.val_loss is not None:
-            axes[1].plot(curve.epochs, curve.val_loss, color=color, label=f"{param}={curve.label}")
-    losses = np.array([v for c in curves for v in c.train_loss + (c.val_loss or [])], dtype=float)
-    losses = losses[np.isfinite(losses) & (losses > 0)]
-    for ax, title in zip(axes, ("Training loss", "Validation loss"), strict=True):
-        if len(losses) and losses.max() / losses.min() > 50:
+        label = f"{param}={curve.label}"
+        panels = (
+            (axes[0], curve.steps, curve.step_loss, curve.step_std, 0.6),
+            (axes[1], curve.epochs, curve.train_loss, curve.train_std, 1.5),
+            (axes[2], curve.epochs, curve.val_loss, curve.val_std, 1.5),
+        )
+        for ax, x, mean, std, width in panels:
+            if mean is None:
+                continue
+            ax.plot(x, mean, color=color, lw=width, label=label)
+            if curve.seeds > 1:
+                ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    epoch_means = [c.train_loss for c in curves] + [
+        c.val_loss for c in curves if c.val_loss is not None
+    ]
+    step_means = [c.step_loss for c in curves]
+    log = _log_scale(epoch_means)
+    titles = ("Training loss per step", "Training loss per epoch", "Validation loss per epoch")
+    for ax, title, xlabel in zip(axes, titles, ("step", "epoch", "epoch"), strict=True):
+        if log:
             ax.set_yscale("log")
-        ax.set(xlabel="epoch", title=title)
+        ax.set(xlabel=xlabel, title=title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("cross-entropy loss (mean over seeds)")
-    axes[1].legend(fontsize=8)
+    # the view follows the means: a band's lower edge below 0 cannot show on a log scale
+    _fit_view(axes[0], step_means, log)
+    _fit_view(axes[1], epoch_means, log)
+    seeds = max((c.seeds for c in curves), default=1)
+    axes[0].set_ylabel("loss, mean over seeds" if seeds > 1 else "loss")
+    handles, labels = axes[1].get_legend_handles_labels()
+    if seeds > 1:
+        handles.append(Patch(color="0.6", alpha=0.4))
+        labels.append(f"± 1 sample std over {seeds} seeds")
+    axes[2].legend(handles, labels, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
+
+
+def _finite_positive(series: list[np.ndarray]) -> np.ndarray:
+    values = np.concatenate([np.asarray(v, dtype=float) for v in series] or [np.zeros(0)])
+    return values[np.isfinite(values) & (values > 0)]
+
+
+def _log_scale(series: list[np.ndarray]) -> bool:
+    """Losses that span more than a factor 50 read better on a log scale."""
+    values = _finite_positive(series)
+    return bool(len(values)) and values.max() / values.min() > 50
+
+
+def _fit_view(ax, series: list[np.ndarray], log: bool) -> None:
+    """Limit the y axis to the range of ``series`` (the mean lines) with a margin."""
+    values = _finite_positive(series)
+    if not len(values):
+        return
+    low, high = values.min(), values.max()
+    if log:
+        ax.set_ylim(low / 1.5, high * 1.5)
+    else:
+        margin = 0.05 * (high - low) or 0.05 * high
+        ax.set_ylim(max(low - margin, 0), high + margin)
 
 
 # --- the data: samples per class (mlpx data) -----------------------------------------------

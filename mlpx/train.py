@@ -386,7 +386,8 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
     """Final and best metrics of a history of epoch records.
 
     The best epoch is :func:`best_record`'s; ``best_val_loss`` and ``best_val_acc`` are both
-    that one epoch's numbers (not the best of each over all epochs).
+    that one epoch's numbers (not the best of each over all epochs), and so are
+    ``best_train_loss`` and ``best_train_acc``.
     """
     if not history:
         return {"final": None, "best_epoch": None}
@@ -397,6 +398,7 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
     }
     if "val_loss" in best:
         out |= {"best_val_loss": best["val_loss"], "best_val_acc": best["val_acc"]}
+        out |= {"best_train_loss": best["train_loss"], "best_train_acc": best["train_acc"]}
     return out
 
 

@@ -314,31 +314,53 @@ def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
 
 
 def sweep_table(result: GroupResult) -> Table:
-    """The values ranked by mean validation accuracy over seeds; the best one highlighted."""
+    """The values ranked by mean validation accuracy over seeds (ties: the lower validation
+    loss); final and best-epoch train and validation metrics side by side, test metrics when
+    there is a test split; the best value highlighted."""
     from rich.table import Table
 
     plan = result.plan
+    seeds = len(plan.seeds)
+    spread = " ± sample std (ddof 1)" if seeds > 1 else ""
     table = Table(
         title=escape(f"{plan.param} sweep · {result.directory}"),
-        caption="val acc / loss: final epoch, mean ± sample std (ddof 1) over the completed seeds; "
-        "val acc @best: the epoch of lowest validation loss, mean over seeds",
+        caption=f"acc / loss: final epoch, mean{spread} over the completed seeds; @best: the "
+        "epoch of lowest validation loss, train / val, mean over seeds; ★: highest mean val "
+        "acc (equal ones: lowest mean val loss)",
     )
-    for column in ("value", "completed", "val acc", "val loss", "val acc @best", "time", "status"):
+    columns = ["value", "completed", "train acc", "val acc", "train loss", "val loss"]
+    columns += ["acc @best", "loss @best"]
+    test = result.has_test()
+    if test:
+        columns += ["test acc", "test loss"]
+    for column in (*columns, "time", "status"):
         table.add_column(column, justify="left" if column in ("value", "status") else "right")
+
+    def cell(summary, metric: str) -> str:
+        mean, std = summary.stat(metric)
+        return mean_std(mean, std) if seeds > 1 else number(mean)
+
+    def pair(summary, train: str, val: str) -> str:
+        return f"{number(summary.stat(train)[0])} / {number(summary.stat(val)[0])}"
+
     for rank, summary in enumerate(result.ranking()):
-        acc = summary.acc
         problems = ", ".join(
             f"{count} {status}"
             for status, count in summary.statuses.items()
             if status != "completed"
         )
-        best = rank == 0 and acc[0] is not None
+        best = rank == 0 and summary.acc[0] is not None
+        cells = [cell(summary, m) for m in ("train_acc", "val_acc", "train_loss", "val_loss")]
+        cells += [
+            pair(summary, "best_train_acc", "best_val_acc"),
+            pair(summary, "best_train_loss", "best_val_loss"),
+        ]
+        if test:
+            cells += [cell(summary, "test_acc"), cell(summary, "test_loss")]
         table.add_row(
             escape(summary.label) + (" ★" if best else ""),
-            f"{summary.completed}/{len(plan.seeds)}",
-            mean_std(*acc),
-            mean_std(*summary.loss),
-            number(summary.best_acc),
+            f"{summary.completed}/{seeds}",
+            *cells,
             "—" if summary.wall_seconds is None else f"{summary.wall_seconds:.1f} s",
             f"[red]{problems}[/]" if problems else "[green]ok[/]",
             style="bold green" if best else None,

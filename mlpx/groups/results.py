@@ -18,7 +18,7 @@ from typing import Any
 
 from mlpx.atomic import write_json_atomic, write_text_atomic
 from mlpx.groups.plan import CrossValPlan, GroupPlan, SweepPlan, Trial, value_label
-from mlpx.runs import RunDir
+from mlpx.runs import STEPS, RunDir
 from mlpx.status import group_status
 
 RESULTS = "results.csv"
@@ -27,15 +27,24 @@ COLUMNS = (
     "value",
     "seed",
     "status",
+    "final_train_acc",
     "final_val_acc",
+    "best_train_acc",
     "best_val_acc",
+    "final_train_loss",
     "final_val_loss",
+    "best_train_loss",
     "best_val_loss",
+    "test_acc",
+    "test_loss",
     "seconds",
     "wall_seconds",
     "error",
     "trial",
 )
+"""results.csv's columns; ``test_acc`` and ``test_loss`` only when a trial has a test split
+(:func:`result_columns`)."""
+TEST_COLUMNS = ("test_acc", "test_loss")
 METRICS = (
     "val_acc",
     "val_loss",
@@ -43,11 +52,21 @@ METRICS = (
     "best_val_loss",
     "train_acc",
     "train_loss",
+    "best_train_acc",
+    "best_train_loss",
     "test_acc",
     "test_loss",
 )
-"""A trial's metrics, as cv.json names them: final train/val, validation at the best epoch
-(lowest validation loss: ``best_val_loss`` and ``best_val_acc`` of that one epoch) and test."""
+"""A trial's metrics, as cv.json names them: final train/val, train and validation at the
+best epoch (lowest validation loss: ``best_val_loss``, ``best_val_acc``, ``best_train_loss``
+and ``best_train_acc`` of that one epoch) and test."""
+COLUMN_METRICS = {
+    "final_train_acc": "train_acc",
+    "final_val_acc": "val_acc",
+    "final_train_loss": "train_loss",
+    "final_val_loss": "val_loss",
+}
+"""results.csv's name of a metric where it differs from :data:`METRICS`' (final ones)."""
 STD = "sample standard deviation (ddof 1)"
 
 
@@ -59,7 +78,8 @@ def run_metrics(summary: dict[str, Any]) -> dict[str, float]:
         for key in ("train_loss", "train_acc", "val_loss", "val_acc")
         if key in final
     }
-    found |= {key: summary[key] for key in ("best_val_acc", "best_val_loss") if key in summary}
+    best = ("best_val_acc", "best_val_loss", "best_train_acc", "best_train_loss")
+    found |= {key: summary[key] for key in best if key in summary}
     test = summary.get("test") or {}
     found |= {f"test_{key}": test[key] for key in ("acc", "loss") if test.get(key) is not None}
     return {key: found[key] for key in METRICS if key in found}
@@ -126,19 +146,24 @@ class TrialResult:
     def best_val_loss(self) -> float | None:
         return self.metrics.get("best_val_loss")
 
-    def row(self) -> list[str]:
-        """The CSV cells, numbers as exact as summary.json's."""
-        cells = [
-            self.final_val_acc,
-            self.best_val_acc,
-            self.final_val_loss,
-            self.best_val_loss,
-            self.seconds,
-            self.wall_seconds,
-        ]
-        numbers = ["" if cell is None else repr(float(cell)) for cell in cells]
-        head = [self.trial.label, str(self.trial.seed), self.status]
-        return head + numbers + [self.error or "", self.trial.name]
+    def row(self, columns: tuple[str, ...] = COLUMNS) -> list[str]:
+        """The CSV cells of ``columns``, numbers as exact as summary.json's."""
+        text = {
+            "value": self.trial.label,
+            "seed": str(self.trial.seed),
+            "status": self.status,
+            "error": self.error or "",
+            "trial": self.trial.name,
+        }
+        numbers = {"seconds": self.seconds, "wall_seconds": self.wall_seconds}
+        cells = []
+        for column in columns:
+            if column in text:
+                cells.append(text[column])
+                continue
+            number = numbers.get(column, self.metrics.get(COLUMN_METRICS.get(column, column)))
+            cells.append("" if number is None else repr(float(number)))
+        return cells
 
 
 def _finite(results: list[TrialResult], metric: str) -> list[float]:
@@ -178,6 +203,11 @@ class ValueSummary:
     def best_acc(self) -> float | None:
         """Mean over seeds of the validation accuracy at each trial's best epoch."""
         return mean_and_std(_finite(self.results, "best_val_acc"))[0]
+
+    def stat(self, metric: str) -> tuple[float | None, float | None]:
+        """Mean and sample standard deviation over the completed seeds of any
+        :data:`METRICS` entry (None, None when no seed has it)."""
+        return mean_and_std(_finite(self.results, metric))
 
     @property
     def wall_seconds(self) -> float | None:
@@ -237,9 +267,14 @@ class GroupResult:
         ]
 
     def ranking(self) -> list[ValueSummary]:
-        """Values by mean final validation accuracy, best first; values with none last."""
+        """Values by mean final validation accuracy, best first, equal accuracies by mean
+        final validation loss, lowest first; values with no accuracy last."""
         summaries = [s for s in self.by_value() if s.results]
-        return sorted(summaries, key=lambda s: -s.acc[0] if s.acc[0] is not None else math.inf)
+        return sorted(summaries, key=_rank_key)
+
+    def has_test(self) -> bool:
+        """Whether some completed trial has test metrics (a labelled test split)."""
+        return any("test_acc" in r.metrics for r in self.completed)
 
     def metric_stats(self) -> dict[str, tuple[float, float]]:
         """Mean and sample standard deviation of every :data:`METRICS` entry that all the
@@ -249,13 +284,29 @@ class GroupResult:
         return {key: mean_and_std([m[key] for m in done]) for key in shared}  # type: ignore[misc]
 
 
+def _rank_key(summary: ValueSummary) -> tuple[float, float]:
+    acc, loss = summary.acc[0], summary.loss[0]
+    return (
+        -acc if acc is not None else math.inf,
+        loss if loss is not None and math.isfinite(loss) else math.inf,
+    )
+
+
+def result_columns(result: GroupResult) -> tuple[str, ...]:
+    """results.csv's columns: :data:`COLUMNS`, the test ones only when there is a test."""
+    if result.has_test():
+        return COLUMNS
+    return tuple(column for column in COLUMNS if column not in TEST_COLUMNS)
+
+
 def write_results(result: GroupResult) -> None:
     """Rewrite results.csv atomically: one row per ended trial, in the plan's order."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    columns = result_columns(result)
+    writer.writerow(columns)
     for row in result.results:
-        writer.writerow(row.row())
+        writer.writerow(row.row(columns))
     write_text_atomic(result.directory / RESULTS, buffer.getvalue())
 
 
@@ -306,12 +357,16 @@ def write_sweep_plots(result: GroupResult) -> None:
     plan = result.plan
     scale = plots.axis_scale(plan.param, [s.value for s in summaries])
     plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, len(plan.seeds))
-    members = result.members_dir
-    histories = [
-        (s.label, [RunDir(members / r.trial.name).read_metrics() for r in s.results if r.ok])
-        for s in summaries
-    ]
+    histories = [(s.label, [_seed_run(result, r) for r in s.results if r.ok]) for s in summaries]
     plots.plot_curves(directory / "curves.png", plan.param, plots.seed_curves(histories))
+
+
+def _seed_run(result: GroupResult, trial: TrialResult) -> tuple[list[dict], tuple]:
+    """A completed trial's epoch records and its steps.csv (step, loss) arrays."""
+    from mlpx.plots import read_steps
+
+    run = RunDir(result.members_dir / trial.trial.name)
+    return run.read_metrics(), read_steps(run.file(STEPS))
 
 
 def write_group_files(result: GroupResult) -> None:

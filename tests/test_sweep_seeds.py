@@ -1,0 +1,164 @@
+"""Sweeps over seeds: train and validation side by side, test metrics, the ★'s tie-break,
+and mean ± std bands per epoch and per step, checked against the trials' own files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Cli
+
+from mlpx import plots
+from mlpx.groups.results import COLUMNS
+
+
+def blobs(path: Path, seed: int = 0) -> Path:
+    """Three far-apart Gaussian blobs in 6-D (every model separates them: accuracy 1.0),
+    300 labelled samples and a labelled test set of 90."""
+    rng = np.random.default_rng(seed)
+    centres = 10 * rng.standard_normal((3, 6))
+    y = np.arange(390) % 3
+    x = centres[y] + rng.standard_normal((390, 6))
+    np.savez(path, data_x=x[:300], data_y=y[:300], test_x=x[300:], test_y=y[300:])
+    return path
+
+
+def read_rows(sweep_dir: Path) -> tuple[list[str], list[dict]]:
+    with open(sweep_dir / "results.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames), list(reader)
+
+
+def history(trial: Path) -> list[dict]:
+    return [json.loads(line) for line in (trial / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def seeds_sweep(tmp_path_factory) -> tuple[Path, str]:
+    """lr 0.001 and 0.05 (in that order) x 2 seeds on the blobs, 4 epochs."""
+    root = tmp_path_factory.mktemp("seeds")
+    data = blobs(root / "blobs.npz")
+    cli = Cli(root / "runs")
+    result = cli(
+        "sweep", "lr", "--values", "0.001,0.05", "--seeds", "2", "--jobs", "2",
+        "--config", "configs/npz-challenge.yaml", "-s", f"data.path={data}",
+        "-s", "train.epochs=4", "-s", "backend=numpy", "-s", "train.early_stopping=null",
+        "--runs-dir", cli.runs_dir,
+    )  # fmt: skip
+    (sweep_dir,) = cli.runs_dir.glob("sweep-*")
+    return sweep_dir, result.output
+
+
+def test_results_carry_final_and_best_train_and_validation_and_test(seeds_sweep):
+    sweep_dir, output = seeds_sweep
+    columns, rows = read_rows(sweep_dir)
+    assert tuple(columns) == COLUMNS
+    assert {"final_train_acc", "best_train_loss", "test_acc", "test_loss"} <= set(columns)
+    for row in rows:
+        trial = sweep_dir / "trials" / row["trial"]
+        records = history(trial)
+        last = records[-1]
+        best = min(records, key=lambda r: r["val_loss"])  # the first of the lowest
+        summary = json.loads((trial / "summary.json").read_text())
+        expected = {
+            "final_train_acc": last["train_acc"],
+            "final_val_acc": last["val_acc"],
+            "final_train_loss": last["train_loss"],
+            "final_val_loss": last["val_loss"],
+            "best_train_acc": best["train_acc"],
+            "best_val_acc": best["val_acc"],
+            "best_train_loss": best["train_loss"],
+            "best_val_loss": best["val_loss"],
+            "test_acc": summary["test"]["acc"],
+            "test_loss": summary["test"]["loss"],
+        }
+        assert {key: float(row[key]) for key in expected} == expected
+    # the table shows them side by side, mean ± sample std over the two seeds
+    for column in ("train acc", "val acc", "train loss", "acc @best", "test acc", "test loss"):
+        assert column in output
+    tests = [float(r["test_loss"]) for r in rows if r["value"] == "0.05"]
+    assert f"{statistics.fmean(tests):.4f} ± {statistics.stdev(tests):.4f}" in output
+
+
+def test_equal_accuracies_are_ranked_by_validation_loss(seeds_sweep):
+    sweep_dir, output = seeds_sweep
+    _, rows = read_rows(sweep_dir)
+
+    def mean(value: str, key: str) -> float:
+        return statistics.fmean(float(r[key]) for r in rows if r["value"] == value)
+
+    # every trial separates the blobs: a tie on accuracy, which the lower loss breaks
+    assert mean("0.001", "final_val_acc") == mean("0.05", "final_val_acc") == 1.0
+    assert mean("0.05", "final_val_loss") < mean("0.001", "final_val_loss")
+    assert "0.05 ★" in output and "0.001 ★" not in output
+    lines = [line for line in output.splitlines() if "│ 0.05" in line or "│ 0.001" in line]
+    assert "0.05" in lines[0]  # ranked first although listed second
+
+
+def seed_runs(sweep_dir: Path, value: str, seeds: list[int]) -> list[tuple]:
+    runs = []
+    for seed in seeds:
+        trial = sweep_dir / "trials" / f"{value}-seed{seed}"
+        runs.append((history(trial), plots.read_steps(trial / "steps.csv")))
+    return runs
+
+
+def test_curves_are_the_mean_and_sample_std_over_seeds(seeds_sweep):
+    sweep_dir, _ = seeds_sweep
+    (curve,) = plots.seed_curves([("0.05", seed_runs(sweep_dir, "0.05", [0, 1]))])
+    a, b = (history(sweep_dir / "trials" / f"0.05-seed{s}") for s in (0, 1))
+    for key, mean, std in (
+        ("train_loss", curve.train_loss, curve.train_std),
+        ("val_loss", curve.val_loss, curve.val_std),
+    ):
+        pairs = np.array([[r[key] for r in a], [r[key] for r in b]])
+        np.testing.assert_allclose(mean, pairs.mean(axis=0))
+        np.testing.assert_allclose(std, pairs.std(axis=0, ddof=1))
+    steps = [np.loadtxt(sweep_dir / "trials" / f"0.05-seed{s}" / "steps.csv", delimiter=",",
+                        skiprows=1, usecols=2) for s in (0, 1)]  # fmt: skip
+    np.testing.assert_allclose(curve.step_loss, np.mean(steps, axis=0))
+    np.testing.assert_allclose(curve.step_std, np.std(steps, axis=0, ddof=1))
+    assert curve.seeds == 2 and len(curve.steps) == len(steps[0]) == 4 * 4  # 240 / 64 a batch
+
+
+def drawn(monkeypatch, tmp_path, curves) -> object:
+    """Draw curves.png and return its matplotlib Figure."""
+    made = []
+    real = plots.figure
+
+    def keep(width, height):
+        made.append(real(width, height))
+        return made[-1]
+
+    monkeypatch.setattr(plots, "figure", keep)
+    plots.plot_curves(tmp_path / "curves.png", "lr", curves)
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    return made[0]
+
+
+def test_bands_with_several_seeds_none_with_one(seeds_sweep, monkeypatch, tmp_path):
+    sweep_dir, _ = seeds_sweep
+    values = ("0.001", "0.05")
+    two = plots.seed_curves([(v, seed_runs(sweep_dir, v, [0, 1])) for v in values])
+    fig = drawn(monkeypatch, tmp_path, two)
+    step_axes, train_axes, val_axes = fig.axes
+    legend = [t.get_text() for t in val_axes.get_legend().get_texts()]
+    assert legend == ["lr=0.001", "lr=0.05", "± 1 sample std over 2 seeds"]
+    for ax in fig.axes:
+        assert len(ax.collections) == 2  # one band per value
+    band = train_axes.collections[1].get_paths()[0].vertices
+    curve = two[1]
+    assert band[:, 1].max() == pytest.approx(np.max(curve.train_loss + curve.train_std))
+    assert band[:, 1].min() == pytest.approx(np.min(curve.train_loss - curve.train_std))
+
+    one = plots.seed_curves([(v, seed_runs(sweep_dir, v, [0])) for v in values])
+    (tmp_path / "one").mkdir()
+    fig = drawn(monkeypatch, tmp_path / "one", one)
+    legend = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    assert legend == ["lr=0.001", "lr=0.05"]
+    assert all(len(ax.collections) == 0 for ax in fig.axes)
+    assert fig.axes[0].get_ylabel() == "loss"
