@@ -179,6 +179,17 @@ def test_a_wrong_backward_pass_fails_the_checks(tmp_path, monkeypatch):
         ),
         ("x: [[1, x]]\ny: [0]\nlayers: []\n", "x: [[1, 'x']] is not allowed"),
         ("inputs: [1]\n", "inputs: unknown key; allowed: x, y, activation, layers"),
+        ("- [1, 2]\n", "expected a mapping with x, y, activation and layers"),
+        ("x: [[1, -1]\n", "invalid YAML"),
+        (
+            "x: [[1, -1]]\ny: [0]\nactivation: [relu]\n"
+            "layers:\n  - {W: [[1, 1], [1, 1]], b: [0, 0]}\n",
+            "activation: ['relu'] is not allowed; allowed: relu, sigmoid, tanh",
+        ),
+        (
+            "x: [[1, .nan]]\ny: [0]\nlayers:\n  - {W: [[1, 1], [1, 1]], b: [0, 0]}\n",
+            "x: [[1, nan]] is not allowed",
+        ),
     ],
 )
 def test_a_bad_network_file_is_one_line_and_exit_2(tmp_path, text, message):
@@ -189,6 +200,15 @@ def test_a_bad_network_file_is_one_line_and_exit_2(tmp_path, text, message):
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_a_missing_network_file_is_one_line(tmp_path):
+    result = runner.invoke(app, ["backprop", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: {tmp_path / 'nope.yaml'}: no such network file; give a YAML file like "
+        "configs/backprop.yaml"
+    )
 
 
 def test_an_existing_json_file_is_kept_without_force(tmp_path):

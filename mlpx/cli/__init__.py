@@ -32,7 +32,7 @@ app.command("crossentropy-demo", help=diagnostics.CROSSENTROPY_HELP)(diagnostics
 app.command("gradcheck", help=diagnostics.GRADCHECK_HELP)(diagnostics.gradcheck_command)
 app.command("backprop", help=diagnostics.BACKPROP_HELP)(diagnostics.backprop)
 app.command()(predict.predict)
-app.command()(data.data)
+app.command("data", help=data.DATA_HELP)(data.data)
 app.command()(sweep.sweep)
 
 

@@ -10,11 +10,24 @@ import typer
 from mlpx.cli import options
 from mlpx.cli.render import console, data_tables, reports_errors
 
+DATA_HELP = (
+    "Show the dataset a config trains on, in numbers and in a picture.\n\n"
+    "Split sizes, feature shape, class counts per split, and value ranges before and after "
+    "normalisation, with the data loaded, split and normalised exactly as mlpx train does "
+    "(same seed, data.val_fraction, data.limit, data.normalize); and a PNG of training samples "
+    "per class: images in a grid (the first training images first), a scatter of 2-D points, "
+    "or line plots of 1-D signals.\n\n"
+    "Example: mlpx data configs/mnist1d.yaml -s data.normalize=none --out mnist1d.png"
+)
+
 
 @reports_errors
 def data(
     config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
-        None, help="YAML config file (default: the built-in digits config).", show_default=False
+        None,
+        help="YAML config file (default: the built-in digits config).",
+        show_default=False,
+        metavar="CONFIG",
     ),
     overrides: list[str] = options.OVERRIDES,
     out: Optional[Path] = typer.Option(  # noqa: UP045
@@ -28,15 +41,7 @@ def data(
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite --out or --json if they exist."),
 ) -> None:
-    """Show the dataset a config trains on: split sizes, feature shape, class counts per
-    split, value ranges before and after normalisation, and a PNG of training samples per
-    class (images, a scatter of 2-D points, or line plots of 1-D signals).
-
-    The data is loaded, split and normalised exactly as mlpx train does (same seed,
-    data.val_fraction, data.limit, data.normalize).
-
-    Example: mlpx data configs/mnist1d.yaml -s data.normalize=none --out mnist1d.png
-    """
+    """Describe and draw a config's dataset (help text in DATA_HELP)."""
     from mlpx import plots
     from mlpx.atomic import write_json_atomic
     from mlpx.config import load_config

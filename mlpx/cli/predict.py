@@ -30,7 +30,9 @@ def predict(
         "(default: RUN_DIR/predictions-<data file name>.csv).",
         show_default=False,
     ),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite --out (and its report files) if they exist."
+    ),
 ) -> None:
     """Predict the labels of an .npz file with a trained run (either backend).
 

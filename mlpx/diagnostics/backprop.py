@@ -190,13 +190,27 @@ def read_network(path: Path | None) -> Network:
     """
     if path is None:
         return EXERCISE_NETWORK
-    from mlpx.config import read_config_file
+    from mlpx.config import parse_yaml
 
-    return parse_network(read_config_file(path), str(path))
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: no such network file; give a YAML file like configs/backprop.yaml"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as UTF-8 text ({exc})") from None
+    return parse_network(parse_yaml(text, str(path)), str(path))
 
 
-def parse_network(data: dict[str, Any], where: str) -> Network:
+def parse_network(data: Any, where: str) -> Network:
     """Check and convert a network mapping read from YAML (see the module docstring)."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping with x, y, activation and layers (see "
+            "configs/backprop.yaml)"
+        )
     unknown = [key for key in data if key not in KEYS]
     if unknown:
         raise ConfigError(f"{where}: {unknown[0]}: unknown key; allowed: {', '.join(KEYS)}")
@@ -211,7 +225,7 @@ def parse_network(data: dict[str, Any], where: str) -> Network:
             f"{where}: x: expected a non-empty list of rows of numbers, e.g. [[1, -1]]"
         )
     activation = data.get("activation", "sigmoid")
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ConfigError(
             f"{where}: activation: {activation!r} is not allowed; allowed: {', '.join(ACTIVATIONS)}"
         )
