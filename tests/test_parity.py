@@ -132,6 +132,9 @@ GRID = {
         "regularization.l1=1e-4",
         "train.clip_grad_norm=0.3",
     ],
+    # every classification loss (issue 14); the regression losses: tests/test_regression.py
+    "nll-momentum": ["loss=nll", "optimizer.name=momentum", "optimizer.lr=0.05"],
+    "mse-softmax-batchnorm-l2": ["loss=mse", "model.kind=complex", "regularization.l2=1e-3"],
 }
 COMMON = ("dtype=float64", "train.epochs=9", "output.plots=false")  # 9 x 23 = 207 steps
 
