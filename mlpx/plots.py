@@ -424,7 +424,7 @@ def plot_sweep(
                 x, color="tab:red", ls=":", lw=1.5, label="no completed trial" if k == 0 else None
             )
         _value_axis(ax, scale, xs, labels)
-        ax.set(xlabel=param, ylabel=f"final {title}", title=title.capitalize())
+        ax.set(xlabel=param, ylabel=f"final {title}", title=title[:1].upper() + title[1:])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Sweep of {param}: last-epoch metrics over {seeds} seed(s) per value")

@@ -19,7 +19,7 @@ def predict(
         ...,
         "--data",
         help="An .npz file: test_x is predicted; without test_x, data_x (and with data_y the "
-        "accuracy is shown).",
+        "accuracy, or a regression's R², is shown).",
         show_default=False,
     ),
     out: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
