@@ -429,6 +429,7 @@ def read_group(path: Path, plan: str) -> RunInfo:
     best = min(scored, key=lambda summary: summary["best_val_loss"], default={})
     summary = {
         "best_val_acc": best.get("best_val_acc"),
+        "best_val_r2": best.get("best_val_r2"),
         "seconds": sum(row.summary.get("seconds") or 0 for row in rows),
     }
     done = sum(row.status == "completed" for row in rows)

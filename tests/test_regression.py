@@ -168,7 +168,18 @@ def test_a_sweep_ranks_regressions_by_validation_loss(cli, tmp_path):
     assert "R²" in table
     assert (sweep / "plots" / "sweep.png").is_file()
     listing = cli("runs", cli.runs_dir).output
-    assert sweep.name in listing
+    row = next(line for line in listing.splitlines() if sweep.name in line)
+    best_trial = min(rows.values(), key=lambda row: float(row["best_val_loss"]))
+    assert f"R² {float(best_trial['best_val_r2']):.4f}" in row
+
+
+def test_the_resolved_config_says_task_and_loss(cli):
+    text = cli("train", DIABETES, "--print-config").output
+    assert "task: regression\nloss: mse\n" in text and "huber_delta" not in text
+    text = cli("train", DIABETES, "-s", "loss=huber", "--print-config").output
+    assert "loss: huber\nhuber_delta: 1.0\n" in text
+    text = cli("train", "configs/digits.yaml", "--print-config").output
+    assert "task: classification\nloss: cross_entropy\n" in text
 
 
 def test_cross_validation_of_a_regression_reports_r2(cli):
