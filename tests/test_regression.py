@@ -9,11 +9,12 @@ import csv
 import numpy as np
 import pytest
 from conftest import read_json, read_jsonl
-from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from test_parity import step_losses
 
 from mlpx.config import load_config
 from mlpx.data import load_dataset
+from mlpx.metrics import regression_metrics
 from mlpx.predict import load_trained
 
 DIABETES = "configs/diabetes.yaml"
@@ -51,7 +52,9 @@ def test_metrics_are_scikit_learns_in_the_targets_units(cli):
     assert "train_acc" not in last and "val_acc" not in last
     assert last["val_r2"] == pytest.approx(r2_score(y_val, predicted), abs=1e-10)
     assert last["val_mae"] == pytest.approx(mean_absolute_error(y_val, predicted), rel=1e-10)
-    assert last["val_rmse"] == pytest.approx(root_mean_squared_error(y_val, predicted), rel=1e-10)
+    assert last["val_rmse"] == pytest.approx(
+        np.sqrt(mean_squared_error(y_val, predicted)), rel=1e-10
+    )
     assert summary["final"]["val_r2"] == last["val_r2"] > 0.3
     # the loss is of the standardised targets: the MSE over the training part's variance
     assert last["val_loss"] == pytest.approx(
@@ -63,6 +66,22 @@ def test_metrics_are_scikit_learns_in_the_targets_units(cli):
     report = (run / "report.txt").read_text()
     assert "Regression report on the val split (88 samples)" in report
     assert f"{last['val_r2']:.4f}" in report
+
+
+def test_metrics_of_several_outputs_average_as_scikit_learn_does():
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((50, 3)) * [1.0, 10.0, 100.0]
+    predicted = y + rng.standard_normal((50, 3)) * [0.5, 2.0, 90.0]
+    found = regression_metrics(y, predicted)
+    assert found["r2"] == pytest.approx(r2_score(y, predicted), rel=1e-12)
+    assert found["mae"] == pytest.approx(mean_absolute_error(y, predicted), rel=1e-12)
+    per_output = np.sqrt(mean_squared_error(y, predicted, multioutput="raw_values"))
+    assert found["rmse"] == pytest.approx(per_output.mean(), rel=1e-12)
+    constant = np.column_stack([y[:, 0], np.full(50, 2.0)])
+    for guess in (constant, constant + 0.1):
+        assert regression_metrics(constant, guess)["r2"] == pytest.approx(
+            r2_score(constant, guess), rel=1e-12
+        )
 
 
 def test_synth_regression_fits_sin_and_draws_it(cli):

@@ -452,6 +452,10 @@ def crossval_table(result: GroupResult) -> Table:
         columns = [("val_loss", "val loss"), ("val_r2", "val R²"), ("val_rmse", "val RMSE")]
         columns += [("best_val_r2", "val R² @best")]
         columns += [("test_r2", "test R²")] if "test_r2" in stats else []
+        table.caption = (
+            "mean ± sample std (ddof 1) over the completed folds; val loss / R² / RMSE: final "
+            "epoch; val R² @best: the epoch of lowest validation loss"
+        )
     table.add_column("fold", justify="right")
     table.add_column("status")
     for _, title in columns:
