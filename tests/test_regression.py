@@ -208,3 +208,30 @@ def test_cross_validation_of_a_regression_reports_r2(cli):
     assert cv["folds_completed"] == 3
     assert set(cv["mean"]) >= {"val_loss", "val_r2", "val_mae", "val_rmse", "best_val_r2"}
     assert "val R²" in result.output
+
+
+def test_an_interrupted_regression_resumes_to_the_same_numbers(cli, tmp_path):
+    from test_train import InterruptAfter
+
+    from mlpx.train import Trainer
+
+    sets = ("backend=numpy", "train.epochs=6", "output.plots=false", "train.restore_best=true")
+    cli.train(DIABETES, *sets)
+    whole = cli.last_run()
+    trainer = Trainer(load_config(whole / "config.yaml"), InterruptAfter(3))
+    interrupted = trainer.run(runs_dir=tmp_path / "interrupted")
+    assert interrupted.status == "interrupted"
+    cli("train", "--resume", interrupted.run_dir)
+    assert read_jsonl(interrupted.run_dir / "metrics.jsonl") == [
+        {key: value for key, value in record.items() if key != "seconds"}
+        | {"seconds": resumed["seconds"]}
+        for record, resumed in zip(
+            read_jsonl(whole / "metrics.jsonl"),
+            read_jsonl(interrupted.run_dir / "metrics.jsonl"),
+            strict=True,
+        )
+    ]
+    finished, reference = (read_json(run / "summary.json") for run in (interrupted.run_dir, whole))
+    assert finished["final"] == reference["final"] and "val_r2" in finished["final"]
+    assert finished["best_val_r2"] == reference["best_val_r2"]
+    assert (interrupted.run_dir / "report.txt").read_text() == (whole / "report.txt").read_text()
