@@ -90,6 +90,7 @@ def test_a_generated_npz_with_images_and_an_unlabeled_test_set(tmp_path):
         "counts": None,
         "raw": pytest.approx(stats(test_x.astype(float))),
         "normalized": pytest.approx(stats(test_x / x.max()), rel=1e-6),
+        "targets": None,
     }
     assert "test: unlabeled" in output
     assert image.shape[1] > 300
@@ -121,3 +122,16 @@ def test_nothing_is_overwritten_and_bad_input_is_one_line(tmp_path):
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1 and "data.name" in result.output
     assert not (tmp_path / "a.png").exists()
+
+
+def test_a_regression_shows_its_targets_as_loaded(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    output, data, image = data_command(
+        tmp_path, "configs/diabetes.yaml", "-s", "data.val_fraction=0"
+    )
+    train = data["splits"]["train"]
+    assert train["counts"] is None and train["n"] == 442
+    assert train["targets"] == pytest.approx(stats(load_diabetes().target), rel=1e-12)
+    assert "Targets as loaded (regression)" in output and "Samples per class" not in output
+    assert image.shape[1] > 300

@@ -54,7 +54,7 @@ def data(
     if json_file is not None:
         check_output_path(json_file, "--json", force, suffix=".json")
     with console.status(f"Loading {cfg.data.name}..."):
-        summary, loaded = load_overview(cfg.data, cfg.seed, cfg.dtype)
+        summary, loaded = load_overview(cfg.data, cfg.seed, cfg.dtype, cfg.task)
     for table in data_tables(summary):
         console.print(table)
     png.parent.mkdir(parents=True, exist_ok=True)

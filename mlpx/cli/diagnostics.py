@@ -32,7 +32,8 @@ CROSSENTROPY_HELP = (
 GRADCHECK_HELP = (
     "Check the numpy backend's backprop against finite differences (and torch autograd).\n\n"
     "Without --config, simple and complex MLPs with each activation, batch norm, dropout and "
-    "L1/L2 are checked; -s overrides apply to --config (or, without it, to the built-in "
+    "L1/L2 are checked, and every registered loss (nll, mse, mae, huber, ...) for each task it "
+    "takes; -s overrides apply to --config (or, without it, to the built-in "
     "defaults). On the toy config (configs/toy.yaml) it also prints the initial loss and the "
     "scores beside the classic two-layer net's references. Exit code 0 when every check "
     "passes, 1 otherwise.\n\n"

@@ -19,14 +19,15 @@ def predict(
         ...,
         "--data",
         help="An .npz file: test_x is predicted; without test_x, data_x. With their labels "
-        "(test_y, data_y) a classification report and confusion matrix are shown and written "
-        "beside the labels.",
+        "(test_y, data_y) the accuracy, a classification report and confusion matrix are shown "
+        "and written beside the labels (a regression's R² is shown).",
         show_default=False,
     ),
     out: Optional[Path] = typer.Option(  # noqa: UP045 (typer needs Optional)
         None,
         "--out",
-        help="Where to write the labels: .csv (one per line) or .npy "
+        help="Where to write the labels: .csv (one per line; a regression's values: a header "
+        "and one column per output) or .npy "
         "(default: RUN_DIR/predictions-<data file name>.csv).",
         show_default=False,
     ),
@@ -34,7 +35,8 @@ def predict(
         False, "--force", help="Overwrite --out (and its report files) if they exist."
     ),
 ) -> None:
-    """Predict the labels of an .npz file with a trained run (either backend).
+    """Predict the labels of an .npz file with a trained run (either backend); a regression
+    run writes the predicted numbers, one column per output.
 
     Example: mlpx predict runs/20261123-141503-challenge --data challenge.npz --out labels.csv
     """
@@ -53,14 +55,16 @@ def predict(
         result = predict_file(run_dir, data)
     if result.y is not None:
         check_report_outputs(path, force)
-    write_predictions(result.labels, path)
+    write_predictions(result.labels, path, result.names)
     console.print(
         f"wrote {len(result.labels)} predictions of {result.inputs} to {path}",
         highlight=False,
         soft_wrap=True,
     )
+    labels = "data_y" if result.inputs == "data_x" else "test_y"
+    if result.r2 is not None:
+        console.print(f"R² against {labels}: {result.r2:.4f}", highlight=False)
     if result.y is not None:
-        labels = "data_y" if result.inputs == "data_x" else "test_y"
         correct = int(round(result.accuracy * len(result.labels)))
         console.print(
             f"accuracy against {labels}: {result.accuracy:.4f} ({correct}/{len(result.labels)})",

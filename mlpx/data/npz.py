@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpx.data.dataset import Source, check_inputs, check_labels
+from mlpx.data.dataset import Source, check_inputs, check_labels, check_targets
 from mlpx.errors import DataError
 
 READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
@@ -28,9 +28,11 @@ class NpzArrays:
     """The checked arrays of an .npz file.
 
     x : (N, ...) real inputs, N >= 1, no NaN or inf (``data_x``).
-    y : (N,) int64 labels >= 0, or None when the file has no ``data_y``.
+    y : (N,) int64 labels >= 0 (for regression (N, K) float64 targets), or None when the
+        file has no ``data_y``.
     x_test : (M, ...) inputs shaped like x's samples, or None (``test_x``).
-    y_test : (M,) int64 labels of x_test, or None (``test_y``).
+    y_test : (M,) int64 labels of x_test (for regression (M, K) float64 targets), or None
+        (``test_y``).
     """
 
     x: np.ndarray
@@ -39,10 +41,11 @@ class NpzArrays:
     y_test: np.ndarray | None = None
 
 
-def load(config) -> Source:
-    """Read and check ``data.path`` for training: labels 0..C-1 with every class present."""
+def load(config, task: str = "classification") -> Source:
+    """Read and check ``data.path`` for training: labels 0..C-1 with every class present,
+    or for ``task`` regression real targets (N,) or (N, K)."""
     path = Path(config.path).expanduser()
-    arrays = read(path, training=True)
+    arrays = read(path, training=True, task=task)
     x = arrays.x
     return Source(
         x=x,
@@ -53,7 +56,7 @@ def load(config) -> Source:
     )
 
 
-def read(path: Path, training: bool) -> NpzArrays:
+def read(path: Path, training: bool, task: str = "classification") -> NpzArrays:
     """Read ``path`` and check every array in it.
 
     Parameters
@@ -62,6 +65,7 @@ def read(path: Path, training: bool) -> NpzArrays:
     training : the file is to train on: ``data_y`` is required, must hold at least two
         classes, and every class 0..C-1 must occur. Otherwise (``mlpx predict``) ``data_y`` is
         optional and only checked to be labels.
+    task : ``regression``: ``data_y`` holds real targets (N,) or (N, K) instead of labels.
 
     Raises
     ------
@@ -79,14 +83,16 @@ def read(path: Path, training: bool) -> NpzArrays:
         )
     x = _inputs(arrays["data_x"], f"{path}: data_x")
     y = x_test = None
-    if "data_y" in arrays:
+    if "data_y" in arrays and task == "regression":
+        y = check_targets(arrays["data_y"], f"{path}: data_y")
+    elif "data_y" in arrays:
         y = check_labels(arrays["data_y"], f"{path}: data_y")
         if len(y) != len(x):
             raise DataError(
                 f"{path}: data_x has {len(x)} samples but data_y has {len(y)} labels; "
                 "they must match one to one"
             )
-        if training:
+        if training and task == "classification":
             _check_classes(y, f"{path}: data_y")
     if "test_x" in arrays:
         x_test = _inputs(arrays["test_x"], f"{path}: test_x")
@@ -95,26 +101,39 @@ def read(path: Path, training: bool) -> NpzArrays:
                 f"{path}: test_x samples have shape {x_test.shape[1:]} but data_x samples "
                 f"have {x.shape[1:]}"
             )
-    y_test = _test_labels(arrays, path, x_test, y if training else None)
+    y_test = _test_labels(arrays, path, x_test, y if training else None, task)
     return NpzArrays(x, y, x_test, y_test)
 
 
 def _test_labels(
-    arrays: dict[str, np.ndarray], path: Path, x_test: np.ndarray | None, y: np.ndarray | None
+    arrays: dict[str, np.ndarray],
+    path: Path,
+    x_test: np.ndarray | None,
+    y: np.ndarray | None,
+    task: str,
 ) -> np.ndarray | None:
-    """``test_y``, checked: labels, one per ``test_x`` sample, and (given the training labels
-    ``y``) only classes that ``data_y`` has."""
+    """``test_y``, checked: labels (regression: targets shaped like ``data_y``'s), one per
+    ``test_x`` sample, and (given the training labels ``y``) only classes that ``data_y``
+    has."""
     if "test_y" not in arrays:
         return None
     if x_test is None:
         raise DataError(f"{path}: test_y without test_x; test_y labels the samples of test_x")
-    y_test = check_labels(arrays["test_y"], f"{path}: test_y")
+    if task == "regression":
+        y_test = check_targets(arrays["test_y"], f"{path}: test_y")
+        if y is not None and y_test.shape[1] != y.shape[1]:
+            raise DataError(
+                f"{path}: test_y has {y_test.shape[1]} target(s) per sample but data_y has "
+                f"{y.shape[1]}"
+            )
+    else:
+        y_test = check_labels(arrays["test_y"], f"{path}: test_y")
     if len(y_test) != len(x_test):
         raise DataError(
             f"{path}: test_x has {len(x_test)} samples but test_y has {len(y_test)} labels; "
             "they must match one to one"
         )
-    if y is not None and len(y_test) and y_test.max() > y.max():
+    if task != "regression" and y is not None and len(y_test) and y_test.max() > y.max():
         raise DataError(
             f"{path}: test_y has label {y_test.max()} but data_y has classes 0..{y.max()} only"
         )

@@ -28,14 +28,16 @@ class ValueStats:
 
 @dataclass(frozen=True)
 class SplitOverview:
-    """One split: its samples, its class counts (C,) (None when unlabeled), and its values
-    as loaded (``raw``) and as the network gets them (``normalized``)."""
+    """One split: its samples, its class counts (C,) (None when unlabeled or a regression),
+    its values as loaded (``raw``) and as the network gets them (``normalized``), and a
+    regression's targets as loaded (None for classes)."""
 
     name: str
     n: int
     counts: np.ndarray | None
     raw: ValueStats
     normalized: ValueStats
+    targets: ValueStats | None = None
 
 
 @dataclass(frozen=True)
@@ -63,30 +65,38 @@ class DataOverview:
                     "counts": None if s.counts is None else s.counts.tolist(),
                     "raw": vars(s.raw),
                     "normalized": vars(s.normalized),
+                    "targets": None if s.targets is None else vars(s.targets),
                 }
                 for s in self.splits
             },
         }
 
 
-def load_overview(settings: DataSettings, seed: int, dtype: str) -> tuple[DataOverview, Dataset]:
-    """Load the data as a run with these settings, seed and dtype does, and describe it.
+def load_overview(
+    settings: DataSettings, seed: int, dtype: str, task: str = "classification"
+) -> tuple[DataOverview, Dataset]:
+    """Load the data as a run with these settings, seed, dtype and task does, and describe it.
 
     Returns
     -------
     The overview, and the dataset as loaded (split like the run's, not normalised; float64,
     or float32 for integer inputs, which it holds exactly), for pictures of the samples.
     """
-    source = load_source(settings)
+    source = load_source(settings, task)
     # integers (8-bit pixels) are exact in float32, at half the memory of float64
     exact = "float64" if np.issubdtype(source.x.dtype, np.floating) else "float32"
-    loaded = prepare(source, _unnormalised(settings), seed, exact)
-    normalized = prepare(source, settings, seed, dtype)
+    loaded = prepare(source, _unnormalised(settings), seed, exact, task)
+    normalized = prepare(source, settings, seed, dtype, task)
     splits = []
     for name, (x, y) in normalized.splits().items():
-        counts = None if y is None else np.bincount(y, minlength=normalized.n_classes)
+        counts = targets = None
+        if normalized.regression:
+            raw_targets = normalized.raw_targets.get(name)
+            targets = None if raw_targets is None else _stats(raw_targets)
+        elif y is not None:
+            counts = np.bincount(y, minlength=normalized.n_classes)
         raw = loaded.splits()[name][0]
-        splits.append(SplitOverview(name, len(x), counts, _stats(raw), _stats(x)))
+        splits.append(SplitOverview(name, len(x), counts, _stats(raw), _stats(x), targets))
     shape = normalized.image_shape or (normalized.n_features,)
     summary = DataOverview(
         normalized.name,

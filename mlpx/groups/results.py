@@ -22,6 +22,15 @@ from mlpx.runs import STEPS, RunDir
 from mlpx.status import group_status
 
 RESULTS = "results.csv"
+REGRESSION_METRICS = (
+    "val_r2",
+    "val_mae",
+    "val_rmse",
+    "best_val_r2",
+    "test_r2",
+    "test_mae",
+    "test_rmse",
+)
 CV_JSON = "cv.json"
 COLUMNS = (
     "value",
@@ -56,32 +65,41 @@ METRICS = (
     "best_train_loss",
     "test_acc",
     "test_loss",
+    *REGRESSION_METRICS,
 )
 """A trial's metrics, as cv.json names them: final train/val, train and validation at the
 best epoch (lowest validation loss: ``best_val_loss``, ``best_val_acc``, ``best_train_loss``
-and ``best_train_acc`` of that one epoch) and test."""
+and ``best_train_acc`` of that one epoch) and test; a regression's R², MAE and RMSE in place
+of the accuracies."""
 COLUMN_METRICS = {
     "final_train_acc": "train_acc",
     "final_val_acc": "val_acc",
     "final_train_loss": "train_loss",
     "final_val_loss": "val_loss",
+    "final_val_r2": "val_r2",
 }
 """results.csv's name of a metric where it differs from :data:`METRICS`' (final ones)."""
 STD = "sample standard deviation (ddof 1)"
+REGRESSION_COLUMNS = ("final_val_r2", "best_val_r2")
+"""results.csv's extra columns in a sweep of regressions (after ``best_val_loss``)."""
 
 
 def run_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """The :data:`METRICS` a run's summary.json holds."""
     final = summary.get("final") or {}
-    found = {
-        key: final[key]
-        for key in ("train_loss", "train_acc", "val_loss", "val_acc")
-        if key in final
-    }
-    best = ("best_val_acc", "best_val_loss", "best_train_acc", "best_train_loss")
-    found |= {key: summary[key] for key in best if key in summary}
+    finals = ("train_loss", "train_acc", "val_loss", "val_acc", "val_r2", "val_mae", "val_rmse")
+    found = {key: final[key] for key in finals if key in final}
+    bests = (
+        "best_val_acc",
+        "best_val_loss",
+        "best_val_r2",
+        "best_train_acc",
+        "best_train_loss",
+    )
+    found |= {key: summary[key] for key in bests if key in summary}
     test = summary.get("test") or {}
-    found |= {f"test_{key}": test[key] for key in ("acc", "loss") if test.get(key) is not None}
+    tests = ("acc", "loss", "r2", "mae", "rmse")
+    found |= {f"test_{key}": test[key] for key in tests if test.get(key) is not None}
     return {key: found[key] for key in METRICS if key in found}
 
 
@@ -146,6 +164,10 @@ class TrialResult:
     def best_val_loss(self) -> float | None:
         return self.metrics.get("best_val_loss")
 
+    @property
+    def final_val_r2(self) -> float | None:
+        return self.metrics.get("val_r2")
+
     def row(self, columns: tuple[str, ...] = COLUMNS) -> list[str]:
         """The CSV cells of ``columns``, numbers as exact as summary.json's."""
         text = {
@@ -198,6 +220,20 @@ class ValueSummary:
     def loss(self) -> tuple[float | None, float | None]:
         """Mean and sample standard deviation of the final validation loss over seeds."""
         return mean_and_std(self.val_losses)
+
+    @property
+    def val_r2s(self) -> list[float]:
+        return _finite(self.results, "val_r2")
+
+    @property
+    def r2(self) -> tuple[float | None, float | None]:
+        """Mean and sample standard deviation of a regression's final validation R²."""
+        return mean_and_std(self.val_r2s)
+
+    @property
+    def best_r2(self) -> float | None:
+        """Mean over seeds of a regression's validation R² at each trial's best epoch."""
+        return mean_and_std(_finite(self.results, "best_val_r2"))[0]
 
     @property
     def best_acc(self) -> float | None:
@@ -266,15 +302,23 @@ class GroupResult:
             for value, label in ((value, value_label(value)) for value in self.plan.values)
         ]
 
+    @property
+    def regression(self) -> bool:
+        """Whether the trials are regressions (the base config's ``task``)."""
+        return self.plan.base.get("task") == "regression"
+
     def ranking(self) -> list[ValueSummary]:
         """Values by mean final validation accuracy, best first, equal accuracies by mean
-        final validation loss, lowest first; values with no accuracy last."""
+        final validation loss, lowest first; a regression's by mean final validation loss,
+        lowest first; values with none last."""
         summaries = [s for s in self.by_value() if s.results]
+        if self.regression:
+            return sorted(summaries, key=lambda s: s.loss[0] if s.loss[0] is not None else math.inf)
         return sorted(summaries, key=_rank_key)
 
     def has_test(self) -> bool:
         """Whether some completed trial has test metrics (a labelled test split)."""
-        return any("test_acc" in r.metrics for r in self.completed)
+        return any("test_loss" in r.metrics for r in self.completed)
 
     def metric_stats(self) -> dict[str, tuple[float, float]]:
         """Mean and sample standard deviation of every :data:`METRICS` entry that all the
@@ -293,10 +337,15 @@ def _rank_key(summary: ValueSummary) -> tuple[float, float]:
 
 
 def result_columns(result: GroupResult) -> tuple[str, ...]:
-    """results.csv's columns: :data:`COLUMNS`, the test ones only when there is a test."""
-    if result.has_test():
-        return COLUMNS
-    return tuple(column for column in COLUMNS if column not in TEST_COLUMNS)
+    """results.csv's columns: :data:`COLUMNS`, the test ones only when there is a test, and
+    a regression's :data:`REGRESSION_COLUMNS` after ``best_val_loss``."""
+    columns = COLUMNS
+    if not result.has_test():
+        columns = tuple(column for column in COLUMNS if column not in TEST_COLUMNS)
+    if result.regression:
+        at = columns.index("best_val_loss") + 1
+        columns = columns[:at] + REGRESSION_COLUMNS + columns[at:]
+    return columns
 
 
 def write_results(result: GroupResult) -> None:
@@ -356,7 +405,8 @@ def write_sweep_plots(result: GroupResult) -> None:
     directory.mkdir(exist_ok=True)
     plan = result.plan
     scale = plots.axis_scale(plan.param, [s.value for s in summaries])
-    plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, len(plan.seeds))
+    panels = plots.REGRESSION_PANELS if result.regression else plots.SWEEP_PANELS
+    plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, len(plan.seeds), panels)
     histories = [(s.label, [_seed_run(result, r) for r in s.results if r.ok]) for s in summaries]
     plots.plot_curves(directory / "curves.png", plan.param, plots.seed_curves(histories))
 
