@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from mlpx.errors import MlpxError, MlpxWarning
+from mlpx.errors import MlpxError, MlpxWarning, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -80,28 +81,40 @@ def reports_errors(command: F) -> F:
 def show_warnings_in_yellow() -> None:
     """Show every MlpxWarning (each time, not once per place) as one yellow line on stderr;
     other warnings keep Python's format. Call inside ``warnings.catch_warnings()``."""
-    from rich.text import Text
-
     python_format = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         if not issubclass(category, MlpxWarning):
             return python_format(message, category, filename, lineno, file, line)
-        text = Text.assemble(("warning: ", "bold yellow"), (str(message), "yellow"))
-        err_console.print(text, soft_wrap=True)
+        warn(str(message))
 
     warnings.simplefilter("always", MlpxWarning)
     warnings.showwarning = show
 
 
+LARGE, TINY = 1e5, 1e-3
+"""Beyond these magnitudes a number is shown in scientific notation: a loss of 2.5e22 as
+``2.5103e+22``, not 23 digits, and 3e-7 as ``3.0000e-07``, not ``0.0000``."""
+
+
 def number(value: float | None, spec: str = ".4f") -> str:
-    """A number for a table cell; a dash for none."""
-    return "—" if value is None else format(value, spec)
+    """A number for a table cell or a log line; a dash for none. Large and tiny magnitudes
+    (see LARGE, TINY) are in scientific notation with as many digits as ``spec`` asks for."""
+    if value is None:
+        return "—"
+    magnitude = abs(value)
+    if (
+        spec.endswith("f")
+        and math.isfinite(magnitude)
+        and (magnitude >= LARGE or 0 < magnitude < TINY)
+    ):
+        return format(value, spec[:-1] + "e")
+    return format(value, spec)
 
 
 def mean_std(mean: float | None, std: float | None) -> str:
     """``mean ± std`` for a table cell; a dash when there is no mean."""
-    return "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}"
+    return "—" if mean is None or std is None else f"{number(mean)} ± {number(std)}"
 
 
 def print_wide(table: Table, width: int) -> None:
@@ -175,6 +188,97 @@ class ProgressDisplay:
         self.progress.update(self.steps, completed=0)
 
 
+LOG_INTERVAL = "MLPX_LOG_INTERVAL"
+"""Environment variable: the least seconds between two epoch lines off a terminal (default
+1; 0 prints every epoch)."""
+
+
+def log_interval() -> float:
+    """Seconds between epoch lines off a terminal, from ``MLPX_LOG_INTERVAL`` (default 1)."""
+    text = os.environ.get(LOG_INTERVAL, "1")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0:
+        raise UsageError(f"{LOG_INTERVAL}={text!r}: expected seconds >= 0, e.g. 1 or 0")
+    return seconds
+
+
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    """One epoch as a plain ``key=value`` line for logs: epoch/N, losses, accuracies, lr,
+    seconds (missing keys left out)."""
+    fields = [f"epoch={record['epoch']}/{epochs}"]
+    for key, spec in METRIC_FORMATS:
+        if record.get(key) is not None:
+            fields.append(f"{key}={number(record[key], spec)}")
+    return " ".join(fields)
+
+
+METRIC_FORMATS = (
+    ("train_loss", ".4f"),
+    ("train_acc", ".4f"),
+    ("val_loss", ".4f"),
+    ("val_acc", ".4f"),
+    ("lr", ".4g"),
+    ("seconds", ".3f"),
+)
+
+
+class PlainProgress:
+    """Progress of one run off a terminal (a file, a pipe, a job log): one plain line per
+    epoch, at most one per ``interval`` seconds, and always the last epoch; no bars and no
+    control characters. Same observer protocol as :class:`ProgressDisplay`."""
+
+    def __init__(self, console: Console, interval: float = 1.0):
+        self.console = console
+        self.interval = interval
+        self._printed = -math.inf
+        self._pending: dict[str, Any] | None = None
+        self.epochs = 0
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pending is not None:  # the run stopped early: its last epoch still shows
+            self._print(self._pending)
+
+    def _print(self, record: dict[str, Any]) -> None:
+        self.console.print(
+            epoch_line(record, self.epochs), soft_wrap=True, highlight=False, markup=False
+        )
+        self._printed = time.monotonic()
+        self._pending = None
+
+    def on_start(self, run: RunDir, epochs: int, steps_per_epoch: int, info: dict) -> None:
+        self.epochs = epochs
+        self.console.print(
+            f"{info['model']} on {info['dataset']} with {info['backend']} ({info['device']}), "
+            f"{info['n_params']:,} parameters -> {run.path}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+
+    def on_step(self, epoch: int, step: int) -> None:
+        pass
+
+    def on_epoch(self, record: dict[str, Any]) -> None:
+        last = record["epoch"] >= self.epochs
+        if last or time.monotonic() - self._printed >= self.interval:
+            self._print(record)
+        else:
+            self._pending = record
+
+
+def run_progress(console: Console) -> ProgressDisplay | PlainProgress:
+    """The progress of one run: live bars in a terminal, plain epoch lines elsewhere."""
+    if console.is_terminal:
+        return ProgressDisplay(console)
+    return PlainProgress(console, log_interval())
+
+
 def trial_title(plan: GroupPlan, trial: Trial) -> str:
     """How a line names a trial: ``lr=0.1        seed 0`` in a sweep, ``fold 2`` in a CV."""
     if plan.kind == "cv":
@@ -184,7 +288,8 @@ def trial_title(plan: GroupPlan, trial: Trial) -> str:
 
 class GroupProgress:
     """Live progress of a group of runs (a sweep, a cross-validation): a line per finished
-    trial and an overall bar."""
+    trial and, in a terminal, an overall bar (off a terminal the lines alone, with no
+    control characters)."""
 
     def __init__(self, console: Console):
         from rich.progress import (
@@ -195,6 +300,7 @@ class GroupProgress:
             TimeElapsedColumn,
         )
 
+        self.live = console.is_terminal
         self.progress = Progress(
             TextColumn("trials"),
             BarColumn(bar_width=30),
@@ -202,6 +308,7 @@ class GroupProgress:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not self.live,
         )
 
     def __enter__(self) -> GroupProgress:
@@ -249,8 +356,35 @@ class GroupProgress:
 # --- tables ----------------------------------------------------------------------------------
 
 
-def run_summary(summary: dict[str, Any]) -> None:
-    """The final table of one run, and how long it took."""
+DIVERGING_FACTOR = 3.0
+"""A run whose last epoch's training loss is this many times its first epoch's is diverging
+(without NaN, which stops it as ``diverged``): the summary warns."""
+
+
+def diverging_warning(history: list[dict[str, Any]]) -> str | None:
+    """Why the training loss of a history looks like divergence, or None."""
+    if len(history) < 2:
+        return None
+    first, last = history[0]["train_loss"], history[-1]["train_loss"]
+    if not (last > DIVERGING_FACTOR * first):
+        return None
+    return (
+        f"the training loss grew from {number(first)} (epoch 1) to {number(last)} "
+        f"(epoch {history[-1]['epoch']}): the run is diverging; try a smaller optimizer.lr"
+    )
+
+
+def warn(message: str) -> None:
+    """One yellow ``warning:`` line on stderr."""
+    from rich.text import Text
+
+    text = Text.assemble(("warning: ", "bold yellow"), (message, "yellow"))
+    err_console.print(text, soft_wrap=True)
+
+
+def run_summary(summary: dict[str, Any], history: list[dict[str, Any]] | None = None) -> None:
+    """The final table of one run, how long it took, and a warning when its training loss
+    grew far above where it started (see DIVERGING_FACTOR)."""
     from rich.table import Table
 
     table = Table(title=f"{status_markup(summary['status'])} · {summary['run_dir']}")
@@ -272,6 +406,9 @@ def run_summary(summary: dict[str, Any]) -> None:
     if model_epoch is not None and model_epoch != summary["epochs_completed"]:
         kept = f"; the model is epoch {model_epoch}'s (train.restore_best)"
     console.print(f"{done} in {summary['seconds']:.1f} s{kept}", highlight=False)
+    message = diverging_warning(history or [])
+    if message:
+        warn(message)
 
 
 def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
