@@ -127,3 +127,66 @@ def test_numbers_beyond_the_usual_range_are_in_scientific_notation():
     assert number(12.5, ".1f") == "12.5"
     assert number(None) == "—"
     assert number(float("inf")) == "inf"
+
+
+COMMANDS = ("train", "runs", "sweep", "predict", "gradcheck", "crossentropy-demo")
+
+
+def mlpx_run(*args: str, env: dict | None = None, cwd: Path = REPO):
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mlpx", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        check=False,
+    )
+
+
+def test_version_is_the_package_version():
+    declared = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.M)
+    result = mlpx_run("--version")
+    assert result.returncode == 0 and result.stdout == f"mlpx {declared.group(1)}\n"
+
+
+def test_shell_completion_installs_and_completes(tmp_path):
+    env = {"HOME": str(tmp_path), "SHELL": "/bin/bash"}
+    result = mlpx_run("--install-completion", "bash", env=env)
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / ".bash_completions" / "mlpx.sh"
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
+    assert "_MLPX_COMPLETE=complete_bash" in script.read_text()
+    # what bash runs on TAB, as the installed script calls it
+    complete = {"_MLPX_COMPLETE": "complete_bash", "COMP_WORDS": "mlpx tr", "COMP_CWORD": "1"}
+    assert mlpx_run(env=complete).stdout.split() == ["train"]
+    complete |= {"COMP_WORDS": "mlpx train --print", "COMP_CWORD": "2"}
+    assert mlpx_run(env=complete).stdout.split() == ["--print-config"]
+
+
+def test_print_config_without_a_file_prints_the_defaults(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("{}\n")
+    defaults = mlpx_run("train", "--print-config")
+    assert defaults.returncode == 0, defaults.stderr
+    assert defaults.stdout == mlpx_run("train", str(empty), "--print-config").stdout
+    assert "epochs: 50\n" in defaults.stdout
+    changed = mlpx_run("train", "--print-config", "-s", "train.epochs=7").stdout
+    assert "epochs: 7\n" in changed
+    assert not (tmp_path / "runs").exists() and not (REPO / "runs" / "empty").exists()
+
+
+def test_help_wraps_to_the_terminal_with_readable_metavars():
+    for command in COMMANDS:
+        for width in (60, 120):
+            text = mlpx_run(command, "--help", env={"COLUMNS": str(width)}).stdout
+            lines = text.splitlines()
+            assert max(map(len, lines)) <= width, command
+            assert not re.search(r"<(int|float|str|path|bool|list)", text), command
+    text = mlpx_run("train", "--help", env={"COLUMNS": "60"}).stdout
+    prose = [line.strip() for line in text.split("╭")[0].splitlines()]
+    start = next(i for i, line in enumerate(prose) if line.startswith("With data.folds: K"))
+    paragraph = prose[start : prose.index("", start)]
+    assert len(paragraph) >= 3
+    assert all(len(line) > 45 for line in paragraph[:-1])  # filled to the width, not cut short
+    assert "--set -s KEY=VALUE" in " ".join(text.replace("│", " ").split())

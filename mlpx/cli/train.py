@@ -27,17 +27,24 @@ if TYPE_CHECKING:
 @reports_errors
 def train(
     config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
-        None, help="YAML config file (see configs/).", show_default=False
+        None,
+        help="YAML config file (see configs/); with --print-config alone, the defaults.",
+        show_default=False,
+        metavar="CONFIG",
     ),
     overrides: list[str] = options.OVERRIDES,
     runs_dir: Optional[Path] = typer.Option(  # noqa: UP045
-        None, "--runs-dir", help="Where run directories go (default: output.runs_dir)."
+        None,
+        "--runs-dir",
+        help="Where run directories go (default: output.runs_dir).",
+        metavar="DIR",
     ),
     resume: Optional[Path] = typer.Option(  # noqa: UP045
         None,
         "--resume",
         help="Continue an interrupted or crashed run directory, or finish a cross-validation "
         "directory (its unfinished folds).",
+        metavar="RUN_DIR",
     ),
     print_config: bool = typer.Option(
         False, "--print-config", help="Print the resolved config and exit without training."
