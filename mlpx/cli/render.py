@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from mlpx.diagnostics.gradcheck import GradcheckReport
     from mlpx.groups.plan import GroupPlan, Trial
     from mlpx.groups.results import GroupResult, TrialResult
-    from mlpx.runs import RunDir, RunInfo
+    from mlpx.listing import RunRow
+    from mlpx.runs import RunDir
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,6 +44,7 @@ STATUS_COLORS = {
     "failed": "red",
     "killed": "red",
     "crashed": "red",
+    "unreadable": "red",
 }
 """The one palette: every status of mlpx.status, wherever it is shown."""
 
@@ -411,41 +413,90 @@ def run_summary(summary: dict[str, Any], history: list[dict[str, Any]] | None = 
         warn(message)
 
 
-def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
-    """``mlpx runs``: one row per run, sweep or cross-validation."""
+def duration(seconds: float | None) -> str:
+    """A time for a table cell: ``4.2s``, ``73s``, ``1h02m``; a dash for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds:.0f}s"
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+def _runs_cells(row: RunRow) -> dict[str, str]:
+    """The text of each column of ``mlpx runs`` for one row; ``*`` where a sweep varies the
+    value."""
+    model, optimizer = row.model, row.optimizer
+    lr = "*" if row.swept == "optimizer.lr" else number(row.lr, "g") if row.lr else "?"
+    if row.swept == "optimizer.name":
+        optimizer = "*"
+    if row.swept.startswith("model."):
+        model = f"{model.split()[0]} *" if model else "*"
+    return {
+        "run": row.name,
+        "data": row.data,
+        "backend": row.backend,
+        "model": model,
+        "optimizer": f"{optimizer} {lr}" if row.optimizer else "",
+        "progress": row.progress,
+        "best val": number(row.best_val_acc),
+        "test": number(row.test_acc),
+        "status": row.status,
+        "time": duration(row.seconds),
+    }
+
+
+RUNS_COLUMNS = (
+    "run", "data", "backend", "model", "optimizer", "progress", "best val", "test", "status",
+    "time",
+)  # fmt: skip
+RUNS_KEPT_FIRST = ("progress", "optimizer", "data", "time", "model", "test", "backend")
+"""Beside run, best val and status (always shown), the columns in the order a narrow terminal
+keeps them: each that still fits is shown."""
+
+
+def runs_table(rows: list[RunRow], title: str, width: int) -> Table:
+    """``mlpx runs``: one row per run, sweep or cross-validation, in at most ``width``
+    columns (see RUNS_KEPT_FIRST; a run name too long even so is cut with an ellipsis)."""
     from rich import box
     from rich.table import Table
 
-    table = Table(
-        title=f"{len(found)} run(s) in {runs_dir}",
-        caption="val acc @best: the epoch of lowest validation loss (a group: its member with "
-        "the lowest)",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("run", no_wrap=True, min_width=max(len(info.path.name) for info in found))
-    for column in ("data", "backend", "model", "optimizer", "progress", "val acc @best", "test"):
-        table.add_column(column, justify="right" if column in ("val acc @best", "test") else "left")
-    table.add_column("status")
-    table.add_column("time", justify="right")
-    for info in found:
-        cfg, summary = info.config, info.summary
-        opt, model = cfg.get("optimizer") or {}, cfg.get("model") or {}
-        hidden = "-".join(map(str, model.get("hidden") or []))
-        epochs = f"{summary.get('epochs_completed', '?')}/{(cfg.get('train') or {}).get('epochs')}"
-        seconds = summary.get("seconds")
-        table.add_row(
-            info.path.name,
-            str((cfg.get("data") or {}).get("name", "?")),
-            str(cfg.get("backend", "?")),
-            f"{model.get('kind', '?')} {hidden}",
-            f"{opt.get('name', '?')} {number(opt.get('lr'), 'g')}",
-            info.group or epochs,
-            number(summary.get("best_val_acc")),
-            number((summary.get("test") or {}).get("acc")),
-            status_markup(info.status),
-            "—" if seconds is None else f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s",
-        )
-    return table
+    cells = [_runs_cells(row) for row in rows]
+    caption = "best val: the accuracy at the epoch of lowest validation loss (a group: its "
+    caption += "member with the lowest)"
+    if any(row.swept for row in rows):
+        caption += "; *: the value a sweep varies"
+
+    def build(columns: list[str], titled: bool = True) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+        if titled:
+            table.title, table.caption = escape(title), caption
+        for column in columns:
+            right = column in ("best val", "test", "time")
+            table.add_column(
+                column, justify="right" if right else "left", no_wrap=True, overflow="ellipsis"
+            )
+        for row, cell in zip(rows, cells, strict=True):
+            values = [escape(cell[c]) for c in columns]
+            values[columns.index("status")] = status_markup(row.status)
+            table.add_row(*values)
+        return table
+
+    columns = ["run", "best val", "status"]
+    for column in RUNS_KEPT_FIRST:
+        wider = [c for c in RUNS_COLUMNS if c in columns or c == column]
+        if table_width(build(wider, titled=False)) <= width:
+            columns = wider
+    return build([c for c in RUNS_COLUMNS if c in columns])
+
+
+def table_width(table: Table) -> int:
+    """The columns ``table`` takes when nothing limits its width."""
+    from rich.measure import Measurement
+
+    wide = Console(width=10_000)
+    return Measurement.get(wide, wide.options, table).maximum
 
 
 def sweep_table(result: GroupResult) -> Table:
