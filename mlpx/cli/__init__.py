@@ -85,4 +85,6 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         fail(f"{exc.format_message()}{hint}", exc.exit_code)
+    if code == 130:  # Typer returns this for a KeyboardInterrupt that no command handled
+        fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)
