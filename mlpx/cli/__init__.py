@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from mlpx.cli import diagnostics, predict, runs, sweep, train
+from mlpx.cli import compare, diagnostics, predict, runs, sweep, train
 from mlpx.cli.conventions import Command, Group
 from mlpx.cli.render import ProgressDisplay, console, fail
 from mlpx.errors import MlpxError
@@ -56,6 +56,7 @@ def _options(
 
 app.command(cls=Command)(train.train)
 app.command(cls=Command)(runs.runs)
+app.command(cls=Command)(compare.compare)
 app.command("crossentropy-demo", cls=Command, help=diagnostics.CROSSENTROPY_HELP)(
     diagnostics.crossentropy_demo
 )

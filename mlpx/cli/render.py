@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from rich.table import Table
 
+    from mlpx.compare import Compared
     from mlpx.diagnostics.crossentropy import DemoResult
     from mlpx.diagnostics.gradcheck import GradcheckReport
     from mlpx.groups.plan import GroupPlan, Trial
@@ -497,6 +498,50 @@ def table_width(table: Table) -> int:
 
     wide = Console(width=10_000)
     return Measurement.get(wide, wide.options, table).maximum
+
+
+COMPARE_COLUMNS = 6
+"""Up to this many runs, ``mlpx compare`` shows one column per run (a row per key and
+metric); more runs get a row each."""
+
+
+def compare_table(runs: list[Compared], keys: list[str]) -> Table:
+    """``mlpx compare``: the config keys in which the runs differ, then their metrics; a
+    column per run (a row per run when there are more than COMPARE_COLUMNS)."""
+    from rich.table import Table
+
+    from mlpx.compare import METRICS
+
+    shown = [
+        (name, path) for name, path in METRICS if any(r.metric(path) is not None for r in runs)
+    ]
+
+    def metric(run: Compared, name: str, path: tuple[str, ...]) -> str:
+        value = run.metric(path)
+        return str(int(value)) if name == "best epoch" and value is not None else number(value)
+
+    caption = "config: the keys that differ" if keys else "the configs are the same"
+    caption += "; best: the epoch of lowest validation loss"
+    table = Table(title=f"{len(runs)} runs", caption=caption)
+    if len(runs) <= COMPARE_COLUMNS:
+        table.add_column("", style="bold", no_wrap=True)
+        for run in runs:
+            table.add_column(escape(run.label), justify="right", overflow="fold")
+        for key in keys:
+            table.add_row(escape(key), *(escape(str(r.config.get(key, "—"))) for r in runs))
+        table.add_section()
+        for name, path in shown:
+            table.add_row(name, *(metric(r, name, path) for r in runs))
+        return table
+    table.add_column("run", no_wrap=True)
+    for key in keys:
+        table.add_column(escape(key))
+    for name, _ in shown:
+        table.add_column(name, justify="right")
+    for run in runs:
+        values = [escape(str(run.config.get(key, "—"))) for key in keys]
+        table.add_row(escape(run.label), *values, *(metric(run, n, p) for n, p in shown))
+    return table
 
 
 def sweep_table(result: GroupResult) -> Table:
