@@ -129,7 +129,7 @@ def test_numbers_beyond_the_usual_range_are_in_scientific_notation():
     assert number(float("inf")) == "inf"
 
 
-COMMANDS = ("train", "runs", "sweep", "predict", "gradcheck", "crossentropy-demo")
+COMMANDS = ("train", "runs", "compare", "sweep", "predict", "gradcheck", "crossentropy-demo")
 
 
 def mlpx_run(*args: str, env: dict | None = None, cwd: Path = REPO):
