@@ -292,6 +292,7 @@ class TrainConfig(Section):
 class OutputConfig(Section):
     runs_dir: str = "runs"
     plots: bool = True
+    tensorboard: bool = False
 
 
 class Config(Section):

@@ -24,6 +24,7 @@ from mlpx.interrupts import deferred_interrupts
 from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import Schedule, build_schedule
+from mlpx.tracking import check_trackers, open_trackers
 
 BEST = "best/"
 """Prefix of the best epoch's weights (``train.restore_best``) in the checkpoint, beside the
@@ -137,6 +138,7 @@ class Trainer:
             len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
         )
         self.schedule = schedule_for(config, len(self.batches))
+        check_trackers(config)
 
     def run(
         self,
@@ -207,6 +209,7 @@ class Trainer:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
         run.write_summary(self.summary)
+        self.trackers = open_trackers(self.config, run)
         if self.observer:
             self.observer.on_start(
                 run, self.config.train.epochs, self.steps_per_epoch, self.summary
@@ -264,6 +267,8 @@ class Trainer:
             with deferred_interrupts():
                 run.append_steps(epoch, first_step, stats.losses)
                 run.append_metrics(record)
+                for tracker in self.trackers:
+                    tracker.epoch(record, first_step, stats.losses)
                 if config.train.restore_best and improves(self.history, record):
                     self._best = self.backend.params() | {"epoch": np.array(epoch)}
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
@@ -302,6 +307,8 @@ class Trainer:
         try:
             with deferred_interrupts():
                 self._final_files(run, summary, final_files)
+                for tracker in self.trackers:
+                    tracker.finish(summary)
         except KeyboardInterrupt:
             pass
         return TrainResult(run.path, status, summary, self.history)
