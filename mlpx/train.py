@@ -208,8 +208,10 @@ class Trainer:
     def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
-        run.write_summary(self.summary)
         self.trackers = open_trackers(self.config, run)
+        for tracker in self.trackers:
+            tracker.start(self.summary)
+        run.write_summary(self.summary)
         if self.observer:
             self.observer.on_start(
                 run, self.config.train.epochs, self.steps_per_epoch, self.summary

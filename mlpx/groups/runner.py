@@ -167,6 +167,12 @@ def _continue(
             interrupted = True
         final = result(running=False, interrupted=interrupted)
         write_group_files(final)
+        uri = (plan.base.get("output") or {}).get("mlflow")
+        if uri:  # the members' MLflow runs become children of the group's
+            from mlpx.tracking import link_group
+
+            summaries = [read_summary(members_dir / t.name) or {} for t in plan.trials]
+            link_group(uri, directory, plan.kind, summaries)
     return final
 
 
