@@ -57,7 +57,10 @@ class RunRow:
     """Epochs completed of planned (``12/50``), or a group's completed members of planned."""
     best_val_acc: float | None = None
     best_val_loss: float | None = None
+    best_val_r2: float | None = None
+    """A regression's R² at its best epoch (then there is no accuracy)."""
     test_acc: float | None = None
+    test_r2: float | None = None
     seconds: float | None = None
     """A run's training time; a group's wall time, from its first start to its last end."""
     finished: float | None = None
@@ -67,7 +70,8 @@ class RunRow:
 
     COLUMNS = (
         "name", "kind", "status", "started", "data", "backend", "model", "optimizer", "lr",
-        "param", "progress", "best_val_acc", "test_acc", "seconds", "reason", "path",
+        "param", "progress", "best_val_acc", "best_val_r2", "test_acc", "test_r2", "seconds",
+        "reason", "path",
     )  # fmt: skip
     """The fields of :meth:`record`, in order."""
 
@@ -122,7 +126,7 @@ def _read_summary(path: Path) -> dict[str, Any] | None:
     status = summary.get("status", "crashed")
     if not isinstance(status, str) or status not in RUN_STATUSES:
         raise Unreadable(f"{SUMMARY}: status {status!r} is not one of {', '.join(RUN_STATUSES)}")
-    for key in ("started", "finished", "seconds", "best_val_acc", "best_val_loss"):
+    for key in ("started", "finished", "seconds", "best_val_acc", "best_val_loss", "best_val_r2"):
         _number(summary, key, f"{SUMMARY}: {key}")
     epochs = summary.get("epochs_completed")
     if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool)):
@@ -209,6 +213,8 @@ def read_run(path: Path, name: str) -> RunRow:
         planned = _section(row.config, "train").get("epochs", "?")
         row.progress = f"{epochs if epochs is not None else '?'}/{planned}"
         row.test_acc = (summary.get("test") or {}).get("acc")
+        row.test_r2 = (summary.get("test") or {}).get("r2")
+        row.best_val_r2 = summary.get("best_val_r2")
         row.seconds = summary.get("seconds")
         row.started = summary.get("started")
         row.finished = summary.get("finished")
@@ -246,6 +252,7 @@ def read_group(path: Path, name: str, plan: str) -> RunRow:
         if scored:
             best = min(scored, key=lambda r: r.best_val_loss)
             row.best_val_acc, row.best_val_loss = best.best_val_acc, best.best_val_loss
+            row.best_val_r2 = best.best_val_r2
         done = sum(r.status == "completed" for r in rows)
         row.progress = f"{kind} {row.param} {done}/{planned}".replace("  ", " ")
         # wall time: from the plan's writing to the last results.csv (or now, if running)
