@@ -436,7 +436,8 @@ def plot_sweep(
 
     Each value's completed seeds are dots, their mean a line (error bars for categories) with
     a band of +-1 standard deviation; a value with no completed trial is a red dotted line;
-    a star marks the best value (highest mean accuracy) on both panels.
+    a star marks the best value (highest mean accuracy; a regression: lowest loss) on both
+    panels.
     ``scale`` is one of log, symlog, log2, linear, category (see :func:`axis_scale`).
     """
     labels = [s.label for s in summaries]
@@ -470,9 +471,11 @@ def plot_sweep(
             ax.axvline(
                 x, color="tab:red", ls=":", lw=1.5, label="no completed trial" if k == 0 else None
             )
-        if ok.any():  # the best value: highest mean accuracy, its loss on the other panel
+        if ok.any():  # the best value: highest mean accuracy (a regression: lowest loss)
             accs = np.array([np.nan if s.acc[0] is None else s.acc[0] for s in summaries])
-            best = int(np.nanargmax(accs))
+            losses = np.array([np.nan if s.loss[0] is None else s.loss[0] for s in summaries])
+            scored = np.isfinite(accs).any()
+            best = int(np.nanargmax(accs) if scored else np.nanargmin(losses))
             ax.plot(xs[best], mean[best], "*", ms=16, color="tab:orange", mec="black", zorder=5,
                     label=f"best: {labels[best]}")  # fmt: skip
         _value_axis(ax, scale, xs, labels)
