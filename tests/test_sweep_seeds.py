@@ -162,3 +162,27 @@ def test_bands_with_several_seeds_none_with_one(seeds_sweep, monkeypatch, tmp_pa
     assert legend == ["lr=0.001", "lr=0.05"]
     assert all(len(ax.collections) == 0 for ax in fig.axes)
     assert fig.axes[0].get_ylabel() == "loss"
+
+
+def test_the_sweep_plot_stars_the_same_value_as_the_table(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    made = []
+    real = plots.figure
+
+    def keep(width, height):
+        made.append(real(width, height))
+        return made[-1]
+
+    monkeypatch.setattr(plots, "figure", keep)
+    # two values of equal mean accuracy: the star goes to the lower loss, listed second
+    summaries = [
+        SimpleNamespace(value=0.001, label="0.001", val_accs=[1.0, 1.0], val_losses=[0.3, 0.5],
+                        acc=(1.0, 0.0), loss=(0.4, 0.14)),
+        SimpleNamespace(value=0.05, label="0.05", val_accs=[1.0, 1.0], val_losses=[0.1, 0.2],
+                        acc=(1.0, 0.0), loss=(0.15, 0.07)),
+    ]  # fmt: skip
+    plots.plot_sweep(tmp_path / "tie.png", "lr", summaries, "log", 2)
+    for ax in made[0].axes:
+        (star,) = [line for line in ax.get_lines() if line.get_label().startswith("best")]
+        assert star.get_label() == "best: 0.05"
