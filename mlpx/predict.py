@@ -20,6 +20,7 @@ from mlpx.data import Normalization
 from mlpx.data import npz as npz_files
 from mlpx.errors import DataError, RunDirError
 from mlpx.model import model_spec
+from mlpx.outputs import check_output_file
 from mlpx.runs import CONFIG, RunDir
 
 FORMATS = (".csv", ".npy")
@@ -106,16 +107,13 @@ def default_output(run_dir: Path, data: Path) -> Path:
 
 
 def check_output(path: Path, force: bool) -> None:
-    """Refuse an output path that has the wrong suffix, no directory, or already exists
-    (unless ``force``); called before predicting so that no work is wasted."""
+    """Refuse an output path that has the wrong suffix, no writable directory, or already
+    exists (unless ``force``); called before predicting so that no work is wasted."""
     if path.suffix.lower() not in FORMATS:
         raise DataError(f"--out {path}: write .csv (one label per line) or .npy")
-    if not path.parent.is_dir():
-        raise DataError(f"--out {path}: directory {path.parent} does not exist")
-    if path.is_dir():
-        raise DataError(f"--out {path}: is a directory")
-    if path.exists() and not force:
+    if path.is_file() and not force:
         raise DataError(f"--out {path}: exists; pass --force to overwrite it")
+    check_output_file(path, "--out", force)
 
 
 def write_predictions(labels: np.ndarray, path: Path) -> None:

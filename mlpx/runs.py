@@ -95,7 +95,16 @@ def ensure_writable_dir(path: Path, what: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise RunDirError(f"{what}: {path} exists and is not a directory") from None
+        blocker = next(
+            (p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None
+        )
+        if blocker is not None:
+            raise RunDirError(
+                f"{what}: {blocker} is a symbolic link that leads nowhere (a loop or a "
+                "missing target)"
+            ) from None
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        raise RunDirError(f"{what}: {blocker} exists and is not a directory") from None
     except OSError as exc:
         raise RunDirError(f"{what}: cannot create {path} ({exc.strerror})") from None
     if not os.access(path, os.W_OK | os.X_OK):

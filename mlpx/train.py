@@ -21,7 +21,7 @@ from mlpx.config import Config
 from mlpx.data import Dataset, load_dataset
 from mlpx.errors import RunDirError
 from mlpx.interrupts import deferred_interrupts
-from mlpx.model import init_params, model_spec
+from mlpx.model import check_model_fits, init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import Schedule, build_schedule
 
@@ -128,6 +128,9 @@ class Trainer:
         self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype)
         self.spec = model_spec(config, self.dataset.n_features, self.dataset.n_classes)
         m = config.model
+        check_model_fits(
+            self.spec, config.train.batch_size, config.dtype, f"model.hidden {m.hidden}"
+        )
         params = init_params(self.spec, m.init, m.init_std, config.seed, config.dtype)
         self.backend = create_backend(config, self.spec, params)
         for split, (x, y) in self.dataset.splits().items():

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from mlpx.errors import MlpxError, MlpxWarning
+from mlpx.errors import MlpxWarning
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,8 +62,12 @@ F = TypeVar("F", bound=Callable)
 
 
 def reports_errors(command: F) -> F:
-    """Turn project errors raised by a command into one red line and their exit code, and
-    show mlpx's warnings as yellow lines."""
+    """Turn every exception a command lets through into one red line and an exit code (the
+    rule of :mod:`mlpx.cli.failures`), and show mlpx's warnings as yellow lines. Click's own
+    exits and usage errors pass on to Click."""
+    import click
+
+    from mlpx.cli.failures import explain
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -71,8 +75,10 @@ def reports_errors(command: F) -> F:
             with warnings.catch_warnings():
                 show_warnings_in_yellow()
                 return command(*args, **kwargs)
-        except MlpxError as exc:
-            fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            fail(*explain(exc))
 
     return wrapper  # type: ignore[return-value]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from mlpx.cli import options
+from mlpx.cli.failures import explain
 from mlpx.cli.render import (
     GroupProgress,
     ProgressDisplay,
@@ -21,6 +22,7 @@ from mlpx.cli.render import (
 from mlpx.errors import MlpxError
 
 if TYPE_CHECKING:
+    from mlpx import launch
     from mlpx.launch import Group
 
 
@@ -88,7 +90,10 @@ def train(
     except MlpxError:
         raise
     except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
-        fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
+        summary = _summary_written(target)
+        if summary is None:  # it never got as far as a run directory: the general rule
+            raise
+        fail(f"training failed: {explain(exc)[0]} (see {summary})", 1)
     run_summary(result.summary)
     if result.status == "interrupted":
         fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
@@ -96,6 +101,15 @@ def train(
         fail(result.message, 1)
     if result.message:
         console.print(result.message, highlight=False)
+
+
+def _summary_written(target: launch.SingleRun) -> Path | None:
+    """The summary.json a crashed run recorded its failure in, if it got that far."""
+    from mlpx.runs import SUMMARY
+
+    run_dir = getattr(target.trainer, "run_dir", None)
+    summary = run_dir.file(SUMMARY) if run_dir is not None else None
+    return summary if summary is not None and summary.is_file() else None
 
 
 def _cross_validation(target: Group) -> None:
