@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import stat
 import warnings
@@ -396,6 +397,20 @@ class Config(Section):
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain YAML-able data, every default filled in."""
         return self.model_dump(mode="json")
+
+    def with_absolute_paths(self) -> Config:
+        """This config with ``data.path`` made absolute, against the working directory it
+        was read from (as ``mlpx train`` reads it): a run directory's config.yaml then names
+        the same file wherever it is resumed or rerun from."""
+        path = self.data.path
+        if path is None or Path(path).expanduser().is_absolute():
+            return self
+        data = self.data.model_copy(update={"path": str(Path(path).expanduser().absolute())})
+        return self.model_copy(update={"data": data})
+
+    def sha256(self) -> str:
+        """A hash of the resolved config (of its YAML text, every default filled in)."""
+        return hashlib.sha256(dump_config(self).encode()).hexdigest()
 
 
 MAX_CONFIG_BYTES = 1_000_000

@@ -162,9 +162,12 @@ def param_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
 
 
 def mismatched_shape(arrays: dict[str, np.ndarray], spec: ModelSpec) -> str | None:
-    """Why ``arrays`` (a model file's or a checkpoint's) cannot hold ``spec``'s parameters,
+    """Why ``arrays`` (a model file's or a checkpoint's) cannot hold ``spec``'s learned
+    parameters,
     e.g. ``W1 has shape (64, 32) in the file, (64, 16) by the config``; None when they can."""
-    for name, shape in param_shapes(spec).items():
+    shapes = param_shapes(spec)
+    for name in spec.param_names():
+        shape = shapes[name]
         if name not in arrays:
             return f"{name} is missing from the file"
         if tuple(arrays[name].shape) != shape:

@@ -19,7 +19,7 @@ from mlpx.config import Config
 from mlpx.data import Normalization
 from mlpx.data import npz as npz_files
 from mlpx.errors import DataError, RunDirError
-from mlpx.model import model_spec
+from mlpx.model import mismatched_shape, model_spec
 from mlpx.outputs import check_output_file
 from mlpx.runs import CONFIG, RunDir
 
@@ -75,6 +75,12 @@ def load_trained(run_dir: Path) -> TrainedModel:
             f"{CONFIG}"
         )
     spec = model_spec(config, len(normalization.shift), len(params[last_bias]))
+    why = mismatched_shape(params, spec)
+    if why is not None:
+        raise RunDirError(
+            f"{run_dir}: {backend_type.model_filename} does not hold the model of {CONFIG} "
+            f"({spec.describe()}): {why}; was {CONFIG} edited?"
+        )
     return TrainedModel(run_dir, config, normalization, create_backend(config, spec, params))
 
 

@@ -62,6 +62,8 @@ REPORT = "report.txt"
 """Per-class precision/recall/F1 and the confusion matrix."""
 TEST_PREDICTIONS = "predictions.csv"
 """Labels of an unlabeled test split, one per line."""
+LOCK = ".lock"
+"""Held (``flock``) by the process that resumes the run, so that a second one is refused."""
 PLOTS = "plots"
 """The folder of the run's figures."""
 LOSS_PLOT = "loss.png"
@@ -158,6 +160,35 @@ class RunDir:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def lock(self, what: str) -> None:
+        """Hold the run's lock file until this process ends (the kernel lets go of it even
+        after a kill); a RunDirError, prefixed ``what``, when another process holds it."""
+        import fcntl
+
+        handle = open(self.file(LOCK), "a+", encoding="utf-8")  # noqa: SIM115 (held open)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise RunDirError(
+                f"{what}: another mlpx (process {holder}) is resuming this run; wait for it "
+                "or stop it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Let go of the lock :meth:`lock` took (if it did)."""
+        handle = getattr(self, "_lock", None)
+        if handle is not None:
+            handle.close()
+            self._lock = None
 
     # --- writing -----------------------------------------------------------------------
 
@@ -327,10 +358,14 @@ class RunDir:
         RunDirError when it is missing or damaged."""
         path = self.file(backend_type.model_filename)
         if not path.is_file():
-            raise RunDirError(
-                f"{self.path}: no {path.name}; the run did not complete an epoch (see its "
-                f"{SUMMARY})"
-            )
+            checkpoint = self.read_checkpoint()
+            if checkpoint is not None and "epoch" in checkpoint:
+                raise RunDirError(
+                    f"{self.path}: no {path.name}: the run stopped before writing its model "
+                    f"(killed or crashed after {int(checkpoint['epoch'])} epoch(s) of its "
+                    f"{CHECKPOINT}); finish it with: mlpx train --resume {self.path}"
+                )
+            raise RunDirError(f"{self.path}: no {path.name}; the run did not complete an epoch")
         try:
             return backend_type.load_model(path)
         except Exception as exc:  # torch.load and np.load fail in many ways on damaged files

@@ -44,6 +44,13 @@ def train(
     print_config: bool = typer.Option(
         False, "--print-config", help="Print the resolved config and exit without training."
     ),
+    epochs: Optional[int] = typer.Option(  # noqa: UP045
+        None,
+        "--epochs",
+        help="With --resume: train the run to this many epochs in all (more than it planned); "
+        "recorded in its summary.json.",
+        show_default=False,
+    ),
     jobs: Optional[int] = options.JOBS,  # noqa: UP045
     executor: str = options.EXECUTOR,
     scheduler: Optional[str] = options.SCHEDULER,  # noqa: UP045
@@ -70,6 +77,7 @@ def train(
         resume,
         print_config,
         ExecutorOptions(executor, jobs, scheduler),
+        epochs,
     )
     if print_config:
         text = dump_config(launch.resolved_config(request))

@@ -9,6 +9,7 @@ that names the file and the array.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zipfile
 import zlib
@@ -125,6 +126,15 @@ def _open(path: Path) -> dict[str, np.ndarray]:
             except READ_ERRORS as exc:
                 raise DataError(f"{path}: cannot read {key} ({_gist(exc)})") from None
     return arrays
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _check_magic(path: Path) -> None:
