@@ -61,9 +61,8 @@ def load_trained(run_dir: Path) -> TrainedModel:
     trained on. The number of classes is read from the last layer's bias.
     """
     run_dir = Path(run_dir).expanduser()
+    check_run_dir(run_dir)
     run = RunDir(run_dir)
-    if not run.has_config():
-        raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
     config = run.read_config(["device=auto"])
     normalization = run.read_normalization()
     backend_type = backend_class(config.backend)
@@ -82,6 +81,12 @@ def load_trained(run_dir: Path) -> TrainedModel:
             f"({spec.describe()}): {why}; was {CONFIG} edited?"
         )
     return TrainedModel(run_dir, config, normalization, create_backend(config, spec, params))
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse a directory that is not a run directory (no config.yaml)."""
+    if not RunDir(Path(run_dir).expanduser()).has_config():
+        raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
 
 
 def predict_file(run_dir: Path, data: Path) -> Prediction:

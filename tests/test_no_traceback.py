@@ -226,3 +226,37 @@ def test_the_console_script_path_has_the_same_rule(tmp_path):
     only_error(mlpx("gradcheck", "--config", tmp_path / "c.yaml"), 2)
     data = write_challenge(tmp_path / "c.npz", n=40, classes=2)
     assert data.is_file()
+
+
+def test_predict_names_a_missing_run_not_its_default_output(cli, tmp_path):
+    data = tmp_path / "toy.npz"
+    np.savez(data, data_x=np.zeros((2, 4)))
+    line = one_error_line(cli("predict", tmp_path / "nothing", "--data", data, expect=2))
+    assert (
+        line
+        == f"error: {tmp_path / 'nothing'}: no config.yaml; give a run directory written by mlpx train"
+    )
+
+
+def test_see_summary_json_only_when_the_run_wrote_one(cli, monkeypatch):
+    from mlpx.backends.numpy.backend import NumpyBackend
+    from mlpx.runs import RunDir
+
+    def crash(*args):
+        raise ValueError("a bug in a step")
+
+    monkeypatch.setattr(NumpyBackend, "train_step", crash)
+    result = cli.train("configs/toy.yaml", *QUICK, expect=1)
+    line = result.output.strip().splitlines()[-1]  # after the run's progress lines
+    Path(line.split("the traceback is in ")[1].split(" (please")[0]).unlink()
+    run = cli.last_run()
+    assert line.startswith("error: training failed: internal error: ValueError: a bug in a step")
+    assert line.endswith(f"(see {run / 'summary.json'})")
+    assert (run / "summary.json").is_file()
+
+    def too_long(*args):
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "runs/x")
+
+    monkeypatch.setattr(RunDir, "create", too_long)
+    line = one_error_line(cli.train("configs/toy.yaml", *QUICK, expect=2))
+    assert line == "error: runs/x: the name is too long; file names may have at most 255 bytes"

@@ -35,8 +35,15 @@ def predict(
 
     Example: mlpx predict runs/20261123-141503-challenge --data challenge.npz --out labels.csv
     """
-    from mlpx.predict import check_output, default_output, predict_file, write_predictions
+    from mlpx.predict import (
+        check_output,
+        check_run_dir,
+        default_output,
+        predict_file,
+        write_predictions,
+    )
 
+    check_run_dir(run_dir)  # before its default output is checked
     path = out if out is not None else default_output(run_dir, data)
     check_output(path, force)
     with console.status(f"Predicting {data} with {run_dir}..."):
