@@ -359,6 +359,11 @@ class RunDir:
         path = self.file(backend_type.model_filename)
         if not path.is_file():
             checkpoint = self.read_checkpoint()
+            if run_status(self.read_summary()) == "completed":
+                raise RunDirError(
+                    f"{self.path}: no {path.name}, though the run completed; was it moved or "
+                    "deleted?"
+                )
             if checkpoint is not None and "epoch" in checkpoint:
                 raise RunDirError(
                     f"{self.path}: no {path.name}: the run stopped before writing its model "

@@ -232,10 +232,8 @@ def test_predict_names_a_missing_run_not_its_default_output(cli, tmp_path):
     data = tmp_path / "toy.npz"
     np.savez(data, data_x=np.zeros((2, 4)))
     line = one_error_line(cli("predict", tmp_path / "nothing", "--data", data, expect=2))
-    assert (
-        line
-        == f"error: {tmp_path / 'nothing'}: no config.yaml; give a run directory written by mlpx train"
-    )
+    expected = "no config.yaml; give a run directory written by mlpx train"
+    assert line == f"error: {tmp_path / 'nothing'}: {expected}"
 
 
 def test_see_summary_json_only_when_the_run_wrote_one(cli, monkeypatch):

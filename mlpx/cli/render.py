@@ -150,10 +150,11 @@ class ProgressDisplay:
         self._last = 0.0
 
     def __enter__(self) -> ProgressDisplay:
-        self.progress.start()
-        return self
+        return self  # the display starts with the run: an error before it prints alone
 
     def __exit__(self, *exc) -> None:
+        if not self.progress.live.is_started:
+            return
         if hasattr(self, "steps"):  # the batch bar only matters while an epoch runs
             self.progress.remove_task(self.steps)
         self.progress.stop()
@@ -164,6 +165,7 @@ class ProgressDisplay:
             f"({info['device']}), {info['n_params']:,} parameters -> {run.path}",
             highlight=False,
         )
+        self.progress.start()
         self.epochs = self.progress.add_task("epoch", total=epochs, metrics="")
         self.steps = self.progress.add_task("batch", total=steps_per_epoch, metrics="")
 
@@ -211,15 +213,16 @@ class GroupProgress:
         )
 
     def __enter__(self) -> GroupProgress:
-        self.progress.start()
-        return self
+        return self  # the display starts with the group: an error before it prints alone
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.progress.live.is_started:
+            self.progress.stop()
 
     def on_start(
         self, directory: Path, plan: GroupPlan, pending: list[Trial], finished: list[TrialResult]
     ) -> None:
+        self.progress.start()
         self.plan = plan
         if plan.kind == "cv":
             what = (

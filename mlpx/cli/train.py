@@ -47,8 +47,8 @@ def train(
     epochs: Optional[int] = typer.Option(  # noqa: UP045
         None,
         "--epochs",
-        help="With --resume: train the run to this many epochs in all (more than it planned); "
-        "recorded in its summary.json.",
+        help="With --resume: train the run to this many epochs in all (at least as many as "
+        "it planned), the one change a resume accepts; recorded in its summary.json.",
         show_default=False,
     ),
     jobs: Optional[int] = options.JOBS,  # noqa: UP045
