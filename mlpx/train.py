@@ -23,7 +23,15 @@ from mlpx.data.npz import file_sha256
 from mlpx.errors import RunDirError
 from mlpx.interrupts import deferred_interrupts
 from mlpx.model import check_model_fits, init_params, mismatched_shape, model_spec
-from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
+from mlpx.runs import (
+    CHECKPOINT,
+    CONFIG,
+    SUMMARY,
+    TEST_PREDICTIONS,
+    RunDir,
+    process_info,
+    run_status,
+)
 from mlpx.schedules import Schedule, build_schedule
 
 BEST = "best/"
@@ -439,7 +447,12 @@ def open_resume(
 def _checked_resume(
     run: RunDir, what: str, epochs: int | None
 ) -> tuple[Trainer, dict[str, np.ndarray]]:
-    summary = run.read_summary() or {}
+    summary = run.read_summary()
+    if not isinstance(summary, dict) or not isinstance(summary.get("model"), str):
+        raise RunDirError(
+            f"{what}: {SUMMARY} is missing or damaged, so what the run started with cannot be "
+            "checked; start it anew"
+        )
     status = run_status(summary)
     if status == "completed":
         raise RunDirError(f"{what}: the run has already completed")

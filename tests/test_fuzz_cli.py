@@ -279,11 +279,15 @@ def test_a_full_tmpfs(user, tmp_path):
         subprocess.run(["umount", str(disk)], check=True)
 
 
-def test_sweep_resume_on_a_read_only_sweep(user, tmp_path):
+def test_sweep_resume_on_a_read_only_sweep(user, tmp_path, monkeypatch):
     home, run = user
-    result = invoke(COMMANDS_WRITING["sweep"](home, run, tmp_path))
+    monkeypatch.chdir(home)  # data.path relative to here: sweep.yaml records it absolute
+    npz = ["-s", "data.name=npz", "-s", "data.path=challenge.npz", "-s", "data.val_fraction=0.2"]
+    result = invoke([*COMMANDS_WRITING["sweep"](home, run, tmp_path), *npz])
     assert result.exit_code == 0, result.output
     (sweep,) = (tmp_path / "runs").iterdir()
+    base = yaml.safe_load((sweep / "sweep.yaml").read_text())["base"]
+    assert base["data"]["path"] == str(home / "challenge.npz")
     before = snapshot(sweep)
     with read_only(sweep):
         result = invoke(["sweep", "--resume", str(sweep)])

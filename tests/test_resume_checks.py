@@ -244,3 +244,10 @@ def test_predict_after_editing_hidden_is_one_line(started, tmp_path):
     assert (
         "W1 has shape (16, 32) in the file, (16, 16) by the config; was config.yaml edited?" in line
     )
+
+
+@pytest.mark.parametrize("text", ["[1, 2, 3]", "{", '{"status": {}}'])
+def test_a_damaged_summary_is_refused_not_a_crash(started, run, text):
+    (run / "summary.json").write_text(text)
+    line = one_line(mlpx("train", "--resume", run, cwd=started[0]))
+    assert "summary.json is missing or damaged, so what the run started with cannot be" in line
