@@ -240,7 +240,7 @@ def test_predict_without_out_on_a_read_only_run(user):
     check_unchanged(before, 2, run)
 
 
-@pytest.mark.parametrize("command", ["predict", "crossentropy-demo", "train"])
+@pytest.mark.parametrize("command", ["predict", "crossentropy-demo", "train", "sweep"])
 def test_a_full_disk_simulated(user, tmp_path, monkeypatch, command):
     """Every atomic write of mlpx fsyncs its file: a full disk fails there."""
     import mlpx.atomic
