@@ -66,7 +66,7 @@ class TrainRequest:
             )
         if self.epochs is not None and self.epochs < 1:
             raise UsageError(f"--epochs {self.epochs}: must be a number of epochs >= 1")
-        if self.resume is None and self.config is None:
+        if self.resume is None and self.config is None and not self.print_config:
             raise UsageError(
                 "give a config file (e.g. mlpx train configs/digits.yaml) or --resume RUN_DIR"
             )
@@ -83,7 +83,8 @@ class TrainRequest:
 
 
 def resolved_config(request: TrainRequest) -> Config:
-    """The validated config ``--print-config`` shows."""
+    """The validated config ``--print-config`` shows (the defaults, with any ``-s``
+    overrides, when no config file is given)."""
     request.check()
     return load_config(request.config, request.overrides)
 

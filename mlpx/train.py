@@ -34,6 +34,7 @@ from mlpx.runs import (
     run_status,
 )
 from mlpx.schedules import Schedule, build_schedule
+from mlpx.tracking import check_trackers, open_trackers
 
 BEST = "best/"
 """Prefix of the best epoch's weights (``train.restore_best``) in the checkpoint, beside the
@@ -150,6 +151,7 @@ class Trainer:
             len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
         )
         self.schedule = schedule_for(config, len(self.batches))
+        check_trackers(config)
 
     def run(
         self,
@@ -245,6 +247,9 @@ class Trainer:
     def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
+        self.trackers = open_trackers(self.config, run)
+        for tracker in self.trackers:
+            tracker.start(self.summary)
         run.write_summary(self.summary)
         if self.observer:
             self.observer.on_start(
@@ -304,6 +309,8 @@ class Trainer:
             with deferred_interrupts():
                 run.append_steps(epoch, first_step, stats.losses)
                 run.append_metrics(record)
+                for tracker in self.trackers:
+                    tracker.epoch(record, first_step, stats.losses)
                 if config.train.restore_best and improves(self.history, record):
                     self._best = self.backend.params() | {"epoch": np.array(epoch)}
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
@@ -342,6 +349,8 @@ class Trainer:
         try:
             with deferred_interrupts():
                 self._final_files(run, summary, final_files)
+                for tracker in self.trackers:
+                    tracker.finish(summary)
         except KeyboardInterrupt:
             pass
         return TrainResult(run.path, status, summary, self.history)
