@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
+import stat
 import warnings
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +32,9 @@ from mlpx.schedules import REQUIRED, SCHEDULES
 
 DATASET_NAMES = tuple(SOURCES)
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+MAX_NAME = 200
+"""A run is named ``YYYYmmdd-HHMMSS-NAME-N``; file systems allow 255 bytes per name."""
+MAX_THREADS = 1024
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,9 @@ def registered(registry: Mapping[str, Any]) -> Any:
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False
+    )
 
 
 class DataConfig(Section):
@@ -95,7 +102,9 @@ class OptimizerConfig(Section):
     hyperparameters: exactly those its registry entry declares, validated by the entry and
     with its defaults filled in (``lr`` too, when not given)."""
 
-    model_config = ConfigDict(extra="allow", strict=True, validate_assignment=True)
+    model_config = ConfigDict(
+        extra="allow", strict=True, validate_assignment=True, allow_inf_nan=False
+    )
 
     name: registered(OPTIMIZERS) = "adam"  # type: ignore[valid-type]
     lr: float = Field(0.001, gt=0.0)
@@ -343,15 +352,18 @@ class Config(Section):
     @field_validator("threads")
     @classmethod
     def _positive_threads(cls, value: str | int) -> str | int:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("threads must be auto or >= 1")
+        if isinstance(value, int) and not 1 <= value <= MAX_THREADS:
+            raise ValueError(f"threads must be auto or a number from 1 to {MAX_THREADS}")
         return value
 
-    @field_validator("name")
+    @field_validator("name", mode="before")
     @classmethod
-    def _safe_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
-            raise ValueError("use letters, digits, '.', '_' and '-' only (it names directories)")
+    def _safe_name(cls, value: Any) -> Any:
+        rule = f"a name is 1 to {MAX_NAME} letters, digits, '.', '_' and '-' (it names directories)"
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ValueError(rule)
+        if len(value) > MAX_NAME or value in (".", ".."):
+            raise ValueError(rule)
         return value
 
     @model_validator(mode="after")
@@ -445,9 +457,101 @@ class Config(Section):
         """The resolved config as plain YAML-able data, every default filled in."""
         return self.model_dump(mode="json")
 
+    def with_absolute_paths(self) -> Config:
+        """This config with ``data.path`` made absolute, against the working directory it
+        was read from (as ``mlpx train`` reads it): a run directory's config.yaml then names
+        the same file wherever it is resumed or rerun from."""
+        path = self.data.path
+        if path is None or Path(path).expanduser().is_absolute():
+            return self
+        data = self.data.model_copy(update={"path": str(Path(path).expanduser().absolute())})
+        return self.model_copy(update={"data": data})
+
+    def sha256(self) -> str:
+        """A hash of the resolved config (of its YAML text, every default filled in)."""
+        return hashlib.sha256(dump_config(self).encode()).hexdigest()
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""A config file is a page of settings: anything larger is not one (``/dev/zero``, a log)."""
+MAX_DEPTH = 50
+"""Sections and lists nested deeper than this are no config (20,000 ``[`` would exhaust
+Python's stack)."""
+MAX_NODES = 100_000
+"""Values a document may hold once its aliases are expanded (a "billion laughs" holds 10**9)."""
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``) and refuses
+    what a config never needs and an attacker would use: nesting deeper than
+    :data:`MAX_DEPTH`, aliases that refer to themselves or expand beyond :data:`MAX_NODES`
+    values, and a key given twice in one mapping (the last would silently win)."""
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _LimitError(
+                    f"nested more than {MAX_DEPTH} levels deep (line {mark.line + 1})"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, {}, set())
+        return node
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` then a key of base is an override, not a slip
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if isinstance(key, Hashable) and key in lines:
+                    raise _LimitError(
+                        f"key {key!r} is given twice (lines {lines[key]} and {line}); keep one"
+                    )
+                if isinstance(key, Hashable):
+                    lines[key] = line
+        return super().construct_mapping(node, deep)
+
+
+class _LimitError(Exception):
+    """A YAML document the loader refuses (depth, aliases, duplicate keys)."""
+
+
+def _expanded_size(node: Any, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """The number of values ``node`` holds with every alias expanded; a _LimitError for an
+    alias inside its own anchor or for more than :data:`MAX_NODES` values."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        mark = node.start_mark
+        raise _LimitError(f"an alias refers to itself (anchor at line {mark.line + 1})")
+    size = 1
+    if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+        open_nodes.add(key)
+        children = node.value if isinstance(node, yaml.SequenceNode) else sum(node.value, ())
+        for child in children:
+            size += _expanded_size(child, sizes, open_nodes)
+            if size > MAX_NODES:
+                raise _LimitError(
+                    f"its aliases expand to more than {MAX_NODES:,} values; write it out"
+                )
+        open_nodes.discard(key)
+    sizes[key] = size
+    return size
 
 
 _Loader.add_implicit_resolver(
@@ -468,6 +572,8 @@ def parse_yaml(text: str, where: str) -> Any:
     """Parse YAML text; a syntax error becomes a one-line ConfigError naming ``where``."""
     try:
         return yaml.load(text, Loader=_Loader)
+    except _LimitError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -478,12 +584,27 @@ def parse_yaml(text: str, where: str) -> Any:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into a mapping, with clear errors for every way it can fail."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such config file")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory; give a YAML config file")
     try:
-        text = path.read_bytes().decode("utf-8")
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{path}: is a directory; give a YAML config file")
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            f"{path}: is a {_file_kind(mode)}, not a regular file; give a YAML config file"
+        )
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; a config is a page of "
+                "settings, not this"
+            )
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
@@ -497,6 +618,17 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             f"not a {type(data).__name__}"
         )
     return data
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    kinds = [
+        (stat.S_ISFIFO, "named pipe (FIFO)"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -681,6 +813,10 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
         return f"{path}: expected a section (mapping) with keys {names}, got {value!r}{more}"
     allowed = _allowed(loc) if loc else ""
     reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "finite_number":
+        allowed = allowed.replace("a number", "a finite number", 1)
+    if first["type"] == "value_error" and loc in (("name",), ("threads",)):
+        return f"{path}: {value!r} is not allowed: {reason}{more}"
     one_of = _one_of(loc) if loc else None
     if one_of is not None and isinstance(value, str):
         near = difflib.get_close_matches(value, list(one_of.registry), n=1, cutoff=0.6)

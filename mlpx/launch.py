@@ -47,6 +47,7 @@ class TrainRequest:
     resume: Path | None = None
     print_config: bool = False
     executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+    epochs: int | None = None
 
     def check(self) -> None:
         """Refuse options that do not go together."""
@@ -54,6 +55,17 @@ class TrainRequest:
             raise UsageError(
                 "--resume takes the run directory alone: its config.yaml is the config"
             )
+        if self.resume is not None and self.runs_dir is not None:
+            raise UsageError(
+                f"--runs-dir: a resumed run stays where it is ({self.resume}); drop --runs-dir"
+            )
+        if self.epochs is not None and self.resume is None:
+            raise UsageError(
+                "--epochs: only with --resume (it adds epochs to a stopped run); for a new "
+                "run, -s train.epochs=N"
+            )
+        if self.epochs is not None and self.epochs < 1:
+            raise UsageError(f"--epochs {self.epochs}: must be a number of epochs >= 1")
         if self.resume is None and self.config is None and not self.print_config:
             raise UsageError(
                 "give a config file (e.g. mlpx train configs/digits.yaml) or --resume RUN_DIR"
@@ -147,6 +159,8 @@ def open_training(request: TrainRequest) -> SingleRun | Group:
     if request.resume is not None:
         path = Path(request.resume)
         if (path / CrossValPlan.plan_file).is_file():
+            if request.epochs is not None:
+                raise UsageError("--epochs: only for a single run, not a cross-validation")
             return Group(load_plan(path, CrossValPlan), request.executor, directory=path)
         if not (path / CONFIG).is_file():
             raise RunDirError(
@@ -154,9 +168,9 @@ def open_training(request: TrainRequest) -> SingleRun | Group:
                 f"nor a cross-validation (no {CrossValPlan.plan_file})"
             )
         request.refuse_executor_options()
-        trainer, checkpoint = open_resume(path)
-        return SingleRun(trainer, resumed=(RunDir(path), checkpoint))
-    config = load_config(request.config, request.overrides)
+        trainer, run, checkpoint = open_resume(path, request.epochs)
+        return SingleRun(trainer, resumed=(run, checkpoint))
+    config = load_config(request.config, request.overrides).with_absolute_paths()
     if is_cross_validation(config):
         plan = plan_crossval(config)
         Trainer(plan.trial_config(plan.trials[0]))  # every fold would fail the same way
@@ -205,7 +219,7 @@ def open_sweep(request: SweepRequest) -> Group:
         raise UsageError(
             "missing PARAM: what to sweep, e.g. mlpx sweep lr (see 'mlpx sweep --help')"
         )
-    base = load_config(request.config, request.overrides)
+    base = load_config(request.config, request.overrides).with_absolute_paths()
     seeds = 1 if request.seeds is None else request.seeds
     plan = plan_sweep(request.param, request.values, base, seeds)
     return Group(plan, request.executor, runs_dir=request.runs_dir or Path(base.output.runs_dir))

@@ -147,3 +147,45 @@ def init_params(
             params[f"running_mean{i}"] = np.zeros(fan_out, dtype=dtype)
             params[f"running_var{i}"] = np.ones(fan_out, dtype=dtype)
     return params
+
+
+def param_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """The shape of every parameter and buffer :func:`init_params` draws, by name."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    layers = zip(spec.sizes[:-1], spec.sizes[1:], strict=True)
+    for i, (fan_in, fan_out) in enumerate(layers, start=1):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (fan_in, fan_out), (fan_out,)
+        if spec.uses_batchnorm and i < spec.n_layers:
+            for name in ("gamma", "beta", "running_mean", "running_var"):
+                shapes[f"{name}{i}"] = (fan_out,)
+    return shapes
+
+
+def mismatched_shape(arrays: dict[str, np.ndarray], spec: ModelSpec) -> str | None:
+    """Why ``arrays`` (a model file's or a checkpoint's) cannot hold ``spec``'s learned
+    parameters,
+    e.g. ``W1 has shape (64, 32) in the file, (64, 16) by the config``; None when they can."""
+    shapes = param_shapes(spec)
+    for name in spec.param_names():
+        shape = shapes[name]
+        if name not in arrays:
+            return f"{name} is missing from the file"
+        if tuple(arrays[name].shape) != shape:
+            return (
+                f"{name} has shape {tuple(arrays[name].shape)} in the file, {shape} by the config"
+            )
+    return None
+
+
+def check_model_fits(spec: ModelSpec, batch_size: int, dtype: str, what: str) -> None:
+    """Refuse (ConfigError) a model that cannot be trained in the memory there is: the
+    weights, their gradients and two optimizer slots, the float64 draw of the largest layer,
+    and a batch's activations. ``what`` names the setting in the message."""
+    from mlpx.memory import check_fits
+
+    itemsize = np.dtype(dtype).itemsize
+    pairs = list(zip(spec.sizes[:-1], spec.sizes[1:], strict=True))
+    largest = max(a * b for a, b in pairs)
+    activations = 4 * batch_size * sum(spec.sizes) * itemsize
+    needed = 4 * spec.n_params() * itemsize + 8 * largest + activations
+    check_fits(needed, f"{what} ({spec.n_params():,} parameters)", "use a smaller model")

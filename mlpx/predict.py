@@ -19,7 +19,8 @@ from mlpx.config import Config
 from mlpx.data import Normalization
 from mlpx.data import npz as npz_files
 from mlpx.errors import DataError, RunDirError
-from mlpx.model import model_spec
+from mlpx.model import mismatched_shape, model_spec
+from mlpx.outputs import check_output_file
 from mlpx.runs import CONFIG, RunDir, values_csv
 
 FORMATS = (".csv", ".npy")
@@ -110,9 +111,8 @@ def load_trained(run_dir: Path) -> TrainedModel:
     trained on. The number of classes is read from the last layer's bias.
     """
     run_dir = Path(run_dir).expanduser()
+    check_run_dir(run_dir)
     run = RunDir(run_dir)
-    if not run.has_config():
-        raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
     config = run.read_config(["device=auto"])
     normalization = run.read_normalization()
     backend_type = backend_class(config.backend)
@@ -124,8 +124,20 @@ def load_trained(run_dir: Path) -> TrainedModel:
             f"{CONFIG}"
         )
     spec = model_spec(config, len(normalization.shift), len(params[last_bias]))
+    why = mismatched_shape(params, spec)
+    if why is not None:
+        raise RunDirError(
+            f"{run_dir}: {backend_type.model_filename} does not hold the model of {CONFIG} "
+            f"({spec.describe()}): {why}; was {CONFIG} edited?"
+        )
     backend = create_backend(config, spec, params)
     return TrainedModel(run_dir, config, normalization, backend, run.read_target_scaling())
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse a directory that is not a run directory (no config.yaml)."""
+    if not RunDir(Path(run_dir).expanduser()).has_config():
+        raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
 
 
 def predict_file(run_dir: Path, data: Path) -> Prediction:
@@ -177,16 +189,13 @@ def default_output(run_dir: Path, data: Path) -> Path:
 
 
 def check_output(path: Path, force: bool) -> None:
-    """Refuse an output path that has the wrong suffix, no directory, or already exists
-    (unless ``force``); called before predicting so that no work is wasted."""
+    """Refuse an output path that has the wrong suffix, no writable directory, or already
+    exists (unless ``force``); called before predicting so that no work is wasted."""
     if path.suffix.lower() not in FORMATS:
         raise DataError(f"--out {path}: write .csv (one label per line) or .npy")
-    if not path.parent.is_dir():
-        raise DataError(f"--out {path}: directory {path.parent} does not exist")
-    if path.is_dir():
-        raise DataError(f"--out {path}: is a directory")
-    if path.exists() and not force:
+    if path.is_file() and not force:
         raise DataError(f"--out {path}: exists; pass --force to overwrite it")
+    check_output_file(path, "--out", force)
 
 
 def write_predictions(labels: np.ndarray, path: Path, names: list[str] | None = None) -> None:

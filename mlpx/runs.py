@@ -60,6 +60,8 @@ REPORT = "report.txt"
 """Per-class precision/recall/F1 and the confusion matrix."""
 TEST_PREDICTIONS = "predictions.csv"
 """Labels of an unlabeled test split, one per line."""
+LOCK = ".lock"
+"""Held (``flock``) by the process that resumes the run, so that a second one is refused."""
 PLOTS = "plots"
 """The folder of the run's figures."""
 LOSS_PLOT = "loss.png"
@@ -103,7 +105,16 @@ def ensure_writable_dir(path: Path, what: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise RunDirError(f"{what}: {path} exists and is not a directory") from None
+        blocker = next(
+            (p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None
+        )
+        if blocker is not None:
+            raise RunDirError(
+                f"{what}: {blocker} is a symbolic link that leads nowhere (a loop or a "
+                "missing target)"
+            ) from None
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        raise RunDirError(f"{what}: {blocker} exists and is not a directory") from None
     except OSError as exc:
         raise RunDirError(f"{what}: cannot create {path} ({exc.strerror})") from None
     if not os.access(path, os.W_OK | os.X_OK):
@@ -157,6 +168,35 @@ class RunDir:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def lock(self, what: str) -> None:
+        """Hold the run's lock file until this process ends (the kernel lets go of it even
+        after a kill); a RunDirError, prefixed ``what``, when another process holds it."""
+        import fcntl
+
+        handle = open(self.file(LOCK), "a+", encoding="utf-8")  # noqa: SIM115 (held open)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise RunDirError(
+                f"{what}: another mlpx (process {holder}) is resuming this run; wait for it "
+                "or stop it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Let go of the lock :meth:`lock` took (if it did)."""
+        handle = getattr(self, "_lock", None)
+        if handle is not None:
+            handle.close()
+            self._lock = None
 
     # --- writing -----------------------------------------------------------------------
 
@@ -336,10 +376,19 @@ class RunDir:
         RunDirError when it is missing or damaged."""
         path = self.file(backend_type.model_filename)
         if not path.is_file():
-            raise RunDirError(
-                f"{self.path}: no {path.name}; the run did not complete an epoch (see its "
-                f"{SUMMARY})"
-            )
+            checkpoint = self.read_checkpoint()
+            if run_status(self.read_summary()) == "completed":
+                raise RunDirError(
+                    f"{self.path}: no {path.name}, though the run completed; was it moved or "
+                    "deleted?"
+                )
+            if checkpoint is not None and "epoch" in checkpoint:
+                raise RunDirError(
+                    f"{self.path}: no {path.name}: the run stopped before writing its model "
+                    f"(killed or crashed after {int(checkpoint['epoch'])} epoch(s) of its "
+                    f"{CHECKPOINT}); finish it with: mlpx train --resume {self.path}"
+                )
+            raise RunDirError(f"{self.path}: no {path.name}; the run did not complete an epoch")
         try:
             return backend_type.load_model(path)
         except Exception as exc:  # torch.load and np.load fail in many ways on damaged files

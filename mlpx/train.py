@@ -19,14 +19,16 @@ import numpy as np
 from mlpx.backends import Backend, Evaluation, create_backend
 from mlpx.config import Config
 from mlpx.data import Dataset, load_dataset
+from mlpx.data.npz import file_sha256
 from mlpx.errors import RunDirError
 from mlpx.interrupts import deferred_interrupts
 from mlpx.metrics import regression_metrics
-from mlpx.model import init_params, model_spec
+from mlpx.model import check_model_fits, init_params, mismatched_shape, model_spec
 from mlpx.runs import (
     CHECKPOINT,
     CONFIG,
     CONFUSION_TEST_PLOT,
+    SUMMARY,
     TEST_PREDICTIONS,
     RunDir,
     process_info,
@@ -138,6 +140,9 @@ class Trainer:
         self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype, config.task)
         self.spec = model_spec(config, self.dataset.n_features, self.dataset.n_classes)
         m = config.model
+        check_model_fits(
+            self.spec, config.train.batch_size, config.dtype, f"model.hidden {m.hidden}"
+        )
         params = init_params(self.spec, m.init, m.init_std, config.seed, config.dtype)
         self.backend = create_backend(config, self.spec, params)
         for split, (x, y) in self.dataset.splits().items():
@@ -179,9 +184,24 @@ class Trainer:
             "epochs_planned": config.train.epochs,
             "epochs_completed": 0,
             **process_info(),
+            "started_with": self.started_with(),
         }
         self._best: dict[str, np.ndarray] | None = None
         return self._train(run, first_epoch=1)
+
+    def started_with(self) -> dict[str, Any]:
+        """What the run starts with, for a resume to check (summary.json's ``started_with``):
+        the resolved config and its hash, the fingerprint of the data (:meth:`Dataset.digest`)
+        and, for a file of the user's, its resolved path and SHA-256."""
+        record: dict[str, Any] = {
+            "config_sha256": self.config.sha256(),
+            "config": self.config.to_dict(),
+            "data_digest": self.dataset.digest(),
+        }
+        if self.config.data.name == "npz" and self.config.data.path:
+            path = Path(self.config.data.path).expanduser().resolve()
+            record["data_file"] = {"path": str(path), "sha256": file_sha256(path)}
+        return record
 
     def resume(self, run: RunDir, checkpoint: dict[str, np.ndarray]) -> TrainResult:
         """Continue ``run`` from its last checkpoint to the configured number of epochs.
@@ -205,7 +225,16 @@ class Trainer:
         self.summary["resumed"] = previous.get("resumed", 0) + 1
         self.summary["seconds_before"] = previous.get("seconds", 0.0)
         self.summary.pop("message", None)
-        return self._train(run, first_epoch=epoch + 1)
+        planned = previous.get("epochs_planned")
+        if planned is not None and planned != self.config.train.epochs:  # --epochs N
+            extended = {"from": planned, "to": self.config.train.epochs, "after_epoch": epoch}
+            self.summary["epochs_extended"] = [*previous.get("epochs_extended", []), extended]
+            self.summary["epochs_planned"] = self.config.train.epochs
+            run.write_config(self.config)
+        try:
+            return self._train(run, first_epoch=epoch + 1)
+        finally:
+            run.unlock()
 
     @property
     def steps_per_epoch(self) -> int:
@@ -461,23 +490,125 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def open_resume(run_path: Path) -> tuple[Trainer, dict[str, np.ndarray]]:
-    """The Trainer of an interrupted or crashed run and its checkpoint, ready for
-    :meth:`Trainer.resume`; a RunDirError says why a directory cannot be resumed."""
+def open_resume(
+    run_path: Path, epochs: int | None = None
+) -> tuple[Trainer, RunDir, dict[str, np.ndarray]]:
+    """The Trainer of an interrupted or crashed run, its directory (locked: a second resume
+    is refused) and its checkpoint, ready for :meth:`Trainer.resume`.
+
+    A run resumes as it started: config.yaml, the data and the model the checkpoint holds
+    must be those recorded when it started (summary.json's ``started_with``; runs of an
+    older mlpx have only the model to check). The one change allowed is ``epochs``: more
+    epochs in all than planned. A RunDirError says why a directory cannot be resumed.
+    """
     run = RunDir(Path(run_path))
+    what = f"--resume {run_path}"
     if not run.has_config():
-        raise RunDirError(f"--resume {run_path}: not a run directory (no {CONFIG})")
-    status = run_status(run.read_summary())
-    if status == "completed":
-        raise RunDirError(f"--resume {run_path}: the run has already completed")
-    if status == "running":
-        raise RunDirError(f"--resume {run_path}: the run is still running (pid alive)")
-    checkpoint = run.read_checkpoint()
-    if checkpoint is None:
+        raise RunDirError(f"{what}: not a run directory (no {CONFIG})")
+    run.lock(what)
+    try:
+        trainer, checkpoint = _checked_resume(run, what, epochs)
+    except BaseException:
+        run.unlock()
+        raise
+    return trainer, run, checkpoint
+
+
+def _checked_resume(
+    run: RunDir, what: str, epochs: int | None
+) -> tuple[Trainer, dict[str, np.ndarray]]:
+    summary = run.read_summary()
+    if not isinstance(summary, dict) or not isinstance(summary.get("model"), str):
         raise RunDirError(
-            f"--resume {run_path}: no {CHECKPOINT} (no epoch had completed); start it anew"
+            f"{what}: {SUMMARY} is missing or damaged, so what the run started with cannot be "
+            "checked; start it anew"
         )
-    return Trainer(run.read_config()), checkpoint
+    status = run_status(summary)
+    if status == "completed":
+        raise RunDirError(f"{what}: the run has already completed")
+    if status == "running":
+        raise RunDirError(f"{what}: the run is still running (pid alive)")
+    if not run.file(CHECKPOINT).exists():
+        raise RunDirError(f"{what}: no {CHECKPOINT} (no epoch had completed); start it anew")
+    checkpoint = run.read_checkpoint()
+    if checkpoint is None or "epoch" not in checkpoint:
+        raise RunDirError(
+            f"{what}: {CHECKPOINT} is damaged (not a readable .npz archive with an epoch); "
+            "the run cannot continue from it; start it anew"
+        )
+    config = run.read_config()
+    started = summary.get("started_with")
+    if isinstance(started, dict) and isinstance(started.get("config"), dict):
+        changes = _config_changes(started["config"], config.to_dict())
+        if changes:
+            raise RunDirError(
+                f"{what}: {CONFIG} changed since the run started ({'; '.join(changes)}); a run "
+                "resumes as it started: undo the change, or start a new run"
+            )
+    planned = summary.get("epochs_planned", config.train.epochs)
+    if config.train.epochs != planned:
+        raise RunDirError(
+            f"{what}: train.epochs is {config.train.epochs} in {CONFIG} but the run planned "
+            f"{planned}; put it back, and to train longer pass --epochs N"
+        )
+    if epochs is not None and epochs < planned:
+        raise RunDirError(
+            f"{what} --epochs {epochs}: the run plans {planned} epochs; --epochs only adds "
+            f"epochs (give {planned} or more)"
+        )
+    if epochs is not None:
+        config = config.model_copy(
+            update={"train": config.train.model_copy(update={"epochs": epochs})}
+        )
+    backend = summary.get("backend")
+    if isinstance(backend, str) and backend != config.backend:
+        raise RunDirError(
+            f"{what}: the run trained with backend {backend}, {CONFIG} now says "
+            f"{config.backend}; put it back"
+        )
+    trainer = Trainer(config)
+    why = mismatched_shape(checkpoint, trainer.spec)
+    if why is not None:
+        raise RunDirError(
+            f"{what}: {CHECKPOINT} does not hold the model of {CONFIG} "
+            f"({trainer.spec.describe()}): {why}"
+        )
+    if isinstance(started, dict) and started.get("data_digest") not in (
+        None,
+        trainer.dataset.digest(),
+    ):
+        raise RunDirError(f"{what}: {_data_change(started, config)}; a run resumes on its own data")
+    return trainer, checkpoint
+
+
+def _config_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every setting that differs (``train.epochs`` aside: --epochs
+    and the summary's plan decide it)."""
+    changes = []
+    for key in sorted(set(before) | set(after), key=str):
+        path = f"{prefix}{key}"
+        old, new = before.get(key, "(absent)"), after.get(key, "(absent)")
+        if path == "train.epochs":
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += _config_changes(old, new, f"{path}.")
+        elif old != new:
+            changes.append(f"{path}: {old!r} -> {new!r}")
+    return changes
+
+
+def _data_change(started: dict[str, Any], config: Config) -> str:
+    """What changed about the data: the file's content, or the data themselves."""
+    recorded = started.get("data_file")
+    if isinstance(recorded, dict) and config.data.path:
+        path = Path(config.data.path).expanduser().resolve()
+        now = file_sha256(path)
+        if now != recorded.get("sha256"):
+            return (
+                f"data.path {path} holds other data than when the run started (sha256 "
+                f"{str(recorded.get('sha256'))[:12]}... then, {now[:12]}... now)"
+            )
+    return f"the data of data.name {config.data.name} differ from those the run started with"
 
 
 def train(

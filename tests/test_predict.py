@@ -122,7 +122,7 @@ def test_predict_mistakes_are_one_line(cli, challenge_run, tmp_path):
         assert expected in one_error_line(cli(*args, expect=2)), name
     (run / "model.pt").rename(run / "model.bak")
     line = one_error_line(cli("predict", run, "--data", data, expect=2))
-    assert "no model.pt; the run did not complete an epoch" in line
+    assert "no model.pt, though the run completed; was it moved or deleted?" in line
 
 
 def test_predict_names_a_damaged_run_file_in_one_line(cli, challenge_run):

@@ -236,7 +236,6 @@ class InterruptAfter:
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_restore_best_saves_the_best_epoch_and_survives_a_resume(cli, tmp_path, backend):
     from mlpx.backends import backend_class
-    from mlpx.runs import RunDir
     from mlpx.train import Trainer, open_resume
 
     output = cli.train("configs/digits.yaml", *RESTORE_BEST, f"backend={backend}").output
@@ -268,8 +267,8 @@ def test_restore_best_saves_the_best_epoch_and_survives_a_resume(cli, tmp_path, 
     interrupted = trainer.run(runs_dir=tmp_path / "interrupted")
     assert interrupted.status == "interrupted" and interrupted.summary["epochs_completed"] == stop
     assert interrupted.summary["model_epoch"] == best["epoch"]
-    resumed_trainer, checkpoint = open_resume(interrupted.run_dir)
-    resumed = resumed_trainer.resume(RunDir(interrupted.run_dir), checkpoint)
+    resumed_trainer, run, checkpoint = open_resume(interrupted.run_dir)
+    resumed = resumed_trainer.resume(run, checkpoint)
     assert resumed.status == "completed" and resumed.summary["model_epoch"] == best["epoch"]
     again = load(interrupted.run_dir / backend_class(backend).model_filename)
     for name, value in weights.items():

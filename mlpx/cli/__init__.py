@@ -14,8 +14,8 @@ import typer
 
 from mlpx.cli import compare, data, diagnostics, predict, runs, sweep, train
 from mlpx.cli.conventions import Command, Group
+from mlpx.cli.failures import explain
 from mlpx.cli.render import ProgressDisplay, console, fail
-from mlpx.errors import MlpxError
 
 __all__ = ["ProgressDisplay", "app", "main"]
 
@@ -72,20 +72,19 @@ app.command(cls=Command)(sweep.sweep)
 def main() -> None:
     """Entry point of the ``mlpx`` console script.
 
-    Project errors and command-line usage errors both become one red line (exit 2), not a
-    traceback or a boxed panel; Ctrl-C outside training exits 130.
+    Every exception becomes one red line, never a traceback or a boxed panel: project and
+    usage errors exit 2, the rest as :func:`mlpx.cli.failures.explain` decides; Ctrl-C outside
+    training exits 130.
     """
     if len(sys.argv) == 1:  # bare `mlpx`: the help screen, as no_args_is_help promises
         app(prog_name="mlpx")
     try:
         code = app(standalone_mode=False, prog_name="mlpx")
-    except MlpxError as exc:
-        fail(str(exc), exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         fail("interrupted", 130)
     except Exception as exc:
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
-            raise
+            fail(*explain(exc))
         # a usage error from Typer/Click: bad option, missing argument, wrong type
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

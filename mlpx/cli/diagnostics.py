@@ -3,6 +3,7 @@ no dataset needed."""
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 
@@ -61,6 +62,15 @@ class GradcheckOracle(str, Enum):
     torch = "torch"
 
 
+def _tolerance(value: float) -> float:
+    """A finite number >= 0 (Click's range check would call nan "not >= 0")."""
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number; give a finite one >= 0, e.g. 1e-7")
+    if value < 0:
+        raise typer.BadParameter(f"{value} is negative; give a finite number >= 0, e.g. 1e-7")
+    return value
+
+
 @reports_errors
 def gradcheck_command(
     config: Path | None = typer.Option(
@@ -68,7 +78,10 @@ def gradcheck_command(
     ),
     overrides: list[str] = options.OVERRIDES,
     tol: float = typer.Option(
-        1e-7, "--tol", min=0.0, help="Largest max relative error that passes."
+        1e-7,
+        "--tol",
+        callback=_tolerance,
+        help="Largest max relative error that passes (a finite number >= 0).",
     ),
     against: GradcheckOracle | None = typer.Option(
         None, "--against", help="Also compare with PyTorch autograd on the same arrays."
@@ -149,10 +162,12 @@ def crossentropy_demo(
 ) -> None:
     """Run the cross-entropy demo: validate, measure, render (help text in the decorator)."""
     from mlpx.diagnostics import crossentropy
+    from mlpx.outputs import check_distinct
 
     settings = crossentropy.demo_settings(ranges, batch_size, classes, iterations, seed, dtype)
     json_path = Path(json_file) if json_file is not None else None
     plot_path = Path(plot_file) if plot_file is not None else None
+    check_distinct({"--json": json_path, "--plot": plot_path})
     if json_path is not None:
         crossentropy.check_output_path(json_path, "--json", force)
     if plot_path is not None:

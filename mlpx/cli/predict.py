@@ -43,12 +43,14 @@ def predict(
     from mlpx.predict import (
         check_output,
         check_report_outputs,
+        check_run_dir,
         default_output,
         predict_file,
         write_predictions,
         write_report,
     )
 
+    check_run_dir(run_dir)  # before its default output is checked
     path = out if out is not None else default_output(run_dir, data)
     check_output(path, force)
     with console.status(f"Predicting {data} with {run_dir}..."):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from mlpx.errors import MlpxError, MlpxWarning, UsageError
+from mlpx.errors import MlpxWarning, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,8 +68,12 @@ F = TypeVar("F", bound=Callable)
 
 
 def reports_errors(command: F) -> F:
-    """Turn project errors raised by a command into one red line and their exit code, and
-    show mlpx's warnings as yellow lines."""
+    """Turn every exception a command lets through into one red line and an exit code (the
+    rule of :mod:`mlpx.cli.failures`), and show mlpx's warnings as yellow lines. Click's own
+    exits and usage errors pass on to Click."""
+    import click
+
+    from mlpx.cli.failures import explain
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -77,8 +81,10 @@ def reports_errors(command: F) -> F:
             with warnings.catch_warnings():
                 show_warnings_in_yellow()
                 return command(*args, **kwargs)
-        except MlpxError as exc:
-            fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            fail(*explain(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -162,10 +168,11 @@ class ProgressDisplay:
         self._last = 0.0
 
     def __enter__(self) -> ProgressDisplay:
-        self.progress.start()
-        return self
+        return self  # the display starts with the run: an error before it prints alone
 
     def __exit__(self, *exc) -> None:
+        if not self.progress.live.is_started:
+            return
         if hasattr(self, "steps"):  # the batch bar only matters while an epoch runs
             self.progress.remove_task(self.steps)
         self.progress.stop()
@@ -176,6 +183,7 @@ class ProgressDisplay:
             f"({info['device']}), {info['n_params']:,} parameters -> {run.path}",
             highlight=False,
         )
+        self.progress.start()
         self.epochs = self.progress.add_task("epoch", total=epochs, metrics="")
         self.steps = self.progress.add_task("batch", total=steps_per_epoch, metrics="")
 
@@ -333,15 +341,16 @@ class GroupProgress:
         )
 
     def __enter__(self) -> GroupProgress:
-        self.progress.start()
-        return self
+        return self  # the display starts with the group: an error before it prints alone
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.progress.live.is_started:
+            self.progress.stop()
 
     def on_start(
         self, directory: Path, plan: GroupPlan, pending: list[Trial], finished: list[TrialResult]
     ) -> None:
+        self.progress.start()
         self.plan = plan
         if plan.kind == "cv":
             what = (

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from mlpx.cli import options
+from mlpx.cli.failures import explain
 from mlpx.cli.render import (
     GroupProgress,
     console,
@@ -21,6 +22,7 @@ from mlpx.cli.render import (
 from mlpx.errors import MlpxError
 
 if TYPE_CHECKING:
+    from mlpx import launch
     from mlpx.launch import Group
 
 
@@ -49,6 +51,13 @@ def train(
     print_config: bool = typer.Option(
         False, "--print-config", help="Print the resolved config and exit without training."
     ),
+    epochs: Optional[int] = typer.Option(  # noqa: UP045
+        None,
+        "--epochs",
+        help="With --resume: train the run to this many epochs in all (at least as many as "
+        "it planned), the one change a resume accepts; recorded in its summary.json.",
+        show_default=False,
+    ),
     jobs: Optional[int] = options.JOBS,  # noqa: UP045
     executor: str = options.EXECUTOR,
     scheduler: Optional[str] = options.SCHEDULER,  # noqa: UP045
@@ -75,6 +84,7 @@ def train(
         resume,
         print_config,
         ExecutorOptions(executor, jobs, scheduler),
+        epochs,
     )
     if print_config:
         text = dump_config(launch.resolved_config(request))
@@ -96,7 +106,10 @@ def train(
     except MlpxError:
         raise
     except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
-        fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
+        summary = _summary_written(target)
+        if summary is None:  # it never got as far as a run directory: the general rule
+            raise
+        fail(f"training failed: {explain(exc)[0]} (see {summary})", 1)
     run_summary(result.summary, result.history)
     if result.status == "interrupted":
         fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
@@ -104,6 +117,15 @@ def train(
         fail(result.message, 1)
     if result.message:
         console.print(result.message, highlight=False)
+
+
+def _summary_written(target: launch.SingleRun) -> Path | None:
+    """The summary.json a crashed run recorded its failure in, if it got that far."""
+    from mlpx.runs import SUMMARY
+
+    run_dir = getattr(target.trainer, "run_dir", None)
+    summary = run_dir.file(SUMMARY) if run_dir is not None else None
+    return summary if summary is not None and summary.is_file() else None
 
 
 def _cross_validation(target: Group) -> None:

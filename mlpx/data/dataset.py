@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -159,6 +160,21 @@ class Dataset:
         if self.x_test is not None:
             found["test"] = (self.x_test, self.y_test)
         return found
+
+    def digest(self) -> str:
+        """A fingerprint (blake2b, hex) of every array a run trains and is measured on, with
+        their dtypes and shapes: equal exactly when the data are (how a resume knows that
+        it continues on the data the run started with)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+            array = getattr(self, name)
+            digest.update(name.encode())
+            if array is None:
+                continue
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.data)
+        return digest.hexdigest()
 
 
 def check_labels(y: np.ndarray, where: str) -> np.ndarray:

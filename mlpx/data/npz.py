@@ -10,6 +10,8 @@ that names the file and the array.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -20,6 +22,10 @@ import numpy as np
 from mlpx.data.dataset import Source, check_inputs, check_labels, check_targets
 from mlpx.errors import DataError
 
+HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
@@ -148,6 +154,7 @@ def _open(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: not a file; give an .npz with data_x and data_y")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes)")
+    _check_magic(path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except READ_ERRORS as exc:
@@ -160,11 +167,64 @@ def _open(path: Path) -> dict[str, np.ndarray]:
     arrays = {}
     with loaded:
         for key in loaded.files:
+            _check_header(loaded, key, path)
             try:
                 arrays[key] = loaded[key]
             except READ_ERRORS as exc:
                 raise DataError(f"{path}: cannot read {key} ({_gist(exc)})") from None
     return arrays
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_magic(path: Path) -> None:
+    """Refuse a file that is neither a zip archive (.npz) nor a .npy array by its first
+    bytes, before NumPy reads it (it would suggest allow_pickle, which is unsafe and wrong)."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(8)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    if start.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        return
+    shown = start.decode("ascii", "replace")
+    kind = "text" if all(c.isprintable() or c in "\t\r\n" for c in shown) else "bytes"
+    raise DataError(
+        f"{path}: not a readable .npz archive (it starts with {kind} {shown!r}); save one with "
+        "np.savez(path, data_x=..., data_y=..., test_x=...)"
+    )
+
+
+def _check_header(loaded: np.lib.npyio.NpzFile, key: str, path: Path) -> None:
+    """Refuse an array whose header claims more data than the archive holds, or more than
+    fits in memory, before NumPy allocates it."""
+    from mlpx.memory import check_fits, human
+
+    try:
+        info = loaded.zip.getinfo(f"{key}.npy")
+        with loaded.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = HEADER_READERS[version]
+            shape, _, dtype = read_header(member)
+            header = member.tell()
+    except (KeyError, AttributeError):
+        return  # not laid out as np.savez writes: NumPy's own reading decides
+    except READ_ERRORS as exc:
+        raise DataError(f"{path}: cannot read {key} ({_gist(exc)})") from None
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed > info.file_size - header:
+        raise DataError(
+            f"{path}: {key}'s header claims shape {shape} ({human(claimed)}) but the archive "
+            f"holds {human(info.file_size)} for it; the file is damaged"
+        )
+    check_fits(claimed, f"{path}: {key} of shape {shape}", "use a smaller file")
 
 
 def _inputs(x: np.ndarray, where: str) -> np.ndarray:

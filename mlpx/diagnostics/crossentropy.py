@@ -27,6 +27,8 @@ import numpy as np
 from mlpx.atomic import atomic_path, write_json_atomic
 from mlpx.errors import ConfigError
 from mlpx.losses.cross_entropy import logsumexp
+from mlpx.memory import check_fits
+from mlpx.outputs import check_output_file
 
 DTYPES = ("float32", "float64")
 DEFAULT_RANGES = ((0.0, 1.0), (0.0, 100.0))
@@ -188,8 +190,13 @@ def demo_settings(
     ):
         if value < 1:
             raise ConfigError(f"{option} {value}: must be a positive integer")
+    if not 0 <= seed < 2**63:
+        raise ConfigError(f"--seed {seed}: must be an integer from 0 to 2**63 - 1")
     if dtype not in DTYPES:
         raise ConfigError(f"--dtype {dtype!r}: allowed are {', '.join(DTYPES)}")
+    # a batch of scores, its exponentials and torch's copies: about six of them at once
+    batch_bytes = 6 * batch_size * classes * np.dtype(dtype).itemsize
+    check_fits(batch_bytes, f"--batch-size {batch_size} --classes {classes}", "use smaller ones")
     parsed = tuple(parse_range(text) for text in ranges) if ranges else DEFAULT_RANGES
     largest = float(np.finfo(dtype).max)
     for lo, hi in parsed:
@@ -450,19 +457,9 @@ def _why(r: RangeResult, dtype: str, n: int) -> list[str]:
 
 
 def check_output_path(path: Path, option: str, force: bool, suffix: str | None = None) -> None:
-    """Refuse to overwrite ``path`` unless ``force``; with ``suffix``, insist on it.
-
-    Raises
-    ------
-    ConfigError
-        When the file exists (and not ``force``), is a directory or has the wrong suffix.
-    """
-    if suffix and path.suffix.lower() != suffix:
-        raise ConfigError(f"{option} {path}: the file name must end in {suffix}")
-    if path.is_dir():
-        raise ConfigError(f"{option} {path}: is a directory; give a file name")
-    if path.exists() and not force:
-        raise ConfigError(f"{option} {path}: file exists; pass --force to overwrite it")
+    """Refuse to overwrite ``path`` unless ``force``, or to write where nothing can be
+    written; with ``suffix``, insist on it (:func:`mlpx.outputs.check_output_file`)."""
+    check_output_file(path, option, force, (suffix,) if suffix else (), create_parents=True)
 
 
 def write_json(result: DemoResult, path: Path) -> None:

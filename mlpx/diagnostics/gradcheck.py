@@ -17,7 +17,7 @@ import numpy as np
 from mlpx.backends.numpy.network import MLP
 from mlpx.data import toy
 from mlpx.losses import LOSSES
-from mlpx.model import ModelSpec, init_params, model_spec
+from mlpx.model import ModelSpec, check_model_fits, init_params, model_spec
 
 if TYPE_CHECKING:
     from mlpx.config import Config
@@ -234,6 +234,7 @@ def _config_problem(config: Config) -> _Problem:
             y = rng.standard_normal((16, n_classes))
     model = config.model
     spec = model_spec(config, x.shape[1], n_classes)
+    check_model_fits(spec, len(x), "float64", f"model.hidden {model.hidden}")
     params = init_params(spec, model.init, model.init_std, seed=config.seed)
     reg = config.regularization
     return _Problem(spec, params, x, y, reg.l1, reg.l2, config.loss, config.task, config)

@@ -9,6 +9,7 @@ module per optimizer family so that a reader can hold one against the other.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,13 +74,16 @@ class Hyperparameter:
             ok = self._in_bounds(value)
             value = float(value) if ok else value
         if not ok:
-            raise SettingError(
-                self.name, value, f"{value!r} is not allowed; expected {self.expected}"
-            )
+            expected = self.expected
+            if isinstance(value, float) and math.isinf(value):
+                expected = expected.replace("a number", "a finite number", 1)
+            raise SettingError(self.name, value, f"{value!r} is not allowed; expected {expected}")
         return value
 
     def _in_bounds(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not math.isfinite(value):  # nan and inf alike
             return False
         return not (
             (self.ge is not None and value < self.ge)

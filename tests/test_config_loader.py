@@ -1,0 +1,121 @@
+"""Issue 18, item 2: a config loader that cannot be abused, and true messages for names,
+threads and infinities; every case through the real command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+from test_datasets import one_error_line
+
+BILLION_LAUGHS = "\n".join(
+    [
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"{name}: &{name} [{','.join([f'*{previous}'] * 9)}]"
+            for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ]
+)
+
+
+def print_config(cli, path, *overrides: str, expect: int = 2) -> str:
+    sets = [item for o in overrides for item in ("-s", o)]
+    return one_error_line(cli("train", path, "--print-config", *sets, expect=expect))
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlpx", "train", str(fifo)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+        timeout=60,  # the bug: it waited for a writer forever
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {fifo}: is a named pipe (FIFO), not a regular file; give a YAML config file"
+    )
+
+
+def test_a_device_is_not_read(cli):
+    line = print_config(cli, "/dev/zero")
+    assert (
+        line
+        == "error: /dev/zero: is a character device, not a regular file; give a YAML config file"
+    )
+
+
+def test_a_huge_file_is_refused_by_its_size(cli, write_config):
+    path = write_config("# " + "x" * 1_000_000 + "\nname: big\n")
+    assert "larger than 1,000,000 bytes" in print_config(cli, path)
+
+
+def test_duplicate_keys_name_the_key_and_both_lines(cli, write_config):
+    path = write_config("optimizer:\n  name: sgd\ntrain:\n  epochs: 3\noptimizer:\n  lr: 0.1\n")
+    line = print_config(cli, path)
+    assert line == f"error: {path}: key 'optimizer' is given twice (lines 1 and 5); keep one"
+    nested = write_config("train:\n  epochs: 3\n  batch_size: 8\n  epochs: 4\n")
+    assert "key 'epochs' is given twice (lines 2 and 4)" in print_config(cli, nested)
+
+
+def test_a_merge_key_may_be_overridden(cli, write_config):
+    path = write_config("x-base: &base {name: sgd, lr: 0.5}\noptimizer:\n  <<: *base\n  lr: 0.1\n")
+    result = cli("train", path, "--print-config", expect=2)
+    # the merge is YAML's, the unknown top-level key is mlpx's: no duplicate-key error
+    assert "given twice" not in result.output and "x-base: unknown key" in result.output
+
+
+def test_a_recursive_alias_and_a_billion_laughs_are_refused(cli, write_config):
+    recursive = write_config("model: {hidden: &x [*x]}\n")
+    assert "an alias refers to itself (anchor at line 1)" in print_config(cli, recursive)
+    bomb = write_config(BILLION_LAUGHS)
+    assert "its aliases expand to more than 100,000 values" in print_config(cli, bomb)
+
+
+def test_deep_nesting_is_refused_before_the_stack_runs_out(cli, write_config):
+    path = write_config("model: {hidden: " + "[" * 20_000 + "]" * 20_000 + "}\n")
+    assert "nested more than 50 levels deep (line 1)" in print_config(cli, path)
+    line = print_config(cli, "configs/toy.yaml", "model.hidden=" + "[" * 5000 + "]" * 5000)
+    assert "nested more than 50 levels deep" in line
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("optimizer.lr=.inf", "optimizer.lr: inf is not allowed; expected a finite number > 0.0"),
+        ("optimizer.lr=.nan", "optimizer.lr: nan is not allowed"),
+        ("regularization.l2=.inf", "regularization.l2: inf is not allowed; expected a finite"),
+        ("train.clip_grad_norm=.inf", "train.clip_grad_norm: inf is not allowed"),
+        (
+            "optimizer.weight_decay=.inf",
+            "optimizer.weight_decay: inf is not allowed; expected a finite number",
+        ),
+    ],
+)
+def test_inf_is_refused_wherever_nan_is(cli, override, expected):
+    assert expected in print_config(cli, "configs/toy.yaml", override)
+
+
+def test_the_name_rule_is_said_and_long_names_are_exit_2(cli, tmp_path):
+    rule = "a name is 1 to 200 letters, digits, '.', '_' and '-' (it names directories)"
+    line = print_config(cli, "configs/toy.yaml", "name=a/b")
+    assert line == f"error: name: 'a/b' is not allowed: {rule}"
+    long = "n" * 300
+    line = one_error_line(cli.train("configs/toy.yaml", f"name={long}", expect=2))
+    assert line == f"error: name: '{long}' is not allowed: {rule}"
+    assert not cli.runs_dir.exists()
+
+
+def test_threads_has_an_upper_bound(cli):
+    line = print_config(cli, "configs/toy.yaml", "threads=100000")
+    assert (
+        line
+        == "error: threads: 100000 is not allowed: threads must be auto or a number from 1 to 1024"
+    )
