@@ -105,6 +105,61 @@ class Backend(ABC):
         """Read parameters written by :meth:`save_model`."""
 
 
+class Stack(ABC):
+    """K models of one architecture trained as one, each seen by its run as a Backend.
+
+    A stacked sweep builds K Trainers whose ``make_backend`` is :meth:`backend`; each run
+    hands its epoch's steps (batch order and rates) to its view as usual, then
+    :meth:`train_epoch` trains the epoch of every run still going at once, with the trial
+    axis leading every array. Each model keeps its own batch order, initial weights,
+    dropout generator, optimizer state and rates, so its numbers are a separate run's.
+    """
+
+    @abstractmethod
+    def backend(self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]) -> Backend:
+        """The view of the next model of the stack (the Trainer's ``make_backend``)."""
+
+    @abstractmethod
+    def train_epoch(self, active: list[int]) -> None:
+        """Train the epoch the views ``active`` (indices, in creation order) were given;
+        the other models stay as they are."""
+
+
+def stack_key(config: Config) -> tuple[tuple[str, object], ...]:
+    """What models must share to train as one stack, as (what, value) pairs: backend,
+    device, dtype, loss, architecture (with or without dropout and batch norm, any rate),
+    batch size and data (any seed: each trial gathers its own split, of the same size).
+    Learning rates, seeds, optimizers and their hyperparameters, clipping, penalties,
+    schedules, epochs, init and dropout rate may differ."""
+    m, data = config.model, config.data.model_dump()
+    return (
+        ("backend", config.backend),
+        ("device", config.device),
+        ("dtype", config.dtype),
+        ("loss", config.loss),
+        ("model.kind", m.kind),
+        ("model.hidden", tuple(m.hidden)),
+        ("model.activation", m.activation),
+        ("model.batchnorm", m.batchnorm),
+        ("model.dropout (zero or not)", m.dropout > 0),
+        ("train.batch_size", config.train.batch_size),
+        ("data", repr(sorted(data.items()))),
+    )
+
+
+def stacks(backend: str) -> bool:
+    """Whether backend ``backend`` can train a stack (has a ``stacked`` module)."""
+    from importlib.util import find_spec
+
+    return find_spec(BACKENDS[backend] + ".stacked") is not None
+
+
+def create_stack(config: Config, size: int) -> Stack:
+    """A stack of ``size`` models on the backend ``config`` names (of one :func:`stack_key`)."""
+    module = importlib.import_module(BACKENDS[config.backend] + ".stacked")
+    return module.STACK(config, size)
+
+
 SMALL_STEP_FLOPS = 20e6
 """Below this much work per training step, one CPU thread is faster than several: the
 matrices are too small to split, and waking a second thread costs more than it saves."""

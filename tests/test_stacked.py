@@ -1,0 +1,154 @@
+"""Stacked sweeps: trials of one shape trained as one batched model give a separate run's
+numbers and files; the executors choose, force or refuse stacking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Cli, read_json, read_jsonl
+
+STEPS_9_EPOCHS = 9 * 23  # digits: 1438 training samples, batches of 64
+FLOAT64 = ("-s", "backend=numpy", "-s", "dtype=float64", "-s", "output.plots=false")
+
+
+def sweep(cli: Cli, runs: Path, executor: str, *args: str) -> Path:
+    cli("sweep", *args, *FLOAT64, "--executor", executor, "--jobs", "1", "--runs-dir", runs)
+    (directory,) = runs.glob("sweep-*")
+    return directory / "trials"
+
+
+def steps(trial: Path) -> np.ndarray:
+    return np.loadtxt(trial / "steps.csv", delimiter=",", skiprows=1, ndmin=2)
+
+
+def assert_same_run(stacked: Path, separate: Path) -> None:
+    """Every file of a stacked trial holds the separate run's numbers."""
+    a, b = steps(stacked), steps(separate)
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a[:, :2], b[:, :2])
+    np.testing.assert_allclose(a[:, 2], b[:, 2], rtol=1e-6, atol=0)
+    drop = ("seconds",)
+    stacked_metrics, separate_metrics = (
+        read_jsonl(stacked / "metrics.jsonl"),
+        read_jsonl(separate / "metrics.jsonl"),
+    )
+    for x, y in zip(stacked_metrics, separate_metrics, strict=True):
+        assert {k: v for k, v in x.items() if k not in drop} == pytest.approx(
+            {k: v for k, v in y.items() if k not in drop}, rel=1e-6
+        )
+    s, t = read_json(stacked / "summary.json"), read_json(separate / "summary.json")
+    for key in ("status", "epochs_completed", "best_epoch", "model_epoch", "message"):
+        assert s.get(key) == t.get(key)
+    assert set(s) == set(t)
+    for key in ("final", "best_val_loss", "best_val_acc"):
+        assert s[key] == pytest.approx(t[key], rel=1e-6)
+    with np.load(stacked / "model.npz") as m, np.load(separate / "model.npz") as n:
+        assert sorted(m.files) == sorted(n.files)
+        for name in m.files:
+            np.testing.assert_allclose(m[name], n[name], rtol=1e-6, atol=1e-12)
+    with np.load(stacked / "checkpoint.npz") as m, np.load(separate / "checkpoint.npz") as n:
+        assert sorted(m.files) == sorted(n.files)
+    assert (stacked / "config.yaml").read_text() == (separate / "config.yaml").read_text()
+    assert (stacked / "report.txt").read_text() == (separate / "report.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "sweep_args",
+    [
+        # lr x seed, with an L2 penalty and a momentum rule: no batch norm, no dropout
+        ("lr", "--values", "0.1,0.02", "--seeds", "2", "-s", "optimizer.name=sgd",
+         "-s", "optimizer.momentum=0.9", "-s", "regularization.l2=1e-3"),
+        # batch norm and dropout, a rate per trial, masks from each trial's own generator;
+        # an L1 penalty, gradient clipping and a cosine schedule
+        ("dropout", "--values", "0.1,0.3", "--seeds", "2", "-s", "model.kind=complex",
+         "-s", "model.batchnorm=true", "-s", "model.hidden=[32,16]",
+         "-s", "regularization.l1=1e-4", "-s", "train.clip_grad_norm=1.0",
+         "-s", "schedule.name=cosine"),
+    ],
+    ids=["sgd-momentum-l2", "batchnorm-dropout-l1-clip-cosine"],
+)  # fmt: skip
+def test_stacked_trials_equal_separate_runs_over_200_steps(cli, tmp_path, sweep_args):
+    args = (*sweep_args, "-s", "train.epochs=9")
+    stacked = sweep(cli, tmp_path / "stacked", "stacked", *args)
+    separate = sweep(cli, tmp_path / "separate", "process", *args)
+    names = sorted(p.name for p in separate.iterdir())
+    assert len(names) == 4 and sorted(p.name for p in stacked.iterdir()) == names
+    for name in names:
+        assert len(steps(stacked / name)) == STEPS_9_EPOCHS
+        assert_same_run(stacked / name, separate / name)
+    # the trials did differ: four different curves
+    assert len({steps(stacked / name)[-1, 2] for name in names}) == 4
+
+
+def test_a_stopped_or_diverged_trial_freezes_and_the_others_go_on(cli, tmp_path):
+    # lr 1e4 diverges in its first epoch; lr 2 stops early (patience 1); 0.01 runs on
+    args = ("lr", "--values", "1e4,2,0.01", "-s", "optimizer.name=sgd")
+    args += ("-s", "train.epochs=8", "-s", "train.early_stopping=1")
+    runs = tmp_path / "stacked"
+    result = cli("sweep", *args, *FLOAT64, "--executor", "stacked", "--runs-dir", runs, expect=1)
+    assert "1 of 3 trial(s) did not complete: 10000-seed0 (diverged)" in result.output
+    (directory,) = runs.glob("sweep-*")
+    stacked = directory / "trials"
+    separate_runs = tmp_path / "separate"
+    cli("sweep", *args, *FLOAT64, "--executor", "process", "--runs-dir", separate_runs, expect=1)
+    (separate_dir,) = separate_runs.glob("sweep-*")
+    epochs = {}
+    for name in ("10000-seed0", "2-seed0", "0.01-seed0"):
+        summary = read_json(stacked / name / "summary.json")
+        separate = read_json(separate_dir / "trials" / name / "summary.json")
+        epochs[name] = summary["epochs_completed"]
+        assert epochs[name] == separate["epochs_completed"]
+        if name == "10000-seed0":
+            assert summary["status"] == separate["status"] == "diverged"
+            assert summary["message"] == separate["message"]
+            a, b = steps(stacked / name), steps(separate_dir / "trials" / name)
+            np.testing.assert_array_equal(a[:, :2], b[:, :2])
+            continue
+        assert_same_run(stacked / name, separate_dir / "trials" / name)
+    assert epochs["10000-seed0"] < epochs["2-seed0"] < epochs["0.01-seed0"] == 8
+
+
+def test_executor_stacked_refuses_trials_of_different_shapes(cli, tmp_path):
+    runs = tmp_path / "runs"
+    result = cli("sweep", "hidden", "--values", "16,32", *FLOAT64, "--executor", "stacked",
+                 "--runs-dir", runs, expect=2)  # fmt: skip
+    (line,) = result.output.strip().splitlines()
+    assert "--executor stacked" in line and "model.hidden" in line
+    assert "--executor local" in line
+    assert not runs.exists()  # refused before anything was written
+    result = cli("sweep", "lr", "--values", "0.1,0.01", "--executor", "stacked",
+                 "-s", "backend=torch", "--runs-dir", runs, expect=2)  # fmt: skip
+    (line,) = result.output.strip().splitlines()
+    assert "torch backend cannot stack" in line
+
+
+def test_local_stacks_what_stacks_and_runs_the_rest_alone(cli, tmp_path):
+    # two widths x two seeds: two stacks of two; the numbers are separate runs' anyway
+    args = ("hidden", "--values", "8,16", "--seeds", "2", "-s", "train.epochs=2")
+    local = sweep(cli, tmp_path / "local", "local", *args)
+    separate = sweep(cli, tmp_path / "separate", "process", *args)
+    for trial in sorted(separate.iterdir()):
+        assert_same_run(local / trial.name, trial)
+    results = (local.parent / "results.csv").read_text().splitlines()
+    assert len(results) == 5 and all(",completed," in row for row in results[1:])
+
+
+def test_grouping_by_shape():
+    from mlpx.groups.executors import TrialTask, stack_units
+
+    base = {"backend": "numpy", "seed": 0}
+    tasks = [
+        TrialTask("a", base | {"optimizer": {"name": "adam", "lr": 0.1}}),
+        TrialTask("b", base | {"model": {"hidden": [8]}}),
+        TrialTask("c", base | {"optimizer": {"name": "sgd", "lr": 0.1}, "seed": 3}),
+        TrialTask("d", base | {"model": {"hidden": [8]}, "regularization": {"l2": 0.1}}),
+    ]
+    units = stack_units(tasks, "auto")
+    assert [[t.name for t in unit] for unit in units] == [["a", "c"], ["b", "d"]]
+    assert [[t.name for t in unit] for unit in stack_units(tasks, "never")] == [
+        ["a"], ["b"], ["c"], ["d"]
+    ]  # fmt: skip
+    json.dumps([t.config for t in tasks])  # tasks stay plain data for other processes
