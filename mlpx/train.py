@@ -153,6 +153,8 @@ class Trainer:
             len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
         )
         self.schedule = schedule_for(config, len(self.batches))
+        self.draw_plots = config.output.plots
+        """Whether the run draws its plots as it ends (a stacked trial's are drawn later)."""
 
     def run(
         self,
@@ -371,7 +373,7 @@ class Trainer:
         predictions = self.backend.evaluate(split).predictions
         names = self.dataset.class_names
         run.write_report(classification_text(y, predictions, names, split))
-        if self.config.output.plots:
+        if self.draw_plots:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
 
 

@@ -152,3 +152,34 @@ def test_grouping_by_shape():
         ["a"], ["b"], ["c"], ["d"]
     ]  # fmt: skip
     json.dumps([t.config for t in tasks])  # tasks stay plain data for other processes
+
+
+def test_mlpx_plot_draws_a_stacked_trials_plots_as_a_separate_run_draws_them(cli, tmp_path):
+    import matplotlib.image as mpimg
+
+    args = ("lr", "--values", "0.01,0.001", "-s", "backend=numpy", "-s", "train.epochs=3")
+    runs = {}
+    for executor in ("stacked", "process"):
+        runs[executor] = tmp_path / executor
+        cli("sweep", *args, "--executor", executor, "--runs-dir", runs[executor])
+    (stacked,) = runs["stacked"].glob("sweep-*/trials/0.01-seed0")
+    (separate,) = runs["process"].glob("sweep-*/trials/0.01-seed0")
+    assert not (stacked / "plots").exists()  # left for later: drawing outlasts training
+    result = cli("plot", stacked)
+    assert f"plots: {stacked / 'plots'}" in result.output.replace("\n", "")
+    names = sorted(p.name for p in (separate / "plots").iterdir())
+    assert names == ["accuracy.png", "confusion.png", "loss.png", "misclassified.png"]
+    assert sorted(p.name for p in (stacked / "plots").iterdir()) == names
+    for name in names:
+        drawn, expected = (
+            mpimg.imread(stacked / "plots" / name),
+            mpimg.imread(separate / "plots" / name),
+        )
+        assert drawn.shape == expected.shape
+        assert np.mean(np.abs(drawn - expected)) < 1e-3
+
+
+def test_mlpx_plot_of_a_directory_that_is_not_a_run_is_one_line(cli, tmp_path):
+    result = cli("plot", tmp_path, expect=2)
+    (line,) = result.output.strip().splitlines()
+    assert "no config.yaml" in line and str(tmp_path) in line

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from mlpx.cli import diagnostics, predict, runs, sweep, train
+from mlpx.cli import diagnostics, plot, predict, runs, sweep, train
 from mlpx.cli.render import ProgressDisplay, fail
 from mlpx.errors import MlpxError
 
@@ -32,6 +32,7 @@ app.command("crossentropy-demo", help=diagnostics.CROSSENTROPY_HELP)(diagnostics
 app.command("gradcheck")(diagnostics.gradcheck_command)
 app.command()(predict.predict)
 app.command()(sweep.sweep)
+app.command()(plot.plot)
 
 
 def main() -> None:

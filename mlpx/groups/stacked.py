@@ -5,7 +5,7 @@
 early stopping, metrics, checkpoints, run directory), pausing after handing an epoch's
 steps to its view; the stack then trains that epoch of every run still going at once. A
 run that stops (early stopping, divergence) writes its final files at once and leaves the
-lockstep; the others go on. Which trials stack is :func:`stack_groups`' decision.
+lockstep; the others go on. Their plots are left to ``mlpx plot`` (:mod:`mlpx.replot`).
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def train_stacked(
         Trainer(config, dataset=dataset, make_backend=stack.backend)
         for config, dataset in zip(configs, _shared_datasets(configs), strict=True)
     ]
+    for trainer in trainers:  # drawing takes longer than training: mlpx plot draws them
+        trainer.draw_plots = False
     started: set[int] = set()
     going = {
         k: trainer.training(run_path=path, command=command)
