@@ -45,7 +45,7 @@ def assert_same_run(stacked: Path, separate: Path) -> None:
     s, t = read_json(stacked / "summary.json"), read_json(separate / "summary.json")
     for key in ("status", "epochs_completed", "best_epoch", "model_epoch", "message"):
         assert s.get(key) == t.get(key)
-    assert set(s) == set(t)
+    assert set(s) - {"resumed"} == set(t)  # a resumed run counts its resumptions
     for key in ("final", "best_val_loss", "best_val_acc"):
         assert s[key] == pytest.approx(t[key], rel=1e-6)
     backend = s["backend"]
@@ -190,3 +190,41 @@ def test_mlpx_plot_of_a_directory_that_is_not_a_run_is_one_line(cli, tmp_path):
     result = cli("plot", tmp_path, expect=2)
     (line,) = result.output.strip().splitlines()
     assert "no config.yaml" in line and str(tmp_path) in line
+
+
+def test_a_killed_stack_keeps_its_finished_trials_and_its_others_resume(cli, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from test_sweep import read_results, running_pid, wait_for
+
+    # one stack of two trials: 2 epochs ends and is recorded while 150 epochs trains on;
+    # then the stack's process is killed (like the OOM killer would)
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "2,150"]
+    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+        sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
+        wait_for(lambda: [r["trial"] for r in read_results(sweep_dir)] == ["2-seed0"])
+        victim = wait_for(lambda: running_pid(sweep_dir / "trials" / "150-seed0"))
+        os.kill(victim, signal.SIGKILL)
+        assert group.wait(timeout=60) == 1
+    finally:
+        group.kill()
+        group.wait()
+    done, killed = read_results(sweep_dir)
+    assert (done["trial"], done["status"]) == ("2-seed0", "completed")
+    assert killed["status"] == "killed" and "SIGKILL" in killed["error"]
+
+    # the killed trial is an ordinary run: mlpx train --resume finishes it from its
+    # checkpoint, with the numbers of a run never interrupted
+    trial = sweep_dir / "trials" / "150-seed0"
+    cli("train", "--resume", trial)
+    assert read_json(trial / "summary.json")["status"] == "completed"
+    separate = sweep(cli, tmp_path / "separate", "process", "epochs", "--values", "150")
+    assert_same_run(trial, separate / "150-seed0")

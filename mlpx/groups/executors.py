@@ -233,6 +233,7 @@ class _Job:
     members_dir: Path
     started: float
     outcomes: dict[str, TrialOutcome] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
     listening: bool = True
 
     def receive(self) -> None:
@@ -246,13 +247,20 @@ class _Job:
                 self.outcomes[name] = outcome
                 self.listening = len(self.outcomes) < len(self.tasks)
 
+    def arrived(self) -> list[tuple[TrialTask, TrialOutcome]]:
+        """The outcomes received and not yet taken (a stack's trials end one by one)."""
+        self.receive()
+        new = [t for t in self.tasks if t.name in self.outcomes and t.name not in self.taken]
+        self.taken |= {task.name for task in new}
+        return [(task, self.outcomes[task.name]) for task in new]
+
     def finish(self) -> list[tuple[TrialTask, TrialOutcome]]:
-        """The outcome of each trial of the exited process; a trial the process died
-        without reporting was killed with it."""
+        """The outcome of each trial of the exited process not taken yet; a trial the
+        process died without reporting was killed with it."""
         self.process.join()
         self.receive()
         self.conn.close()
-        return [(task, self._outcome(task)) for task in self.tasks]
+        return [(task, self._outcome(task)) for task in self.tasks if task.name not in self.taken]
 
     def _outcome(self, task: TrialTask) -> TrialOutcome:
         if task.name in self.outcomes:
@@ -364,7 +372,8 @@ class LocalExecutor:
                 handles = [job.process.sentinel for job in running]
                 wait(handles + [job.conn for job in running if job.listening])
                 for job in list(running):
-                    job.receive()
+                    for task, outcome in job.arrived():
+                        on_outcome(task, outcome)
                     if job.process.exitcode is not None:
                         running.remove(job)
                         for task, outcome in job.finish():
