@@ -75,8 +75,9 @@ def test_sweep_writes_every_file_and_its_numbers_are_the_trials(lr_sweep, cli):
             p.name for p in trial.iterdir()
         }
 
-    # a trial is exactly the run `mlpx train` makes of its config.yaml (with one thread, as
-    # parallel trials run: more threads may sum in another order, in the last bits)
+    # a trial is the run `mlpx train` makes of its config.yaml (with one thread, as
+    # parallel trials run: more threads may sum in another order, in the last bits); the
+    # trials trained as stacks, whose batched products round in float32's last bits too
     trial = sweep_dir / "trials" / "0.01-seed1"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -85,7 +86,7 @@ def test_sweep_writes_every_file_and_its_numbers_are_the_trials(lr_sweep, cli):
     finally:
         torch.set_num_threads(threads)
     alone = read_json(cli.last_run() / "summary.json")
-    assert alone["final"] == read_json(trial / "summary.json")["final"]
+    assert alone["final"] == pytest.approx(read_json(trial / "summary.json")["final"], rel=1e-4)
 
     # the table ranks values by mean ± std of the final validation accuracy over seeds
     accs = {

@@ -101,18 +101,29 @@ def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
     return TrialOutcome(status, summary, error, time.perf_counter() - started)
 
 
-def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
-    """Run a trial in a temporary directory and return its outcome and files (relative
-    path -> bytes), for executors that share no file system with the group."""
+def run_trial_files(
+    tasks: list[TrialTask],
+) -> list[tuple[str, TrialOutcome, dict[str, bytes]]]:
+    """Run a trial, or trials as a stack, in a temporary directory and return each one's
+    name, outcome and files (relative path -> bytes), for executors that share no file
+    system with the group."""
     with tempfile.TemporaryDirectory(prefix="mlpx-trial-") as tmp:
-        run_path = Path(tmp) / task.name
-        outcome = run_trial(task, run_path)
-        files = {
-            path.relative_to(run_path).as_posix(): path.read_bytes()
-            for path in sorted(run_path.rglob("*"))
-            if path.is_file()
-        }
-    return outcome, files
+        members_dir = Path(tmp)
+        if len(tasks) == 1:
+            ended = [(tasks[0], run_trial(tasks[0], members_dir / tasks[0].name))]
+        else:
+            ended = list(run_stacked(tasks, members_dir))
+        return [
+            (task.name, outcome, _read_files(members_dir / task.name)) for task, outcome in ended
+        ]
+
+
+def _read_files(run_path: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(run_path).as_posix(): path.read_bytes()
+        for path in sorted(run_path.rglob("*"))
+        if path.is_file()
+    }
 
 
 def run_stacked(
@@ -434,7 +445,8 @@ class StackedExecutor(LocalExecutor):
 
 
 class DaskExecutor:
-    """Sends trials to an existing Dask distributed cluster and gathers their files back.
+    """Sends trials (or stacks of them) to an existing Dask cluster and gathers their files
+    back.
 
     Workers share no file system with the group: each trains into a temporary directory and
     returns its files, which are written into the group's directory here.
@@ -473,30 +485,31 @@ class DaskExecutor:
         return cls(client)
 
     def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
-        """Run ``tasks`` on the cluster, calling ``on_outcome`` as each ends."""
+        """Run ``tasks`` on the cluster, a Dask task per trial or per stack of trials of
+        one shape (see :func:`stack_units`), calling ``on_outcome`` as each ends."""
         from distributed import as_completed
 
         token = f"{os.getpid()}-{time.time_ns()}"
         futures = {
             self.client.submit(
-                run_trial_files, task, key=f"mlpx-trial-{task.name}-{token}", pure=False
-            ): task
-            for task in tasks
+                run_trial_files, unit, key=f"mlpx-trial-{unit[0].name}-{token}", pure=False
+            ): unit
+            for unit in stack_units(tasks, "auto")
         }
         try:
             for future in as_completed(futures, loop=self.client.loop):
-                task = futures[future]
+                unit = futures[future]
                 try:
-                    outcome, files = future.result()
+                    ended = {name: (outcome, files) for name, outcome, files in future.result()}
                 except Exception as exc:  # KilledWorker when its worker died, or a lost task
                     status = "killed" if type(exc).__name__ == "KilledWorker" else "failed"
-                    outcome, files = (
-                        TrialOutcome(status, None, f"{type(exc).__name__}: {exc}", 0.0),
-                        {},
-                    )
+                    lost = TrialOutcome(status, None, f"{type(exc).__name__}: {exc}", 0.0)
+                    ended = {task.name: (lost, {}) for task in unit}
                 future.release()
-                _write_files(members_dir / task.name, files)
-                on_outcome(task, outcome)
+                for task in unit:
+                    outcome, files = ended.get(task.name, (_UNREPORTED, {}))
+                    _write_files(members_dir / task.name, files)
+                    on_outcome(task, outcome)
         except KeyboardInterrupt:
             self.client.cancel(list(futures))
             raise
@@ -504,6 +517,9 @@ class DaskExecutor:
     def close(self) -> None:
         """Disconnect from the scheduler (the cluster keeps running)."""
         self.client.close()
+
+
+_UNREPORTED = TrialOutcome("failed", None, "its stack ended before the trial did", 0.0)
 
 
 def _write_files(run_path: Path, files: dict[str, bytes]) -> None:

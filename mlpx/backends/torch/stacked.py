@@ -162,7 +162,9 @@ class TorchStack(Stack):
                 with torch.no_grad():
                     losses[j].append(loss.detach())
                     correct[j] += (logits[k].argmax(dim=1) == y).sum()
-            grads = torch.autograd.grad(total, list(leaves.values()))
+            # a weight's gradient comes out transposed (strided) from baddbmm; fused update
+            # kernels read gradients as laid out like their parameters
+            grads = [g.contiguous() for g in torch.autograd.grad(total, list(leaves.values()))]
             for trial in trials:
                 own = [g[trial.index] for g in grads]
                 if trial.clip is not None:
