@@ -242,3 +242,77 @@ def test_a_killed_stack_keeps_its_finished_trials_and_its_others_resume(cli, tmp
     assert read_json(trial / "summary.json")["status"] == "completed"
     separate = sweep(cli, tmp_path / "separate", "process", "epochs", "--values", "150")
     assert_same_run(trial, separate / "150-seed0")
+
+
+def test_a_numpy_sweep_imports_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO, mlpx_imports
+
+    args = ("--values", "0.1,0.01", "-s", "backend=numpy", "-s", "train.epochs=1")
+    _, imported = mlpx_imports("sweep", "lr", *args, "--runs-dir", str(tmp_path / "runs"))
+    assert "mlpx.groups.executors" in imported
+    assert not {name for name in imported if name.split(".")[0] == "torch"}
+    # what a stack's process runs: two numpy trials as one stack
+    code = (
+        "import sys\n"
+        "from mlpx.groups.executors import TrialTask, run_trial_files\n"
+        "config = {'backend': 'numpy', 'train': {'epochs': 1}}\n"
+        "ended = run_trial_files([TrialTask('a', config), TrialTask('b', config | {'seed': 1})])\n"
+        "assert [outcome.status for _, outcome, _ in ended] == ['completed', 'completed']\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    imported = set(out.stdout.split())
+    assert "mlpx.backends.numpy.stacked" in imported
+    assert not {name for name in imported if name.split(".")[0] == "torch"}
+
+
+def test_threads_auto_counts_only_the_free_cores(monkeypatch):
+    from mlpx import backends
+    from mlpx.config import load_config
+    from mlpx.model import model_spec
+
+    mnist_size = model_spec(load_config(None, ["model.hidden=[1000,100]"]), 784, 10)
+    digits = model_spec(load_config(None, []), 64, 10)
+    config = load_config(None, ["train.batch_size=128"])
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for load, threads in ((0.0, 4), (0.4, 4), (1.2, 3), (2.6, 1), (11.0, 1)):
+        monkeypatch.setattr(backends.os, "getloadavg", lambda load=load: (load, load, load))
+        assert backends.cpu_threads(config, mnist_size) == threads
+        assert backends.cpu_threads(config, digits) == 1  # small steps: one thread always
+    assert backends.cpu_threads(load_config(None, ["threads=3"]), mnist_size) == 3
+
+
+def test_a_torch_stack_holds_its_models_as_rows_of_one_tensor_on_their_device():
+    # what runs on CUDA as it runs on the CPU: the stack's tensors on the trials' device,
+    # (K, fan_out, fan_in) weights whose rows are the trials' own parameters and buffers
+    from mlpx.backends import create_stack
+    from mlpx.config import load_config
+    from mlpx.train import Trainer
+
+    configs = [
+        load_config(None, ["backend=torch", "device=cpu", "model.kind=complex", f"seed={seed}",
+                           "model.hidden=[16,8]", "model.dropout=0.2", "model.batchnorm=true"])
+        for seed in (0, 1, 2)
+    ]  # fmt: skip
+    stack = create_stack(configs[0], 3)
+    trials = [Trainer(config, make_backend=stack.backend).backend for config in configs]
+    assert stack.tensors["W1"].shape == (3, 16, 64) and stack.tensors["W3"].shape == (3, 10, 8)
+    assert stack.tensors["running_var2"].shape == (3, 8)
+    for k, trial in enumerate(trials):
+        assert all(t.device == trial._device for t in stack.tensors.values())
+        for name, value in trial.params().items():
+            row = stack.tensors[name][k].numpy()
+            np.testing.assert_array_equal(value, row.T if name.startswith("W") else row)
+        linear = trial.model.linears[0]
+        assert linear.weight.data_ptr() == stack.tensors["W1"][k].data_ptr()
+        assert trial.generator.device == trial._device
+    # each model's dropout generator starts where its separate run's global one would
+    import torch
+
+    separate = Trainer(configs[1])
+    assert torch.equal(torch.get_rng_state(), trials[1].generator.get_state())
+    assert separate.backend.state()["rng/torch"].tolist() == trials[1].state()["rng/torch"].tolist()
