@@ -155,6 +155,8 @@ class Trainer:
         self.schedule = schedule_for(config, len(self.batches))
         self.draw_plots = config.output.plots
         """Whether the run draws its plots as it ends (a stacked trial's are drawn later)."""
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        """Seconds between checkpoints (K runs trained as one stack share the time)."""
 
     def run(
         self,
@@ -299,7 +301,7 @@ class Trainer:
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
                 if self._best is not None:
                     self._snapshot |= {BEST + k: v for k, v in self._best.items()}
-                if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+                if time.monotonic() - self._checkpointed >= self.checkpoint_seconds:
                     self._write_checkpoint(run)
                 self.history.append(record)
                 self.schedule.observe(record)

@@ -57,15 +57,18 @@ def train_stacked(
     files; an error in the stacked arithmetic ends every run still going as failed.
     """
     from mlpx.backends import create_stack
-    from mlpx.train import Trainer
+    from mlpx.train import CHECKPOINT_SECONDS, Trainer
 
     stack = create_stack(configs[0], len(configs))
     trainers = [
         Trainer(config, dataset=dataset, make_backend=stack.backend)
         for config, dataset in zip(configs, _shared_datasets(configs), strict=True)
     ]
-    for trainer in trainers:  # drawing takes longer than training: mlpx plot draws them
-        trainer.draw_plots = False
+    for trainer in trainers:
+        trainer.draw_plots = False  # drawing takes longer than training: mlpx plot draws them
+        # K runs' checkpoints as often as one run's: a kill loses CHECKPOINT_SECONDS of
+        # each run's own training at most, as it would alone
+        trainer.checkpoint_seconds = CHECKPOINT_SECONDS * len(trainers)
     started: set[int] = set()
     going = {
         k: trainer.training(run_path=path, command=command)
