@@ -234,3 +234,45 @@ def test_readme_documents_every_optimizer_its_lr_and_hyperparameters():
         for hyperparameter in entry.hyperparameters:
             value = parse_yaml(documented[hyperparameter.name], hyperparameter.name)
             assert hyperparameter.check(value) == hyperparameter.default, (name, hyperparameter)
+
+
+# Every numeric bound of the schema, pinned from both sides: (override, accepted, refused).
+BOUNDS = [
+    ("optimizer.lr_decay", ["1", "0.5", "1e-9"], ["1.0001", "0", "-0.5", "2"]),
+    ("optimizer.momentum", ["0", "0.999"], ["1", "1.5", "-0.1"]),
+    ("optimizer.weight_decay", ["0", "1e-4"], ["-1e-9", "-1"]),
+    ("regularization.l1", ["0", "0.01"], ["-1e-9"]),
+    ("regularization.l2", ["0", "0.01"], ["-1e-9"]),
+    ("model.init_std", ["1e-9", "0.5"], ["0", "-0.01"]),
+    ("model.dropout", ["0", "0.99"], ["1", "1.0", "-0.1"]),
+    ("train.early_stopping", ["1", "10"], ["0", "-1"]),
+    ("seed", ["0", str(2**32 - 1)], ["-1", str(2**32)]),
+]
+
+
+@pytest.mark.parametrize(("key", "accepted", "refused"), BOUNDS, ids=[b[0] for b in BOUNDS])
+def test_every_numeric_bound_holds_on_both_sides(key, accepted, refused):
+    base = ["optimizer.name=momentum"] if key == "optimizer.momentum" else []
+    if key == "model.dropout":
+        base = ["model.kind=complex"]
+    for value in accepted:
+        config = load_config(None, [*base, f"{key}={value}"])
+        section, _, name = key.rpartition(".")
+        node = getattr(config, section) if section else config
+        got = (
+            node.hyperparameters[name]
+            if section == "optimizer" and name not in ("lr", "lr_decay")
+            else getattr(node, name)
+        )
+        assert got == pytest.approx(float(value)), (key, value)
+    for value in refused:
+        with pytest.raises(ConfigError, match=key.rpartition(".")[2]):
+            load_config(None, [*base, f"{key}={value}"])
+
+
+def test_a_bound_broken_on_the_command_line_is_one_line_exit_2(cli):
+    for override in ("optimizer.lr_decay=1.5", "model.init_std=0", "seed=-1"):
+        result = cli.train("configs/digits.yaml", override, expect=2)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+        assert override.partition("=")[0] in lines[0]

@@ -1,5 +1,7 @@
 """The NumPy MLP (loss, gradients, buffers, training) against the same model in PyTorch."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -82,6 +84,13 @@ def test_loss_and_every_gradient_match_torch_autograd(kind, activation):
     spec = make_spec(kind, activation)
     params = init_params(spec, "kaiming", 0.0, seed=1)
     rng = np.random.default_rng(2)
+    # biases and batch-norm shifts away from 0 and scales away from 1: at the initial values a
+    # penalty wrongly applied to them would have no gradient to show
+    for name in params:
+        if re.fullmatch(r"(b|beta)\d+", name):
+            params[name] = rng.standard_normal(params[name].shape)
+        elif re.fullmatch(r"gamma\d+", name):
+            params[name] = rng.uniform(0.5, 1.5, params[name].shape)
     x, y = rng.standard_normal((10, 6)), rng.integers(0, 4, size=10)
     l1, l2 = 0.003, 0.01
     net = MLP(spec, params, "float64", l1=l1, l2=l2)
@@ -194,3 +203,20 @@ def test_backend_epoch_matches_the_same_training_in_torch():
     for i in (1, 2, 3):
         np.testing.assert_allclose(trained[f"W{i}"], parts[i].weight.detach().numpy().T, rtol=1e-8)
     np.testing.assert_allclose(trained["running_var2"], parts["bn2"].running_var.numpy())
+
+
+def test_inverted_dropout_keeps_the_expected_scores_of_eval_mode():
+    """One hidden layer: the scores are linear in the dropped activations, so with masks
+    scaled by 1/(1-p) their mean over many training-mode passes is the eval-mode scores
+    (without the scaling it would be (1-p) times the hidden part, far outside the bound)."""
+    spec = ModelSpec((6, 8, 4), "complex", "relu", dropout=0.5, batchnorm=False)
+    params = init_params(spec, "kaiming", 0.0, seed=4)
+    params["b2"] = np.zeros_like(params["b2"])
+    net = MLP(spec, params, "float64")
+    x = np.random.default_rng(1).standard_normal((5, 6))
+    expected = net.forward(x, train=False).copy()
+    rng = np.random.default_rng(2)
+    draws = np.stack([net.forward(x, True, rng).copy() for _ in range(4000)])
+    bound = 5 * draws.std(axis=0) / np.sqrt(len(draws)) + 1e-12
+    assert np.all(np.abs(draws.mean(axis=0) - expected) < bound)
+    assert np.any(np.abs(expected) > 10 * bound)  # the bound is tight enough to matter

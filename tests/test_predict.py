@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 import yaml
 from conftest import read_json
 from fake_datasets import write_challenge
+from oracles import documented_split, standard_stats
 from test_datasets import one_error_line
 
 QUICK = ("train.epochs=5", "output.plots=false")
@@ -24,11 +26,17 @@ def challenge_run(cli, tmp_path):
     return cli.last_run(), data
 
 
-def numpy_forward(run, x: np.ndarray) -> np.ndarray:
-    """Labels of a simple ReLU MLP from the run's model.pt and normalization.npz (no mlpx)."""
+def numpy_forward(run, x: np.ndarray, data: Path, val_fraction: float = 0.2) -> np.ndarray:
+    """Labels of a simple ReLU MLP from the run's model.pt, with inputs standardised by the
+    statistics of the training rows of ``data`` (the documented seed-0 split, computed here:
+    not the run's normalization.npz, so a wrong stored normalisation would show)."""
     weights = {k: v.numpy() for k, v in torch.load(run / "model.pt", weights_only=True).items()}
-    with np.load(run / "normalization.npz") as norm:
-        h = ((x.reshape(len(x), -1) - norm["shift"]) / norm["scale"]).astype(np.float32)
+    with np.load(data) as arrays:
+        rows = arrays["data_x"].reshape(len(arrays["data_x"]), -1)
+        if val_fraction:
+            rows = rows[documented_split(arrays["data_y"], val_fraction, seed=0)[0]]
+    mean, std = standard_stats(rows)
+    h = ((x.reshape(len(x), -1) - mean) / std).astype(np.float32)
     layers = len(weights) // 2
     for i in range(1, layers + 1):
         h = h @ weights[f"W{i}"] + weights[f"b{i}"]
@@ -47,7 +55,7 @@ def test_predict_round_trips_test_x(cli, challenge_run):
     # the same model predicted test_x at the end of training
     assert rows == (run / "predictions.csv").read_text().splitlines()
     with np.load(data) as arrays:
-        assert [int(r) for r in rows] == numpy_forward(run, arrays["test_x"]).tolist()
+        assert [int(r) for r in rows] == numpy_forward(run, arrays["test_x"], data).tolist()
 
 
 def test_predict_writes_npy(cli, challenge_run, tmp_path):
@@ -65,7 +73,7 @@ def test_predict_on_labelled_data_prints_the_accuracy(cli, tmp_path):
     run = cli.last_run()
     result = cli("predict", run, "--data", data, "--out", tmp_path / "p.csv")
     with np.load(data) as arrays:
-        expected = numpy_forward(run, arrays["data_x"])
+        expected = numpy_forward(run, arrays["data_x"], data, val_fraction=0)
         correct = int(np.sum(expected == arrays["data_y"]))
     assert correct > 150  # well above chance (25%): the labels line up with the inputs
     assert f"accuracy against data_y: {correct / 300:.4f} ({correct}/300)" in result.output

@@ -75,8 +75,22 @@ def same_run(a: Path, b: Path) -> None:
                 np.testing.assert_array_equal(x[key], y[key], err_msg=key)
 
 
+EPOCHS = {"torch": 16, "numpy": 300}
+"""Epochs per backend, so that a signal sent a few epochs in lands while training still runs:
+a NumPy epoch of this model takes milliseconds, and 16 of them would be over before the kill
+(a resume with nothing left to train cannot see lost optimizer state)."""
+
+
 def config_for(backend: str) -> dict:
-    return BASE | {"backend": backend}
+    return BASE | {"backend": backend, "train": BASE["train"] | {"epochs": EPOCHS[backend]}}
+
+
+def assert_cut_short(run: Path, backend: str) -> int:
+    """The race happened: the checkpoint is from before the last epoch; its epoch."""
+    with np.load(run / "checkpoint.npz") as checkpoint:
+        epoch = int(checkpoint["epoch"])
+    assert epoch < EPOCHS[backend], f"training was over before the signal ({epoch} epochs)"
+    return epoch
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +129,8 @@ def test_ctrl_c_keeps_complete_epochs_and_resume_equals_uninterrupted(
     summary = read_json(run / "summary.json")
     assert summary["status"] == "interrupted"
     epochs = files_are_whole(run)
-    assert 3 <= epochs < 16 and summary["epochs_completed"] == epochs
+    assert 3 <= epochs < EPOCHS[backend] and summary["epochs_completed"] == epochs
+    assert_cut_short(run, backend)
     model = "model.pt" if backend == "torch" else "model.npz"
     assert (run / "plots" / "loss.png").is_file() and (run / model).is_file()
     assert "interrupted" in cli("runs", cli.runs_dir).output
@@ -137,6 +152,7 @@ def test_sigkill_leaves_whole_files_shows_crashed_and_resumes(
     process.kill()
     process.communicate(timeout=30)
     files_are_whole(run)
+    assert_cut_short(run, backend)
     assert read_json(run / "summary.json")["status"] == "running"
     assert "crashed" in cli("runs", cli.runs_dir).output
 

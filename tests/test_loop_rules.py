@@ -1,0 +1,118 @@
+"""The training loop's bookkeeping against hand-built expectations: the batch order of every
+epoch, when early stopping stops, which epoch is the best, and what each epoch's lr is.
+
+The loop is driven for real (a Trainer on digits, both backends); only what the backend
+answers for the validation loss is scripted, so the expected stop epoch and best epoch are
+worked out by hand from that script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import read_json, read_jsonl
+
+from mlpx.config import load_config
+from mlpx.train import Trainer
+
+BASE = ["data.limit=300", "model.hidden=[16]", "output.plots=false", "train.batch_size=64"]
+
+
+def trainer(tmp_path, *overrides: str, backend: str = "numpy") -> Trainer:
+    config = load_config("configs/digits.yaml", [*BASE, f"backend={backend}", *overrides])
+    return Trainer(config)
+
+
+def script_val_losses(t: Trainer, losses: list[float]) -> None:
+    """Make the backend report ``losses[i]`` as the validation loss of epoch i + 1."""
+    evaluate, epochs = t.backend.evaluate, iter(losses)
+
+    def scripted(split: str):
+        result = evaluate(split)
+        if split == "val" and t.summary["epochs_completed"] < len(losses):
+            return replace(result, loss=next(epochs))
+        return result
+
+    t.backend.evaluate = scripted
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_every_epoch_has_its_own_permutation_of_the_training_rows(tmp_path, backend):
+    t = trainer(tmp_path, "train.epochs=4", backend=backend)
+    orders: list[np.ndarray] = []
+    start_epoch = t.backend.start_epoch
+    t.backend.start_epoch = lambda order: (orders.append(np.array(order)), start_epoch(order))[1]
+    result = t.run(runs_dir=tmp_path)
+    n = len(t.dataset.y_train)
+    assert result.status == "completed" and len(orders) == 4
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(n))  # each a permutation of every row
+    pairs = [(a, b) for i, a in enumerate(orders) for b in orders[i + 1 :]]
+    assert all(not np.array_equal(a, b) for a, b in pairs)  # and no two epochs alike
+    assert not any(np.array_equal(order, np.arange(n)) for order in orders)
+
+
+# val losses by epoch, patience, the epoch it must stop at, the best epoch
+STOPS = [
+    ([1.0, 0.8, 0.9, 0.85, 0.95, 0.7, 0.6, 0.5], 3, 5, 2),
+    ([1.0, 0.8, 0.9, 0.85, 0.95, 0.7, 0.6, 0.5], 2, 4, 2),
+    ([1.0, 0.8, 0.9, 0.85, 0.95, 0.7, 0.6, 0.5], 4, 8, 8),
+    ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 1, 2, 1),  # equal is no improvement
+    ([0.5, 0.6, 0.4, 0.45, 0.41, 0.42, 0.3, 0.2], 3, 6, 3),
+]
+
+
+@pytest.mark.parametrize(("losses", "patience", "stop", "best"), STOPS)
+def test_early_stopping_stops_after_exactly_patience_epochs_without_improvement(
+    tmp_path, losses, patience, stop, best
+):
+    t = trainer(tmp_path, f"train.epochs={len(losses)}", f"train.early_stopping={patience}")
+    script_val_losses(t, losses)
+    result = t.run(runs_dir=tmp_path)
+    metrics = read_jsonl(result.run_dir / "metrics.jsonl")
+    summary = read_json(result.run_dir / "summary.json")
+    assert [m["val_loss"] for m in metrics] == losses[:stop]
+    assert summary["epochs_completed"] == stop == len(metrics)
+    if stop < len(losses):
+        assert summary["message"].startswith(f"early stopping at epoch {stop}:")
+    else:
+        assert "message" not in summary
+    assert summary["best_epoch"] == best
+    assert summary["best_val_loss"] == losses[best - 1]
+    assert summary["best_val_acc"] == metrics[best - 1]["val_acc"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_best_epoch_is_the_first_lowest_validation_loss_in_metrics(tmp_path, backend):
+    t = trainer(tmp_path, "train.epochs=6", "train.restore_best=true", backend=backend)
+    script_val_losses(t, [0.9, 0.4, 0.7, 0.4, 0.5, 0.6])
+    result = t.run(runs_dir=tmp_path)
+    metrics = read_jsonl(result.run_dir / "metrics.jsonl")
+    summary = read_json(result.run_dir / "summary.json")
+    losses = [m["val_loss"] for m in metrics]
+    first_lowest = losses.index(min(losses)) + 1
+    assert first_lowest == 2
+    assert summary["best_epoch"] == summary["model_epoch"] == first_lowest
+    assert summary["final"]["val_loss"] == metrics[-1]["val_loss"] == 0.6
+
+
+def test_without_validation_the_best_epoch_is_the_last(tmp_path):
+    t = trainer(tmp_path, "train.epochs=3", "data.val_fraction=0", "train.early_stopping=null")
+    summary = read_json(t.run(runs_dir=tmp_path).run_dir / "summary.json")
+    assert summary["best_epoch"] == 3 and "best_val_loss" not in summary
+
+
+def test_each_epoch_records_the_rate_its_first_step_used(tmp_path):
+    """metrics.jsonl's ``lr`` is the rate the backend was given at the epoch's first step
+    (exponential decay by epoch: lr * gamma^(epoch-1)), and every step of an epoch uses it."""
+    t = trainer(tmp_path, "train.epochs=4", "optimizer.lr=0.08", "optimizer.lr_decay=0.5")
+    rates: list[float] = []
+    train_step = t.backend.train_step
+    t.backend.train_step = lambda a, b, lr: (rates.append(lr), train_step(a, b, lr))[1]
+    metrics = read_jsonl(t.run(runs_dir=tmp_path).run_dir / "metrics.jsonl")
+    steps = len(t.batches)
+    assert [m["lr"] for m in metrics] == [0.08, 0.04, 0.02, 0.01]
+    for epoch, m in enumerate(metrics):
+        assert rates[epoch * steps : (epoch + 1) * steps] == [m["lr"]] * steps
