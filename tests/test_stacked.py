@@ -316,3 +316,48 @@ def test_a_torch_stack_holds_its_models_as_rows_of_one_tensor_on_their_device():
     separate = Trainer(configs[1])
     assert torch.equal(torch.get_rng_state(), trials[1].generator.get_state())
     assert separate.backend.state()["rng/torch"].tolist() == trials[1].state()["rng/torch"].tolist()
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from test_sweep import read_results, wait_for
+
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "100,101"]
+    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+        sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
+        trials = [sweep_dir / "trials" / name for name in ("100-seed0", "101-seed0")]
+
+        def epochs(trial: Path) -> int:
+            return len((trial / "metrics.jsonl").read_text().splitlines())
+
+        wait_for(lambda: all(epochs(trial) >= 2 for trial in trials))
+        group.send_signal(signal.SIGINT)  # to the sweep alone: it stops the stack
+        assert group.wait(timeout=90) == 130
+    finally:
+        group.kill()
+        group.wait()
+    assert [r["status"] for r in read_results(sweep_dir)] == ["interrupted", "interrupted"]
+    for trial in trials:
+        summary = read_json(trial / "summary.json")
+        assert summary["status"] == "interrupted"
+        assert 2 <= summary["epochs_completed"] == epochs(trial) < 100
+        assert (trial / "checkpoint.npz").is_file() and (trial / "model.npz").is_file()
+
+    cli("sweep", "--resume", sweep_dir, "--executor", "stacked", "--jobs", "1")
+    rows = read_results(sweep_dir)
+    assert [(r["trial"], r["status"]) for r in rows] == [
+        ("100-seed0", "completed"),
+        ("101-seed0", "completed"),
+    ]
+    assert (sweep_dir / "trials" / ".100-seed0.attempt-1").is_dir()
+    assert [read_json(t / "summary.json")["epochs_completed"] for t in trials] == [100, 101]
