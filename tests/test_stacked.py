@@ -361,3 +361,29 @@ def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path
     ]
     assert (sweep_dir / "trials" / ".100-seed0.attempt-1").is_dir()
     assert [read_json(t / "summary.json")["epochs_completed"] for t in trials] == [100, 101]
+
+
+def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monkeypatch, tmp_path):
+    from mlpx.groups import stacked
+    from mlpx.groups.executors import TrialTask, run_stacked
+
+    config = {"backend": "numpy", "dtype": "float64", "train": {"epochs": 2}}
+    config |= {"output": {"plots": False}}
+    tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in range(3)]
+    together = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "one")}
+
+    from mlpx.config import build_config
+
+    room = stacked.trial_bytes(build_config(config), 64, 10) * 2  # two trials' worth
+    monkeypatch.setattr(stacked, "available_memory", lambda: room / stacked.MEMORY_SHARE)
+    sizes = []
+    train_stacked = stacked.train_stacked
+
+    def spy(configs, paths, command=None):
+        sizes.append(len(configs))
+        return train_stacked(configs, paths, command)
+
+    monkeypatch.setattr(stacked, "train_stacked", spy)
+    chunked = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "chunks")}
+    assert sizes == [2, 1]
+    assert chunked == together

@@ -131,7 +131,15 @@ def trial_bytes(config: Config, n_features: int, n_classes: int) -> int:
 
 
 def available_memory() -> int:
-    """Bytes of memory available to this process now (physical pages free, Linux's view)."""
+    """Bytes of memory available for new work now: Linux's MemAvailable (free pages plus
+    the page cache it can drop), else the free pages, else 1 GiB."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
