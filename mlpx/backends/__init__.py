@@ -149,10 +149,13 @@ def stack_key(config: Config) -> tuple[tuple[str, object], ...]:
 
 
 def stacks(backend: str) -> bool:
-    """Whether backend ``backend`` can train a stack (has a ``stacked`` module)."""
+    """Whether backend ``backend`` can train a stack (has a ``stacked`` module), found
+    without importing the backend (the torch backend's package imports torch)."""
     from importlib.util import find_spec
 
-    return find_spec(BACKENDS[backend] + ".stacked") is not None
+    package = find_spec(BACKENDS[backend])
+    places = (package.submodule_search_locations or []) if package is not None else []
+    return any((Path(place) / "stacked.py").is_file() for place in places)
 
 
 def create_stack(config: Config, size: int) -> Stack:
