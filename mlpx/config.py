@@ -22,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from mlpx.data import SOURCES
+from mlpx.data import REGRESSION_SOURCES, SOURCES, default_task
 from mlpx.errors import ConfigError, ConfigWarning, SettingError
-from mlpx.losses import LOSSES
+from mlpx.losses import LOSSES, TASKS
 from mlpx.optimizers import OPTIMIZERS
 from mlpx.schedules import REQUIRED, SCHEDULES
 
@@ -303,7 +303,9 @@ class Config(Section):
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     dtype: Literal["float32", "float64"] = "float32"
     threads: Literal["auto"] | int = "auto"
+    task: Literal[TASKS] = "classification"  # type: ignore[valid-type]
     loss: registered(LOSSES) = "cross_entropy"  # type: ignore[valid-type]
+    huber_delta: float | None = Field(None, gt=0.0)
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
@@ -316,6 +318,25 @@ class Config(Section):
     @classmethod
     def _old_optimizer_section(cls, data: Any) -> Any:
         return upgrade_old_optimizer_section(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, data: Any) -> Any:
+        """Fill in what the task decides: ``task`` itself from the dataset (regression for
+        real-valued targets), ``loss`` from the task (cross_entropy or mse) and
+        ``huber_delta`` (1.0, nn.HuberLoss's) for loss huber."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        section = data.get("data")
+        name = section.get("name", "digits") if isinstance(section, dict) else "digits"
+        if "task" not in data and isinstance(name, str):
+            data["task"] = default_task(name)
+        if "loss" not in data:
+            data["loss"] = "mse" if data.get("task") == "regression" else "cross_entropy"
+        if data.get("loss") == "huber" and data.get("huber_delta") is None:
+            data["huber_delta"] = 1.0
+        return data
 
     @field_validator("threads")
     @classmethod
@@ -342,6 +363,7 @@ class Config(Section):
                 f"picks one of data.folds folds (1..K), so it needs data.folds >= "
                 f"{self.data.fold}; data.folds is {self.data.folds or 'null'}",
             )
+        self._check_task()
         if self.model.kind == "simple" and self.model.dropout > 0:
             raise SettingError(
                 "model.dropout",
@@ -381,6 +403,41 @@ class Config(Section):
                 "device", self.device, "the numpy backend runs on the CPU only; use device: cpu"
             )
         return self
+
+    def _check_task(self) -> None:
+        """The task, the dataset and the loss go together (one line naming what does)."""
+        if self.task == "classification" and self.data.name in REGRESSION_SOURCES:
+            raise SettingError(
+                "task",
+                self.task,
+                f"data.name {self.data.name} has real-valued targets, which have no classes "
+                "or accuracy; use task: regression (losses mse, mae, huber)",
+            )
+        entry = LOSSES[self.loss]
+        if self.task not in entry.tasks:
+            takes = [name for name, other in LOSSES.items() if self.task in other.tasks]
+            if self.task == "regression":
+                why = "needs class labels, and the targets are real numbers (task: regression)"
+            else:
+                why = "is a regression loss, and the targets are class labels"
+            raise SettingError(
+                "loss",
+                self.loss,
+                f"{self.loss} {why}; use one of {', '.join(takes)}",
+            )
+        if self.huber_delta is not None and "huber_delta" not in entry.settings:
+            raise SettingError(
+                "huber_delta",
+                self.huber_delta,
+                f"only loss huber takes huber_delta; loss is {self.loss}",
+            )
+
+    @model_serializer(mode="wrap")
+    def _huber_delta_with_huber_only(self, handler: Any) -> dict[str, Any]:
+        dumped = handler(self)
+        if dumped.get("huber_delta") is None:
+            dumped.pop("huber_delta", None)
+        return dumped
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain YAML-able data, every default filled in."""

@@ -368,8 +368,25 @@ def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
     ax.minorticks_off()
 
 
-def plot_sweep(path, param: str, summaries: list[ValueStats], scale: str, seeds: int) -> None:
-    """Final validation accuracy and loss against the swept value.
+SWEEP_PANELS = (
+    ("validation accuracy", "val_accs", "acc"),
+    ("validation loss", "val_losses", "loss"),
+)
+"""The panels of a sweep plot: title, then the names of a value's per-seed points and of its
+(mean, std) (see :class:`ValueStats`)."""
+REGRESSION_PANELS = (("validation R²", "val_r2s", "r2"), SWEEP_PANELS[1])
+"""A sweep of regressions shows R² in place of accuracy."""
+
+
+def plot_sweep(
+    path,
+    param: str,
+    summaries: list[ValueStats],
+    scale: str,
+    seeds: int,
+    panels: tuple[tuple[str, str, str], ...] = SWEEP_PANELS,
+) -> None:
+    """Final validation accuracy and loss (``panels``) against the swept value.
 
     Each value's completed seeds are dots, their mean a line (error bars for categories) with
     a band of +-1 standard deviation; a value with no completed trial is a red dotted line.
@@ -382,7 +399,6 @@ def plot_sweep(path, param: str, summaries: list[ValueStats], scale: str, seeds:
         xs = np.array([float(s.value) for s in summaries])
     fig = figure(11, 4.3)
     axes = fig.subplots(1, 2)
-    panels = (("validation accuracy", "val_accs", "acc"), ("validation loss", "val_losses", "loss"))
     for ax, (title, points, stat) in zip(axes, panels, strict=True):
         mean = np.array(
             [np.nan if getattr(s, stat)[0] is None else getattr(s, stat)[0] for s in summaries]
@@ -408,7 +424,7 @@ def plot_sweep(path, param: str, summaries: list[ValueStats], scale: str, seeds:
                 x, color="tab:red", ls=":", lw=1.5, label="no completed trial" if k == 0 else None
             )
         _value_axis(ax, scale, xs, labels)
-        ax.set(xlabel=param, ylabel=f"final {title}", title=title.capitalize())
+        ax.set(xlabel=param, ylabel=f"final {title}", title=title[:1].upper() + title[1:])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Sweep of {param}: last-epoch metrics over {seeds} seed(s) per value")

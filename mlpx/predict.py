@@ -20,7 +20,7 @@ from mlpx.data import Normalization
 from mlpx.data import npz as npz_files
 from mlpx.errors import DataError, RunDirError
 from mlpx.model import model_spec
-from mlpx.runs import CONFIG, RunDir
+from mlpx.runs import CONFIG, RunDir, values_csv
 
 FORMATS = (".csv", ".npy")
 
@@ -33,14 +33,21 @@ class TrainedModel:
     config: Config
     normalization: Normalization
     backend: Backend
+    targets: Normalization | None = None
 
     @property
     def n_classes(self) -> int:
         return self.backend.spec.sizes[-1]
 
+    @property
+    def regression(self) -> bool:
+        return self.targets is not None
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Labels (N,) int64 for raw inputs x (N, ...), normalised as in training."""
-        return self.backend.predict(self.normalization.apply(x, self.config.dtype))
+        """Labels (N,) int64 for raw inputs x (N, ...), normalised as in training; for a
+        regression the predicted values (N, K) float64 in the targets' units."""
+        outputs = self.backend.predict(self.normalization.apply(x, self.config.dtype))
+        return self.targets.invert(outputs) if self.targets is not None else outputs
 
 
 @dataclass
@@ -51,6 +58,9 @@ class Prediction:
     labels: np.ndarray
     inputs: str
     accuracy: float | None
+    r2: float | None = None
+    names: list[str] | None = None
+    """A regression's output names (the CSV header); None for labels."""
 
 
 def load_trained(run_dir: Path) -> TrainedModel:
@@ -74,14 +84,15 @@ def load_trained(run_dir: Path) -> TrainedModel:
             f"{CONFIG}"
         )
     spec = model_spec(config, len(normalization.shift), len(params[last_bias]))
-    return TrainedModel(run_dir, config, normalization, create_backend(config, spec, params))
+    backend = create_backend(config, spec, params)
+    return TrainedModel(run_dir, config, normalization, backend, run.read_target_scaling())
 
 
 def predict_file(run_dir: Path, data: Path) -> Prediction:
     """Predict ``test_x`` of the .npz ``data`` or, when it has none, ``data_x`` (with the
     accuracy against ``data_y`` when present)."""
-    arrays = npz_files.read(Path(data).expanduser(), training=False)
     model = load_trained(run_dir)
+    arrays = npz_files.read(Path(data).expanduser(), training=False, task=model.config.task)
     inputs, x = ("test_x", arrays.x_test) if arrays.x_test is not None else ("data_x", arrays.x)
     y = arrays.y if inputs == "data_x" else None
     expected = len(model.normalization.shift)
@@ -90,6 +101,8 @@ def predict_file(run_dir: Path, data: Path) -> Prediction:
             f"{data}: {inputs} has {x[0].size} features per sample but the model of {run_dir} "
             f"expects {expected}"
         )
+    if model.regression:
+        return _regression_prediction(model, x, y, inputs, data)
     if y is not None and y.max() >= model.n_classes:
         raise DataError(
             f"{data}: data_y has label {y.max()} but the model knows {model.n_classes} "
@@ -98,6 +111,24 @@ def predict_file(run_dir: Path, data: Path) -> Prediction:
     labels = model.predict(x)
     accuracy = None if y is None else float(np.mean(labels == y))
     return Prediction(labels, inputs, accuracy)
+
+
+def _regression_prediction(
+    model: TrainedModel, x: np.ndarray, y: np.ndarray | None, inputs: str, data: Path
+) -> Prediction:
+    """Predicted values (N, K) and, with data_y, their R² (``r2_score``'s average)."""
+    from mlpx.metrics import regression_metrics
+
+    if y is not None and y.shape[1] != model.n_classes:
+        raise DataError(
+            f"{data}: data_y has {y.shape[1]} target(s) per sample but the model of "
+            f"{model.run_dir} predicts {model.n_classes}"
+        )
+    values = model.predict(x)
+    r2 = None if y is None else regression_metrics(y, values)["r2"]
+    outputs = model.n_classes
+    names = ["y"] if outputs == 1 else [f"y{k}" for k in range(1, outputs + 1)]
+    return Prediction(values, inputs, None, r2, names)
 
 
 def default_output(run_dir: Path, data: Path) -> Path:
@@ -118,11 +149,16 @@ def check_output(path: Path, force: bool) -> None:
         raise DataError(f"--out {path}: exists; pass --force to overwrite it")
 
 
-def write_predictions(labels: np.ndarray, path: Path) -> None:
-    """Write labels (N,) atomically: .csv one integer per line (no header), .npy int64."""
+def write_predictions(labels: np.ndarray, path: Path, names: list[str] | None = None) -> None:
+    """Write labels (N,) atomically: .csv one integer per line (no header), .npy int64.
+    With ``names`` (a regression's outputs) write values (N, K) instead: .csv with a header
+    of the names and one column per output, .npy float64."""
     with atomic_path(path) as tmp:
         if path.suffix.lower() == ".npy":
+            dtype = np.float64 if names is not None else np.int64
             with open(tmp, "wb") as handle:
-                np.save(handle, np.asarray(labels, dtype=np.int64))
+                np.save(handle, np.asarray(labels, dtype=dtype))
+        elif names is not None:
+            tmp.write_text(values_csv(labels, names), encoding="utf-8")
         else:
             tmp.write_text("".join(f"{int(label)}\n" for label in labels), encoding="utf-8")

@@ -69,6 +69,12 @@ ACCURACY_PLOT = "accuracy.png"
 CONFUSION_PLOT = "confusion.png"
 MISCLASSIFIED_PLOT = "misclassified.png"
 BOUNDARY_PLOT = "boundary.png"
+PREDICTED_PLOT = "predicted.png"
+"""A regression's predicted against true targets, with the diagonal."""
+RESIDUALS_PLOT = "residuals.png"
+"""A regression's residuals (predicted - true) against the predictions."""
+FIT_PLOT = "fit.png"
+"""A regression's fitted function over its data (inputs of one or two features)."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -174,9 +180,15 @@ class RunDir:
         """summary.json, replaced whole."""
         self.write_json(SUMMARY, summary)
 
-    def write_normalization(self, normalization: Normalization) -> None:
-        """normalization.npz: ``shift``, ``scale`` (D,) and ``method``."""
-        self.write_arrays(NORMALIZATION, normalization.to_arrays())
+    def write_normalization(
+        self, normalization: Normalization, targets: Normalization | None = None
+    ) -> None:
+        """normalization.npz: ``shift``, ``scale`` (D,) and ``method``; for regression also
+        the targets' standardisation, ``target_shift`` and ``target_scale`` (K,)."""
+        arrays = normalization.to_arrays()
+        if targets is not None:
+            arrays |= {"target_shift": targets.shift, "target_scale": targets.scale}
+        self.write_arrays(NORMALIZATION, arrays)
 
     def write_checkpoint(self, state: dict[str, np.ndarray]) -> None:
         """checkpoint.npz: a backend's state plus ``epoch`` (a 0-d integer array)."""
@@ -194,6 +206,11 @@ class RunDir:
     def write_test_predictions(self, labels: np.ndarray) -> None:
         """predictions.csv: labels (N,) of an unlabeled test split, one integer per line."""
         self.write_text(TEST_PREDICTIONS, "".join(f"{int(label)}\n" for label in labels))
+
+    def write_test_values(self, values: np.ndarray, names: list[str]) -> None:
+        """predictions.csv of a regression: a header of the outputs' names, then one row of
+        predicted values (N, K) per sample of the unlabeled test split."""
+        self.write_text(TEST_PREDICTIONS, values_csv(values, names))
 
     def truncate_metrics(self, epochs: int) -> None:
         """Keep the first ``epochs`` complete lines of metrics.jsonl (atomically)."""
@@ -313,6 +330,14 @@ class RunDir:
                 f"{self.path}: cannot read {NORMALIZATION} ({type(exc).__name__}: {one_line(exc)})"
             ) from None
 
+    def read_target_scaling(self) -> Normalization | None:
+        """The targets' standardisation of a regression run (normalization.npz's
+        ``target_shift`` and ``target_scale``), or None for a classification run."""
+        with np.load(self.file(NORMALIZATION), allow_pickle=False) as arrays:
+            if "target_shift" not in arrays.files:
+                return None
+            return Normalization("standard", arrays["target_shift"], arrays["target_scale"])
+
     def read_model(self, backend_type: type[Backend]) -> dict[str, np.ndarray]:
         """The parameters (by mlpx's names) of the model file ``backend_type`` wrote; a
         RunDirError when it is missing or damaged."""
@@ -328,6 +353,16 @@ class RunDir:
             raise RunDirError(
                 f"{self.path}: cannot read {path.name} ({type(exc).__name__}: {one_line(exc)})"
             ) from None
+
+
+def values_csv(values: np.ndarray, names: list[str]) -> str:
+    """CSV text of real values (N, K): a header of the K names, then one row per sample
+    (each number written so that it reads back exactly)."""
+    rows = [",".join(names)]
+    rows += [
+        ",".join(repr(float(v)) for v in row) for row in np.asarray(values).reshape(len(values), -1)
+    ]
+    return "\n".join(rows) + "\n"
 
 
 def process_info() -> dict[str, Any]:
@@ -394,6 +429,7 @@ def read_group(path: Path, plan: str) -> RunInfo:
     best = min(scored, key=lambda summary: summary["best_val_loss"], default={})
     summary = {
         "best_val_acc": best.get("best_val_acc"),
+        "best_val_r2": best.get("best_val_r2"),
         "seconds": sum(row.summary.get("seconds") or 0 for row in rows),
     }
     done = sum(row.status == "completed" for row in rows)

@@ -17,11 +17,12 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from mlpx.backends import Backend, create_backend
+from mlpx.backends import Backend, Evaluation, create_backend
 from mlpx.config import Config
 from mlpx.data import Dataset, load_dataset
 from mlpx.errors import RunDirError
 from mlpx.interrupts import deferred_interrupts
+from mlpx.metrics import regression_metrics
 from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import Schedule, build_schedule
@@ -140,7 +141,7 @@ class Trainer:
         self.config = config
         self.observer = observer
         if dataset is None:
-            dataset = load_dataset(config.data, config.seed, config.dtype)
+            dataset = load_dataset(config.data, config.seed, config.dtype, config.task)
         self.dataset: Dataset = dataset
         self.spec = model_spec(config, self.dataset.n_features, self.dataset.n_classes)
         m = config.model
@@ -182,12 +183,14 @@ class Trainer:
             run = RunDir.create(Path(runs_dir or config.output.runs_dir), config.name)
         run.write_config(config)
         run.write_env(environment(self.backend, command))
-        run.write_normalization(self.dataset.normalization)
+        run.write_normalization(self.dataset.normalization, self.dataset.targets)
         self.summary: dict[str, Any] = {
             "status": "running",
             "name": config.name,
             "run_dir": str(run.path),
             "dataset": config.data.name,
+            "task": config.task,
+            "loss": config.loss,
             "backend": self.backend.name,
             "device": self.backend.device,
             "model": self.spec.describe(),
@@ -285,11 +288,12 @@ class Trainer:
             record: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": float(np.dot(stats.losses, sizes) / n),
-                "train_acc": stats.correct / n,
             }
+            if not self.dataset.regression:
+                record["train_acc"] = stats.correct / n
             if self.dataset.x_val is not None:
                 val = self.backend.evaluate("val")
-                record |= {"val_loss": val.loss, "val_acc": val.accuracy}
+                record |= {f"val_{key}": value for key, value in self._metrics("val", val).items()}
             record |= {"lr": rate(epoch, 0), "seconds": time.perf_counter() - started}
             # An epoch's files are written as one unit: Ctrl-C waits for them, and a kill
             # leaves metrics ahead of the checkpoint, which resume cuts back.
@@ -347,12 +351,29 @@ class Trainer:
             if self.dataset.x_test is not None:
                 test = self.backend.evaluate("test")
                 if test.loss is not None:
-                    summary["test"] = {"loss": test.loss, "acc": test.accuracy}
+                    summary["test"] = self._metrics("test", test)
                 else:
                     summary["test_predictions"] = TEST_PREDICTIONS
-                    run.write_test_predictions(test.predictions)
+                    self._write_test_predictions(run, test.predictions)
             self._report_and_plots(run)
         run.write_summary(summary)
+
+    def _metrics(self, split: str, evaluation: Evaluation) -> dict[str, float]:
+        """A labelled split's metrics: ``loss`` and ``acc``, or for regression ``loss`` (of
+        the standardised targets, the one minimised) and ``mae``, ``rmse`` and ``r2`` of
+        the predictions mapped back to the targets' units."""
+        if not self.dataset.regression:
+            return {"loss": evaluation.loss, "acc": evaluation.accuracy}
+        return {"loss": evaluation.loss} | regression_metrics(
+            self.dataset.raw_targets[split], self.dataset.targets.invert(evaluation.predictions)
+        )
+
+    def _write_test_predictions(self, run: RunDir, predictions: np.ndarray) -> None:
+        if self.dataset.regression:
+            values = self.dataset.targets.invert(predictions)
+            run.write_test_values(values, self.dataset.class_names)
+        else:
+            run.write_test_predictions(predictions)
 
     def _load_model_weights(self) -> int:
         """Put the weights the model file, test metrics, report and plots are to come from
@@ -371,12 +392,38 @@ class Trainer:
         from mlpx.report import classification_text
 
         split = "val" if self.dataset.x_val is not None else "train"
+        if self.dataset.regression:
+            return self._regression_report_and_plots(run, split)
         x, y = self.dataset.splits()[split]
         predictions = self.backend.evaluate(split).predictions
         names = self.dataset.class_names
         run.write_report(classification_text(y, predictions, names, split))
         if self.draw_plots:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
+
+    def _regression_report_and_plots(self, run: RunDir, split: str) -> None:
+        from mlpx import regression_plots
+        from mlpx.metrics import regression_report
+
+        data = self.dataset
+        y_true = data.raw_targets[split]
+        y_pred = data.targets.invert(self.backend.evaluate(split).predictions)
+        run.write_report(regression_report(y_true, y_pred, data.class_names, split))
+        if self.config.output.plots:
+            x = data.splits()[split][0]
+            raw_x = data.normalization.invert(x)
+            fit = None
+            if data.n_features <= 2:
+                fit = regression_plots.FittedFunction(raw_x, y_true, self._predict_raw)
+            regression_plots.plot_regression_run(
+                run, self.history, y_true, y_pred, data.class_names, split, fit
+            )
+
+    def _predict_raw(self, raw_x: np.ndarray) -> np.ndarray:
+        """The model's predictions (N, K) in the targets' units for raw inputs (N, D)."""
+        data = self.dataset
+        x = data.normalization.apply(raw_x, self.config.dtype)
+        return data.targets.invert(self.backend.predict(x))
 
 
 Result = TypeVar("Result")
@@ -424,7 +471,10 @@ def summarize(history: list[dict[str, Any]]) -> dict[str, Any]:
         "best_epoch": best["epoch"],
     }
     if "val_loss" in best:
-        out |= {"best_val_loss": best["val_loss"], "best_val_acc": best["val_acc"]}
+        out["best_val_loss"] = best["val_loss"]
+        for key in ("val_acc", "val_r2"):
+            if key in best:
+                out[f"best_{key}"] = best[key]
     return out
 
 

@@ -55,3 +55,26 @@ def test_quick_sweep_benchmark_runs_and_writes_its_ratios(tmp_path):
     assert all(value > 0 for value in data["ratios"].values())
     assert all(status == "completed" for run in data["runs"] for status in run["statuses"])
     assert len(data["runs"]) == 6 and "| numpy stacked / process |" in out.stdout
+
+
+@pytest.mark.slow
+def test_regression_benchmark_runs_and_writes_its_results(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_regression.py", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "| mlpx numpy |" in out.stdout and "| sklearn |" in out.stdout
+    (result,) = tmp_path.glob("regression-*-quick.json")
+    data = json.loads(result.read_text())
+    assert set(data["r2"]) == {"mlpx numpy", "mlpx torch", "sklearn"}
+    assert all(len(scores) == 2 for scores in data["r2"].values())
+    # the backends compute the same model: their R² agree to float32 rounding
+    assert data["r2"]["mlpx numpy"] == pytest.approx(data["r2"]["mlpx torch"], abs=1e-4)
+    assert data["minus_sklearn"]["mlpx torch"] == pytest.approx(
+        data["mean"]["mlpx torch"] - data["mean"]["sklearn"]
+    )

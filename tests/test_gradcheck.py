@@ -100,7 +100,12 @@ def test_the_shipped_toy_config_reproduces_the_classic_reference():
 def test_default_models_pass_against_finite_differences_and_torch():
     report = run_gradcheck(against_torch=True)
     models = {row.model for row in report.rows}
-    assert len(models) == 6
+    # six architectures, then every other loss on the simple ReLU net for each of its tasks
+    assert len(models) == 6 + 5
+    for loss in ("nll", "mse"):
+        assert f"5-7-6-3 relu simple loss {loss}" in models
+    for loss in ("mse", "mae", "huber"):
+        assert f"5-7-6-2 relu simple loss {loss} regression" in models
     assert any("batchnorm" in m and "dropout" in m for m in models)
     complex_params = {row.parameter for row in report.rows if "complex" in row.model}
     assert {"gamma1", "beta2", "W3"} <= complex_params

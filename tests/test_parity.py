@@ -132,6 +132,9 @@ GRID = {
         "regularization.l1=1e-4",
         "train.clip_grad_norm=0.3",
     ],
+    # every classification loss (issue 14); the regression losses: tests/test_regression.py
+    "nll-momentum": ["loss=nll", "optimizer.name=momentum", "optimizer.lr=0.05"],
+    "mse-softmax-batchnorm-l2": ["loss=mse", "model.kind=complex", "regularization.l2=1e-3"],
 }
 COMMON = ("dtype=float64", "train.epochs=9", "output.plots=false")  # 9 x 23 = 207 steps
 
@@ -158,6 +161,30 @@ def assert_backends_agree(cli, overrides) -> None:
 @pytest.mark.parametrize("overrides", GRID.values(), ids=GRID.keys())
 def test_numpy_and_torch_agree_step_by_step(cli, overrides):
     assert_backends_agree(cli, overrides)
+
+
+REGRESSION_GRID = {
+    "mse-momentum": ["loss=mse", "optimizer.name=momentum", "optimizer.lr=0.05"],
+    "mae-adam-batchnorm": ["loss=mae", "model.kind=complex", "optimizer.lr=0.01"],
+    # huber_delta 0.5 on standardised targets: both of its branches occur
+    "huber-sgd-l2": ["loss=huber", "huber_delta=0.5", "optimizer.name=sgd", "optimizer.lr=0.05",
+                     "regularization.l2=1e-3"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("overrides", REGRESSION_GRID.values(), ids=REGRESSION_GRID.keys())
+def test_numpy_and_torch_regress_equally_step_by_step(cli, overrides):
+    """Every regression loss on diabetes (354 training samples, batches of 32): the per-batch
+    losses agree to 1e-6 relative and so do the final validation R²."""
+    runs = {}
+    for backend in ("numpy", "torch"):
+        cli.train("configs/diabetes.yaml", *COMMON, *overrides, f"backend={backend}")
+        runs[backend] = cli.last_run()
+    numpy_losses, torch_losses = step_losses(runs["numpy"]), step_losses(runs["torch"])
+    assert len(numpy_losses) == len(torch_losses) == 9 * 12
+    np.testing.assert_allclose(numpy_losses, torch_losses, rtol=1e-6)
+    finals = [read_json(runs[b] / "summary.json")["final"] for b in runs]
+    assert finals[0]["val_r2"] == pytest.approx(finals[1]["val_r2"], abs=1e-9)
 
 
 @pytest.mark.parametrize(

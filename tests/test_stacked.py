@@ -144,6 +144,11 @@ def test_executor_stacked_refuses_trials_of_different_shapes(cli, tmp_path):
     (line,) = result.output.strip().splitlines()
     assert "train.batch_size" in line and "model.hidden" not in line
     assert not runs.exists()
+    result = cli("sweep", "lr", "--values", "0.1,0.01", "--config", "configs/diabetes.yaml",
+                 "--executor", "stacked", "--runs-dir", runs, expect=2)  # fmt: skip
+    (line,) = result.output.strip().splitlines()
+    assert "regression trials cannot stack" in line
+    assert not runs.exists()
 
 
 def test_local_stacks_what_stacks_and_runs_the_rest_alone(cli, tmp_path):

@@ -28,7 +28,8 @@ class EpochStats:
     """What a backend accumulated over one epoch of training steps.
 
     losses : (n_batches,) objective (the config's loss + penalty) of every batch, in order.
-    correct : number of training samples the model classified right while training.
+    correct : number of training samples the model classified right while training (0 for
+        regression).
     """
 
     losses: np.ndarray
@@ -37,7 +38,9 @@ class EpochStats:
 
 @dataclass
 class Evaluation:
-    """Loss (the config's loss, no penalty), accuracy and predicted labels (N,) of a split."""
+    """Loss (the config's loss, no penalty), accuracy and predictions of a split: labels (N,)
+    int64, or for regression the outputs (N, outputs) float64 (standardised targets' units)
+    with accuracy None."""
 
     loss: float | None
     accuracy: float | None
@@ -61,7 +64,8 @@ class Backend(ABC):
 
     @abstractmethod
     def set_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
-        """Keep split ``split`` (x: (N, D) float, y: (N,) int64 or None) for later steps."""
+        """Keep split ``split`` (x: (N, D) float; y: (N,) int64 labels, (N, outputs) real
+        targets for regression, or None) for later steps."""
 
     @abstractmethod
     def start_epoch(self, order: np.ndarray) -> None:
@@ -82,7 +86,8 @@ class Backend(ABC):
 
     @abstractmethod
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predicted labels (N,) int64 for inputs x (N, D)."""
+        """Predicted labels (N,) int64 for inputs x (N, D); for regression the outputs
+        (N, outputs) float64."""
 
     @abstractmethod
     def params(self) -> dict[str, np.ndarray]:
@@ -134,6 +139,7 @@ def stack_key(config: Config) -> tuple[tuple[str, object], ...]:
     schedules, epochs, init and dropout rate may differ."""
     m, data = config.model, config.data.model_dump()
     return (
+        ("task", config.task),
         ("backend", config.backend),
         ("device", config.device),
         ("dtype", config.dtype),

@@ -48,7 +48,8 @@ def gradcheck_command(
     """Check the numpy backend's backprop against finite differences (and torch autograd).
 
     Without --config, simple and complex MLPs with each activation, batch norm, dropout and
-    L1/L2 are checked. Exit code 0 when every gradient passes, 1 otherwise.
+    L1/L2 are checked, and every registered loss (nll, mse, mae, huber, ...) for each task
+    it takes. Exit code 0 when every gradient passes, 1 otherwise.
 
     Example: mlpx gradcheck --config configs/toy.yaml --against torch
     """

@@ -168,11 +168,25 @@ class ProgressDisplay:
             self.progress.update(self.steps, completed=step)
 
     def on_epoch(self, record: dict) -> None:
-        text = f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}"
-        if "val_loss" in record:
-            text += f" | val loss {record['val_loss']:.4f} acc {record['val_acc']:.3f}"
+        if "train_acc" not in record:
+            text = regression_epoch_text(record)
+        else:
+            text = f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}"
+            if "val_loss" in record:
+                text += f" | val loss {record['val_loss']:.4f} acc {record['val_acc']:.3f}"
         self.progress.update(self.epochs, completed=record["epoch"], metrics=text)
         self.progress.update(self.steps, completed=0)
+
+
+def regression_epoch_text(record: dict) -> str:
+    """A regression epoch's progress text: losses, and the validation R² and RMSE."""
+    text = f"train loss {record['train_loss']:.4f}"
+    if "val_loss" in record:
+        text += (
+            f" | val loss {record['val_loss']:.4f} R² {record['val_r2']:.3f} "
+            f"RMSE {record['val_rmse']:.4g}"
+        )
+    return text
 
 
 def trial_title(plan: GroupPlan, trial: Trial) -> str:
@@ -235,10 +249,12 @@ class GroupProgress:
 
     def on_trial_end(self, result: TrialResult) -> None:
         wall = "" if result.wall_seconds is None else f"{result.wall_seconds:6.1f} s"
+        score = f"val acc {number(result.final_val_acc)}"
+        if result.final_val_r2 is not None:
+            score = f"val R² {number(result.final_val_r2)}"
         line = (
             f"{status_markup(result.status, 11)} {trial_title(self.plan, result.trial)} "
-            f"val acc {number(result.final_val_acc)} "
-            f"val loss {number(result.final_val_loss)} {wall}"
+            f"{score} val loss {number(result.final_val_loss)} {wall}"
         )
         if result.error and result.status != "completed":
             line += f"  [dim]{escape(result.error)}[/]"
@@ -253,6 +269,9 @@ def run_summary(summary: dict[str, Any]) -> None:
     """The final table of one run, and how long it took."""
     from rich.table import Table
 
+    if summary.get("task") == "regression":
+        console.print(regression_summary_table(summary))
+        return _run_time(summary)
     table = Table(title=f"{status_markup(summary['status'])} · {summary['run_dir']}")
     table.add_column("", style="bold")
     table.add_column("loss", justify="right")
@@ -266,6 +285,37 @@ def run_summary(summary: dict[str, Any]) -> None:
     if summary.get("test"):
         table.add_row("test", number(summary["test"]["loss"]), number(summary["test"]["acc"]))
     console.print(table)
+    _run_time(summary)
+
+
+def regression_summary_table(summary: dict[str, Any]) -> Table:
+    """A regression run's final table: loss, MAE, RMSE and R² per split (MAE and RMSE in
+    the targets' units, the loss in standardised ones)."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"{status_markup(summary['status'])} · {summary['run_dir']}",
+        caption="loss: of the standardised targets; MAE, RMSE: in the targets' units",
+    )
+    table.add_column("", style="bold")
+    for column in ("loss", "MAE", "RMSE", "R²"):
+        table.add_column(column, justify="right")
+    final = summary.get("final") or {}
+    table.add_row("final train", number(final.get("train_loss")), "", "", "")
+    if "val_loss" in final:
+        cells = (final.get(f"val_{key}") for key in ("loss", "mae", "rmse", "r2"))
+        table.add_row("final validation", *(number(cell) for cell in cells))
+        best = f"best validation (epoch {summary['best_epoch']}, lowest loss)"
+        table.add_row(
+            best, number(summary["best_val_loss"]), "", "", number(summary.get("best_val_r2"))
+        )
+    test = summary.get("test")
+    if test:
+        table.add_row("test", *(number(test.get(key)) for key in ("loss", "mae", "rmse", "r2")))
+    return table
+
+
+def _run_time(summary: dict[str, Any]) -> None:
     done = f"{summary['epochs_completed']}/{summary['epochs_planned']} epochs"
     model_epoch = summary.get("model_epoch")
     kept = ""
@@ -303,18 +353,25 @@ def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
             f"{model.get('kind', '?')} {hidden}",
             f"{opt.get('name', '?')} {number(opt.get('lr'), 'g')}",
             info.group or epochs,
-            number(summary.get("best_val_acc")),
-            number((summary.get("test") or {}).get("acc")),
+            _score(summary.get("best_val_acc"), summary.get("best_val_r2")),
+            _score((summary.get("test") or {}).get("acc"), (summary.get("test") or {}).get("r2")),
             status_markup(info.status),
             "—" if seconds is None else f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s",
         )
     return table
 
 
+def _score(acc: float | None, r2: float | None) -> str:
+    """A run's accuracy, or a regression's R² (marked as such) for a table cell."""
+    return f"R² {r2:.4f}" if r2 is not None else number(acc)
+
+
 def sweep_table(result: GroupResult) -> Table:
     """The values ranked by mean validation accuracy over seeds; the best one highlighted."""
     from rich.table import Table
 
+    if result.regression:
+        return regression_sweep_table(result)
     plan = result.plan
     table = Table(
         title=escape(f"{plan.param} sweep · {result.directory}"),
@@ -344,6 +401,39 @@ def sweep_table(result: GroupResult) -> Table:
     return table
 
 
+def regression_sweep_table(result: GroupResult) -> Table:
+    """A sweep of regressions: values ranked by mean final validation loss (lowest ★)."""
+    from rich.table import Table
+
+    plan = result.plan
+    table = Table(
+        title=escape(f"{plan.param} sweep · {result.directory}"),
+        caption="val loss / R²: final epoch, mean ± sample std (ddof 1) over the completed "
+        "seeds; val R² @best: the epoch of lowest validation loss, mean over seeds",
+    )
+    for column in ("value", "completed", "val loss", "val R²", "val R² @best", "time", "status"):
+        table.add_column(column, justify="left" if column in ("value", "status") else "right")
+    for rank, summary in enumerate(result.ranking()):
+        loss = summary.loss
+        problems = ", ".join(
+            f"{count} {status}"
+            for status, count in summary.statuses.items()
+            if status != "completed"
+        )
+        best = rank == 0 and loss[0] is not None
+        table.add_row(
+            escape(summary.label) + (" ★" if best else ""),
+            f"{summary.completed}/{len(plan.seeds)}",
+            mean_std(*loss),
+            mean_std(*summary.r2),
+            number(summary.best_r2),
+            "—" if summary.wall_seconds is None else f"{summary.wall_seconds:.1f} s",
+            f"[red]{problems}[/]" if problems else "[green]ok[/]",
+            style="bold green" if best else None,
+        )
+    return table
+
+
 def crossval_table(result: GroupResult) -> Table:
     """One row per fold and a mean ± sample std row over the completed folds."""
     from rich.table import Table
@@ -358,6 +448,14 @@ def crossval_table(result: GroupResult) -> Table:
     columns = [("val_loss", "val loss"), ("val_acc", "val acc"), ("best_val_acc", "val acc @best")]
     if "test_acc" in stats:
         columns.append(("test_acc", "test acc"))
+    if result.regression:
+        columns = [("val_loss", "val loss"), ("val_r2", "val R²"), ("val_rmse", "val RMSE")]
+        columns += [("best_val_r2", "val R² @best")]
+        columns += [("test_r2", "test R²")] if "test_r2" in stats else []
+        table.caption = (
+            "mean ± sample std (ddof 1) over the completed folds; val loss / R² / RMSE: final "
+            "epoch; val R² @best: the epoch of lowest validation loss"
+        )
     table.add_column("fold", justify="right")
     table.add_column("status")
     for _, title in columns:

@@ -19,16 +19,45 @@ SOURCES = {
     "cifar10": "mlpx.data.cifar10",
     "mnist1d": "mlpx.data.mnist1d",
     "npz": "mlpx.data.npz",
+    "diabetes": "mlpx.data.diabetes",
+    "synth_regression": "mlpx.data.synth_regression",
 }
 
-__all__ = ["SOURCES", "Dataset", "Normalization", "Source", "load_dataset", "load_source"]
+REGRESSION_SOURCES = frozenset({"diabetes", "synth_regression"})
+"""Datasets whose targets are real numbers: their task is regression. ``npz`` files hold
+either; every other source holds class labels."""
+
+__all__ = [
+    "REGRESSION_SOURCES",
+    "SOURCES",
+    "Dataset",
+    "Normalization",
+    "Source",
+    "default_task",
+    "load_dataset",
+    "load_source",
+]
 
 
-def load_source(config) -> Source:
-    """Load the raw arrays of the dataset ``config.name`` (a DataConfig)."""
-    return importlib.import_module(SOURCES[config.name]).load(config)
+def default_task(name: str) -> str:
+    """The task of dataset ``name`` when the config does not set one: regression for the
+    sources of real-valued targets, classification otherwise (npz files included, whose
+    data_y may be integer-valued floats: only ``task: regression`` makes them targets)."""
+    return "regression" if name in REGRESSION_SOURCES else "classification"
 
 
-def load_dataset(config, seed: int, dtype: str = "float32") -> Dataset:
-    """Load, split (stratified, seeded) and normalise the dataset a DataConfig names."""
-    return prepare(load_source(config), config, seed, dtype)
+def load_source(config, task: str = "classification") -> Source:
+    """Load the raw arrays of the dataset ``config.name`` (a DataConfig); an npz file's
+    data_y is read as labels or, for ``task`` regression, as real targets."""
+    module = importlib.import_module(SOURCES[config.name])
+    if config.name == "npz":
+        return module.load(config, task)
+    return module.load(config)
+
+
+def load_dataset(
+    config, seed: int, dtype: str = "float32", task: str = "classification"
+) -> Dataset:
+    """Load, split (seeded; stratified for classification) and normalise the dataset a
+    DataConfig names; for ``task`` regression the targets are standardised too."""
+    return prepare(load_source(config, task), config, seed, dtype, task)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -38,10 +38,11 @@ class Source:
     """Raw arrays as a dataset module delivers them.
 
     x : (N, ...) inputs, any float or integer dtype; flattened to (N, D) later.
-    y : (N,) integer labels in [0, C).
+    y : (N,) integer labels in [0, C); for regression (N,) or (N, K) real targets.
     x_test, y_test : an official test split (y_test None when unlabeled), or None.
     image_shape : shape of one image, e.g. (8, 8) or (32, 32, 3), for plots; None otherwise.
-    class_names : C display names; default "0".."C-1".
+    class_names : C display names; default "0".."C-1" (for regression: the K outputs'
+        names, default ``y`` or ``y1``..``yK``).
     """
 
     x: np.ndarray
@@ -103,6 +104,11 @@ class Normalization:
             out[start : start + len(block)] = (block - self.shift) / self.scale
         return out
 
+    def invert(self, z: np.ndarray) -> np.ndarray:
+        """The inverse map ``z * scale + shift`` of z (N, D), in float64: normalised
+        targets back in their own units."""
+        return np.asarray(z, dtype=np.float64) * self.scale + self.shift
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of normalization.npz: ``shift``, ``scale`` (D,) and ``method``."""
         return {"shift": self.shift, "scale": self.scale, "method": np.array(self.method)}
@@ -118,7 +124,9 @@ class Dataset:
     """Arrays ready for a backend: x (N, D) in the run's dtype, y (N,) int64.
 
     Validation (and test) parts are None when absent; ``y_test`` is None for an unlabeled
-    test set (a prediction challenge).
+    test set (a prediction challenge). For regression y is (N, K) in the run's dtype, the
+    targets standardised with ``targets`` (fitted on the training part); ``raw_targets``
+    holds each split's targets in their own units (float64) and ``n_classes`` is K.
     """
 
     name: str
@@ -132,10 +140,16 @@ class Dataset:
     class_names: list[str]
     image_shape: tuple[int, ...] | None
     normalization: Normalization
+    targets: Normalization | None = None
+    raw_targets: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
         return self.x_train.shape[1]
+
+    @property
+    def regression(self) -> bool:
+        return self.targets is not None
 
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """The splits present, by name: ``train``, and ``val``/``test`` when they exist."""
@@ -154,12 +168,39 @@ def check_labels(y: np.ndarray, where: str) -> np.ndarray:
         raise DataError(f"{where}: labels must be one-dimensional (N,), got shape {y.shape}")
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-            raise DataError(f"{where}: labels must be whole numbers 0..C-1, found non-integers")
+            example = y[np.isfinite(y) & (y != np.round(y))][:1]
+            found = (
+                f"found non-integers (e.g. {example[0]:g})" if len(example) else "found NaN or inf"
+            )
+            raise DataError(
+                f"{where}: labels must be whole numbers 0..C-1, {found}; for real-valued "
+                "targets set task: regression"
+            )
     elif y.dtype.kind not in "iub":
         raise DataError(f"{where}: labels must be integers 0..C-1, got dtype {y.dtype}")
     if len(y) and y.min() < 0:
         raise DataError(f"{where}: labels must be >= 0, found {y.min():g}")
     return y.astype(np.int64)
+
+
+def check_targets(y: np.ndarray, where: str) -> np.ndarray:
+    """Regression targets as float64 (N, K), from (N,) or (N, K) real numbers, or a
+    DataError saying what is wrong with them."""
+    y = np.asarray(y)
+    if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] == 0):
+        raise DataError(
+            f"{where}: regression targets must be (N,) or (N, outputs), got shape {y.shape}"
+        )
+    if y.dtype.kind not in "fiub":
+        raise DataError(f"{where}: regression targets must be real numbers, got dtype {y.dtype}")
+    y = y.astype(np.float64).reshape(len(y), -1)
+    bad = np.flatnonzero(~np.isfinite(y).all(axis=1))
+    if len(bad):
+        raise DataError(
+            f"{where}: {len(bad)} target(s) are NaN or inf (first at index {bad[0]}); "
+            "remove those samples"
+        )
+    return y
 
 
 def check_inputs(x: np.ndarray, where: str) -> np.ndarray:
@@ -253,7 +294,9 @@ def _holdout(
     return train_idx, val_idx
 
 
-def prepare(source: Source, config: DataSettings, seed: int, dtype: str) -> Dataset:
+def prepare(
+    source: Source, config: DataSettings, seed: int, dtype: str, task: str = "classification"
+) -> Dataset:
     """Limit, split, fit normalisation on the training part and cast.
 
     ``data.limit`` keeps a seeded stratified subset of exactly that many samples of the
@@ -261,25 +304,31 @@ def prepare(source: Source, config: DataSettings, seed: int, dtype: str) -> Data
     fold ``data.fold`` of ``data.folds`` seeded stratified folds (``data.val_fraction`` is
     ignored) or a seeded stratified ``data.val_fraction`` of it. Both use the generator
     seeded by ``[seed, 1]``, so every fold of a cross-validation sees the same partition.
+    For ``task`` regression the same is done without strata (every sample one stratum), and
+    the targets are standardised on the training part (see :func:`_regression`).
     """
     x = check_inputs(source.x, config.name)
-    y = check_labels(source.y, config.name)
+    regression = task == "regression"
+    y = check_targets(source.y, config.name) if regression else check_labels(source.y, config.name)
     if len(x) != len(y):
         raise DataError(f"{config.name}: {len(x)} inputs but {len(y)} labels")
     if len(y) == 0:
         raise DataError(f"{config.name}: the dataset has no samples")
     rng = np.random.default_rng([seed, 1])
+    strata = np.zeros(len(y), dtype=np.int64) if regression else y
     if config.limit is not None and config.limit < len(y):
-        keep = stratified_subset(y, config.limit, rng)
-        x, y = x[keep], y[keep]
+        keep = stratified_subset(strata, config.limit, rng)
+        x, y, strata = x[keep], y[keep], strata[keep]
     x_val = y_val = None
-    split = _holdout(y, config, rng)
+    split = _holdout(strata, config, rng)
     if split is not None:
         train_idx, val_idx = split
         x_val, y_val = x[val_idx], y[val_idx]
         x, y = x[train_idx], y[train_idx]
     x_test = None if source.x_test is None else check_inputs(source.x_test, f"{config.name} test")
     norm = Normalization.fit(config.normalize, x.reshape(len(x), -1))
+    if regression:
+        return _regression(source, config, dtype, norm, (x, y), (x_val, y_val), x_test)
     y_test = None
     if source.y_test is not None:
         y_test = check_labels(source.y_test, f"{config.name} test")
@@ -297,4 +346,43 @@ def prepare(source: Source, config: DataSettings, seed: int, dtype: str) -> Data
         class_names=list(source.class_names or map(str, range(n_classes))),
         image_shape=source.image_shape,
         normalization=norm,
+    )
+
+
+def _regression(
+    source: Source,
+    config: DataSettings,
+    dtype: str,
+    norm: Normalization,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray | None, np.ndarray | None],
+    x_test: np.ndarray | None,
+) -> Dataset:
+    """The regression Dataset: targets (N, K) standardised with each output's mean and
+    standard deviation on the training part (an output constant there keeps scale 1)."""
+    (x, y), (x_val, y_val) = train, val
+    y_test = None if source.y_test is None else check_targets(source.y_test, f"{config.name} test")
+    if y_test is not None and y_test.shape[1] != y.shape[1]:
+        raise DataError(
+            f"{config.name} test: {y_test.shape[1]} target(s) per sample, the training part "
+            f"has {y.shape[1]}"
+        )
+    targets = Normalization.fit("standard", y)
+    raw = {"train": y, "val": y_val, "test": y_test}
+    outputs = y.shape[1]
+    default = ["y"] if outputs == 1 else [f"y{k}" for k in range(1, outputs + 1)]
+    return Dataset(
+        name=config.name,
+        x_train=norm.apply(x, dtype),
+        y_train=targets.apply(y, dtype),
+        x_val=norm.apply(x_val, dtype) if x_val is not None else None,
+        y_val=targets.apply(y_val, dtype) if y_val is not None else None,
+        x_test=norm.apply(x_test, dtype) if x_test is not None else None,
+        y_test=targets.apply(y_test, dtype) if y_test is not None else None,
+        n_classes=outputs,
+        class_names=list(source.class_names or default),
+        image_shape=source.image_shape,
+        normalization=norm,
+        targets=targets,
+        raw_targets={split: z for split, z in raw.items() if z is not None},
     )

@@ -21,15 +21,23 @@ DATA_FILE = ("datasets", "data", "digits.csv.gz")
 intensities then the label, comma-separated."""
 
 
-def data_file() -> Path:
-    """The path of scikit-learn's digits.csv.gz, found without importing scikit-learn."""
+def sklearn_data_file(dataset: str, name: str) -> Path:
+    """The path of ``name`` in scikit-learn's ``datasets/data`` folder, found without
+    importing scikit-learn; ``dataset`` names the config's data.name in errors."""
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("data.name digits: needs scikit-learn, which ships the digits; install it")
-    path = Path(next(iter(spec.submodule_search_locations)), *DATA_FILE)
+        raise DataError(
+            f"data.name {dataset}: needs scikit-learn, which ships the {dataset} data; install it"
+        )
+    path = Path(next(iter(spec.submodule_search_locations)), *DATA_FILE[:-1], name)
     if not path.is_file():
-        raise DataError(f"data.name digits: {path} is missing; reinstall scikit-learn")
+        raise DataError(f"data.name {dataset}: {path} is missing; reinstall scikit-learn")
     return path
+
+
+def data_file() -> Path:
+    """The path of scikit-learn's digits.csv.gz, found without importing scikit-learn."""
+    return sklearn_data_file("digits", DATA_FILE[-1])
 
 
 def read_digits(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpx.data.dataset import Source, check_inputs, check_labels
+from mlpx.data.dataset import Source, check_inputs, check_labels, check_targets
 from mlpx.errors import DataError
 
 READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
@@ -27,7 +27,8 @@ class NpzArrays:
     """The checked arrays of an .npz file.
 
     x : (N, ...) real inputs, N >= 1, no NaN or inf (``data_x``).
-    y : (N,) int64 labels >= 0, or None when the file has no ``data_y``.
+    y : (N,) int64 labels >= 0 (for regression (N, K) float64 targets), or None when the
+        file has no ``data_y``.
     x_test : (M, ...) unlabeled inputs shaped like x's samples, or None (``test_x``).
     """
 
@@ -36,10 +37,11 @@ class NpzArrays:
     x_test: np.ndarray | None
 
 
-def load(config) -> Source:
-    """Read and check ``data.path`` for training: labels 0..C-1 with every class present."""
+def load(config, task: str = "classification") -> Source:
+    """Read and check ``data.path`` for training: labels 0..C-1 with every class present,
+    or for ``task`` regression real targets (N,) or (N, K)."""
     path = Path(config.path).expanduser()
-    arrays = read(path, training=True)
+    arrays = read(path, training=True, task=task)
     x = arrays.x
     return Source(
         x=x,
@@ -49,7 +51,7 @@ def load(config) -> Source:
     )
 
 
-def read(path: Path, training: bool) -> NpzArrays:
+def read(path: Path, training: bool, task: str = "classification") -> NpzArrays:
     """Read ``path`` and check every array in it.
 
     Parameters
@@ -58,6 +60,7 @@ def read(path: Path, training: bool) -> NpzArrays:
     training : the file is to train on: ``data_y`` is required, must hold at least two
         classes, and every class 0..C-1 must occur. Otherwise (``mlpx predict``) ``data_y`` is
         optional and only checked to be labels.
+    task : ``regression``: ``data_y`` holds real targets (N,) or (N, K) instead of labels.
 
     Raises
     ------
@@ -74,14 +77,16 @@ def read(path: Path, training: bool) -> NpzArrays:
         )
     x = _inputs(arrays["data_x"], f"{path}: data_x")
     y = x_test = None
-    if "data_y" in arrays:
+    if "data_y" in arrays and task == "regression":
+        y = check_targets(arrays["data_y"], f"{path}: data_y")
+    elif "data_y" in arrays:
         y = check_labels(arrays["data_y"], f"{path}: data_y")
         if len(y) != len(x):
             raise DataError(
                 f"{path}: data_x has {len(x)} samples but data_y has {len(y)} labels; "
                 "they must match one to one"
             )
-        if training:
+        if training and task == "classification":
             _check_classes(y, f"{path}: data_y")
     if "test_x" in arrays:
         x_test = _inputs(arrays["test_x"], f"{path}: test_x")

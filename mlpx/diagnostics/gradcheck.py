@@ -9,7 +9,8 @@ autograd run on the same arrays. Everything runs in float64 on small batches, in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +45,12 @@ MAX_CHECKED = 50
 MASK_SEED = 0
 """Seed of the generator that draws the (fixed) dropout masks on every forward pass."""
 
+DEFAULT_SETTINGS = SimpleNamespace(huber_delta=0.5)
+"""The loss settings of the default set: a Huber delta that the outputs' errors straddle,
+so that both of its branches are checked."""
+
+REGRESSION_OUTPUTS = 2
+"""Targets per sample of the regression problems (several, to check the mean over all)."""
 FINITE_DIFFERENCES = "finite differences"
 TORCH_AUTOGRAD = "torch autograd"
 
@@ -97,11 +104,14 @@ class _Problem:
     l1: float
     l2: float
     loss: str = "cross_entropy"
+    task: str = "classification"
+    settings: Any = None
 
     def network(self, l2: float | None = None) -> MLP:
         """The NumPy network at these weights, in float64 (with penalty ``l2`` if given)."""
         l2 = self.l2 if l2 is None else l2
-        return MLP(self.spec, self.params, "float64", self.l1, l2, LOSSES[self.loss].numpy)
+        loss = LOSSES[self.loss].numpy_loss(self.task, self.settings)
+        return MLP(self.spec, self.params, "float64", self.l1, l2, loss)
 
 
 def toy_data() -> tuple[np.ndarray, np.ndarray]:
@@ -155,11 +165,19 @@ def _default_problems() -> list[_Problem]:
             spec = ModelSpec((5, 7, 6, 3), kind, activation, dropout, batchnorm=kind == "complex")
             params = init_params(spec, "kaiming", std=0.0, seed=0)
             problems.append(_Problem(spec, params, x, y, l1=0.01, l2=0.02))
-    # every other registered loss, on the simple ReLU net
+    # every other registered loss, on the simple ReLU net, for each task it applies to
     simple = problems[0]
-    for loss in LOSSES:
-        if loss != simple.loss:
-            problems.append(_Problem(simple.spec, simple.params, x, y, 0.01, 0.02, loss))
+    targets = rng.standard_normal((8, REGRESSION_OUTPUTS))
+    spec = ModelSpec((5, 7, 6, REGRESSION_OUTPUTS))
+    regression_params = init_params(spec, "kaiming", std=0.0, seed=0)
+    for name, entry in LOSSES.items():
+        if "classification" in entry.tasks and name != simple.loss:
+            problems.append(_Problem(simple.spec, simple.params, x, y, 0.01, 0.02, name))
+        if "regression" in entry.tasks:
+            problems.append(
+                _Problem(spec, regression_params, x, targets, 0.01, 0.02, name, "regression",
+                         DEFAULT_SETTINGS)
+            )  # fmt: skip
     return problems
 
 
@@ -172,11 +190,14 @@ def _config_problem(config: Config) -> _Problem:
         n_classes = 4
         x = rng.standard_normal((16, 8))
         y = rng.integers(0, n_classes, size=16)
+        if config.task == "regression":
+            n_classes = REGRESSION_OUTPUTS
+            y = rng.standard_normal((16, n_classes))
     model = config.model
     spec = model_spec(config, x.shape[1], n_classes)
     params = init_params(spec, model.init, model.init_std, seed=config.seed)
     reg = config.regularization
-    return _Problem(spec, params, x, y, reg.l1, reg.l2, config.loss)
+    return _Problem(spec, params, x, y, reg.l1, reg.l2, config.loss, config.task, config)
 
 
 def _is_classic_toy(config: Config) -> bool:
@@ -203,6 +224,8 @@ def _describe(problem: _Problem) -> str:
         extras.append(f"dropout {spec.dropout:g}")
     if problem.loss != "cross_entropy":
         extras.append(f"loss {problem.loss}")
+    if problem.task == "regression":
+        extras.append("regression")
     return " ".join([spec.describe(), *extras])
 
 
@@ -292,7 +315,8 @@ def _torch_gradients(
             h = h * torch.from_numpy(masks[i - 1])
     last = spec.n_layers
     scores = h @ params[f"W{last}"] + params[f"b{last}"]
-    loss = LOSSES[problem.loss].torch()(scores, torch.from_numpy(problem.y))
+    loss_function = LOSSES[problem.loss].torch_loss(problem.task, problem.settings)
+    loss = loss_function(scores, torch.from_numpy(problem.y))
     for name in spec.weight_names():
         w = params[name]
         loss = loss + problem.l2 * (w * w).sum() + problem.l1 * w.abs().sum()

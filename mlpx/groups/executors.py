@@ -326,7 +326,14 @@ def stack_units(tasks: list[TrialTask], stacking: str) -> list[list[TrialTask]]:
                 "use --executor local"
             )
         return [[task] for task in tasks]
-    keys = [stack_key(build_config(task.config)) for task in tasks]
+    configs = [build_config(task.config) for task in tasks]
+    if any(config.task == "regression" for config in configs):
+        if stacking == "always":
+            raise GroupError(
+                "--executor stacked: regression trials cannot stack yet; use --executor local"
+            )
+        return [[task] for task in tasks]
+    keys = [stack_key(config) for config in configs]
     groups: dict[tuple, list[TrialTask]] = {}
     for key, task in zip(keys, tasks, strict=True):
         groups.setdefault(key, []).append(task)

@@ -22,6 +22,15 @@ from mlpx.runs import RunDir
 from mlpx.status import group_status
 
 RESULTS = "results.csv"
+REGRESSION_METRICS = (
+    "val_r2",
+    "val_mae",
+    "val_rmse",
+    "best_val_r2",
+    "test_r2",
+    "test_mae",
+    "test_rmse",
+)
 CV_JSON = "cv.json"
 COLUMNS = (
     "value",
@@ -45,23 +54,26 @@ METRICS = (
     "train_loss",
     "test_acc",
     "test_loss",
+    *REGRESSION_METRICS,
 )
 """A trial's metrics, as cv.json names them: final train/val, validation at the best epoch
-(lowest validation loss: ``best_val_loss`` and ``best_val_acc`` of that one epoch) and test."""
+(lowest validation loss: ``best_val_loss`` and ``best_val_acc`` of that one epoch) and test;
+a regression's R², MAE and RMSE in place of the accuracies."""
 STD = "sample standard deviation (ddof 1)"
+REGRESSION_COLUMNS = ("final_val_r2", "best_val_r2")
+"""results.csv's extra columns in a sweep of regressions (after ``best_val_loss``)."""
 
 
 def run_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """The :data:`METRICS` a run's summary.json holds."""
     final = summary.get("final") or {}
-    found = {
-        key: final[key]
-        for key in ("train_loss", "train_acc", "val_loss", "val_acc")
-        if key in final
-    }
-    found |= {key: summary[key] for key in ("best_val_acc", "best_val_loss") if key in summary}
+    finals = ("train_loss", "train_acc", "val_loss", "val_acc", "val_r2", "val_mae", "val_rmse")
+    found = {key: final[key] for key in finals if key in final}
+    bests = ("best_val_acc", "best_val_loss", "best_val_r2")
+    found |= {key: summary[key] for key in bests if key in summary}
     test = summary.get("test") or {}
-    found |= {f"test_{key}": test[key] for key in ("acc", "loss") if test.get(key) is not None}
+    tests = ("acc", "loss", "r2", "mae", "rmse")
+    found |= {f"test_{key}": test[key] for key in tests if test.get(key) is not None}
     return {key: found[key] for key in METRICS if key in found}
 
 
@@ -126,6 +138,10 @@ class TrialResult:
     def best_val_loss(self) -> float | None:
         return self.metrics.get("best_val_loss")
 
+    @property
+    def final_val_r2(self) -> float | None:
+        return self.metrics.get("val_r2")
+
     def row(self) -> list[str]:
         """The CSV cells, numbers as exact as summary.json's."""
         cells = [
@@ -173,6 +189,20 @@ class ValueSummary:
     def loss(self) -> tuple[float | None, float | None]:
         """Mean and sample standard deviation of the final validation loss over seeds."""
         return mean_and_std(self.val_losses)
+
+    @property
+    def val_r2s(self) -> list[float]:
+        return _finite(self.results, "val_r2")
+
+    @property
+    def r2(self) -> tuple[float | None, float | None]:
+        """Mean and sample standard deviation of a regression's final validation R²."""
+        return mean_and_std(self.val_r2s)
+
+    @property
+    def best_r2(self) -> float | None:
+        """Mean over seeds of a regression's validation R² at each trial's best epoch."""
+        return mean_and_std(_finite(self.results, "best_val_r2"))[0]
 
     @property
     def best_acc(self) -> float | None:
@@ -236,9 +266,17 @@ class GroupResult:
             for value, label in ((value, value_label(value)) for value in self.plan.values)
         ]
 
+    @property
+    def regression(self) -> bool:
+        """Whether the trials are regressions (the base config's ``task``)."""
+        return self.plan.base.get("task") == "regression"
+
     def ranking(self) -> list[ValueSummary]:
-        """Values by mean final validation accuracy, best first; values with none last."""
+        """Values by mean final validation accuracy, best first; a regression's by mean
+        final validation loss, lowest first; values with none last."""
         summaries = [s for s in self.by_value() if s.results]
+        if self.regression:
+            return sorted(summaries, key=lambda s: s.loss[0] if s.loss[0] is not None else math.inf)
         return sorted(summaries, key=lambda s: -s.acc[0] if s.acc[0] is not None else math.inf)
 
     def metric_stats(self) -> dict[str, tuple[float, float]]:
@@ -253,9 +291,18 @@ def write_results(result: GroupResult) -> None:
     """Rewrite results.csv atomically: one row per ended trial, in the plan's order."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    if result.regression:
+        at = COLUMNS.index("best_val_loss") + 1
+        writer.writerow(COLUMNS[:at] + REGRESSION_COLUMNS + COLUMNS[at:])
+    else:
+        writer.writerow(COLUMNS)
     for row in result.results:
-        writer.writerow(row.row())
+        cells = row.row()
+        if result.regression:
+            at = COLUMNS.index("best_val_loss") + 1
+            extra = (row.final_val_r2, row.metrics.get("best_val_r2"))
+            cells[at:at] = ["" if cell is None else repr(float(cell)) for cell in extra]
+        writer.writerow(cells)
     write_text_atomic(result.directory / RESULTS, buffer.getvalue())
 
 
@@ -305,7 +352,8 @@ def write_sweep_plots(result: GroupResult) -> None:
     directory.mkdir(exist_ok=True)
     plan = result.plan
     scale = plots.axis_scale(plan.param, [s.value for s in summaries])
-    plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, len(plan.seeds))
+    panels = plots.REGRESSION_PANELS if result.regression else plots.SWEEP_PANELS
+    plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, len(plan.seeds), panels)
     members = result.members_dir
     histories = [
         (s.label, [RunDir(members / r.trial.name).read_metrics() for r in s.results if r.ok])

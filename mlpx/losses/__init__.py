@@ -7,12 +7,15 @@ counterpart in a :class:`Loss` and :func:`register` it; nothing else changes.
 
 from __future__ import annotations
 
-from mlpx.losses import cross_entropy
-from mlpx.losses.base import Loss, NumpyLoss
+from mlpx.losses import cross_entropy, mse, nll, robust
+from mlpx.losses.base import TASKS, Loss, NumpyLoss
 
-LOSSES: dict[str, Loss] = {entry.name: entry for entry in (cross_entropy.ENTRY,)}
+LOSSES: dict[str, Loss] = {
+    entry.name: entry
+    for entry in (cross_entropy.ENTRY, nll.ENTRY, mse.ENTRY, robust.MAE, robust.HUBER)
+}
 
-__all__ = ["LOSSES", "Loss", "NumpyLoss", "register"]
+__all__ = ["LOSSES", "TASKS", "Loss", "NumpyLoss", "register"]
 
 
 def register(entry: Loss) -> Loss:

@@ -55,7 +55,10 @@ class NumpyBackend(Backend):
         # BLAS is process-wide: the limit holds while this process trains
         threadpool_limits(cpu_threads(config, spec))
         self.dtype = np.dtype(config.dtype)
-        self.loss = LOSSES[config.loss].numpy
+        self.regression = config.task == "regression"
+        self.loss = LOSSES[config.loss].numpy_loss(config.task, config)
+        # labels (N,) int64, or real targets (N, outputs) of the run's dtype
+        self._ytype = self.dtype if self.regression else np.dtype(np.int64)
         reg = config.regularization
         self.net = MLP(spec, params, self.dtype, reg.l1, reg.l2, self.loss)
         self.stepper = FlatStepper(
@@ -71,7 +74,7 @@ class NumpyBackend(Backend):
         self._x: dict[str, np.ndarray] = {}
         self._y: dict[str, np.ndarray | None] = {}
         self._xbatch = np.empty((0, spec.sizes[0]), self.dtype)
-        self._ybatch = np.empty(0, np.int64)
+        self._ybatch = np.empty((0, *self._target_shape), self._ytype)
         self._order = np.empty(0, np.int64)
         self._losses: list[float] = []
         self._correct = 0
@@ -80,9 +83,14 @@ class NumpyBackend(Backend):
     def device(self) -> str:
         return "cpu"
 
+    @property
+    def _target_shape(self) -> tuple[int, ...]:
+        """The shape of one sample's target: () for a label, (outputs,) for regression."""
+        return (self.spec.sizes[-1],) if self.regression else ()
+
     def set_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
         self._x[split] = np.ascontiguousarray(x, dtype=self.dtype)
-        self._y[split] = None if y is None else np.ascontiguousarray(y, dtype=np.int64)
+        self._y[split] = None if y is None else np.ascontiguousarray(y, dtype=self._ytype)
 
     def start_epoch(self, order: np.ndarray) -> None:
         n_train = len(self._x["train"])
@@ -102,19 +110,20 @@ class NumpyBackend(Backend):
             )
 
     def gather(self, start: int, stop: int, x: np.ndarray, y: np.ndarray) -> None:
-        """The batch ``order[start:stop]`` of the current epoch into x (n, D) and y (n,)."""
+        """The batch ``order[start:stop]`` of the current epoch into x (n, D) and y (n,)
+        (labels) or (n, outputs) (regression targets)."""
         rows = self._order[start:stop]
         # mode="clip" lets take() write straight into the buffer (mode="raise" copies);
         # start_epoch has checked that every index is in range.
         self._x["train"].take(rows, axis=0, out=x, mode="clip")
-        self._y["train"].take(rows, out=y, mode="clip")
+        self._y["train"].take(rows, axis=0, out=y, mode="clip")
 
     def train_step(self, start: int, stop: int, lr: float) -> None:
         self.check_batch(start, stop)
         n = stop - start
         if n > len(self._xbatch):
             self._xbatch = np.empty((n, self.spec.sizes[0]), self.dtype)
-            self._ybatch = np.empty(n, np.int64)
+            self._ybatch = np.empty((n, *self._target_shape), self._ytype)
         x, y = self._xbatch[:n], self._ybatch[:n]
         self.gather(start, stop, x, y)
         # overflow is how a diverging run ends: the loop reports the non-finite loss once,
@@ -130,33 +139,48 @@ class NumpyBackend(Backend):
                 loss, scores = self.net.forward_backward(x, y, self.rng)
                 stepper.step()
         self._losses.append(loss)
-        self._correct += int(np.count_nonzero(scores.argmax(axis=1) == y))
+        if not self.regression:
+            self._correct += int(np.count_nonzero(scores.argmax(axis=1) == y))
 
     def end_epoch(self) -> EpochStats:
         return EpochStats(np.array(self._losses, dtype=np.float64), self._correct)
 
     def evaluate(self, split: str) -> Evaluation:
         x, y = self._x[split], self._y[split]
-        predictions = np.empty(len(x), dtype=np.int64)
+        predictions = self._empty_predictions(len(x))
         total_loss = 0.0
         for start in range(0, len(x), EVAL_CHUNK):
             stop = min(start + EVAL_CHUNK, len(x))
             scores = self.net.forward(x[start:stop], train=False)
-            np.argmax(scores, axis=1, out=predictions[start:stop])
+            self._store_predictions(scores, predictions[start:stop])
             if y is not None:
                 total_loss += self.loss(scores, y[start:stop])[0] * (stop - start)
         if y is None or len(x) == 0:
             return Evaluation(None, None, predictions)
+        if self.regression:
+            return Evaluation(total_loss / len(x), None, predictions)
         accuracy = float(np.count_nonzero(predictions == y)) / len(x)
         return Evaluation(total_loss / len(x), accuracy, predictions)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=self.dtype)
-        predictions = np.empty(len(x), dtype=np.int64)
+        predictions = self._empty_predictions(len(x))
         for start in range(0, len(x), EVAL_CHUNK):
             scores = self.net.forward(x[start : start + EVAL_CHUNK], train=False)
-            np.argmax(scores, axis=1, out=predictions[start : start + EVAL_CHUNK])
+            self._store_predictions(scores, predictions[start : start + EVAL_CHUNK])
         return predictions
+
+    def _empty_predictions(self, n: int) -> np.ndarray:
+        """Labels (n,) int64, or outputs (n, outputs) float64 for regression."""
+        if self.regression:
+            return np.empty((n, self.spec.sizes[-1]), dtype=np.float64)
+        return np.empty(n, dtype=np.int64)
+
+    def _store_predictions(self, scores: np.ndarray, out: np.ndarray) -> None:
+        if self.regression:
+            out[...] = scores
+        else:
+            np.argmax(scores, axis=1, out=out)
 
     def params(self) -> dict[str, np.ndarray]:
         return {name: value.copy() for name, value in (self.net.params | self.net.buffers).items()}

@@ -108,7 +108,8 @@ class TorchBackend(Backend):
         self._load_params(params)
         self._bind_optimizer()
         self.clip = gradient_clip(config.train)
-        self.loss = LOSSES[config.loss].torch()
+        self.regression = config.task == "regression"
+        self.loss = LOSSES[config.loss].torch_loss(config.task, config)
         self._l1, self._l2 = config.regularization.l1, config.regularization.l2
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._losses: list[torch.Tensor] = []
@@ -134,7 +135,8 @@ class TorchBackend(Backend):
 
     def set_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
         x_t = torch.as_tensor(x).to(device=self._device, dtype=self.dtype)
-        y_t = None if y is None else torch.as_tensor(y).to(device=self._device, dtype=torch.int64)
+        ytype = self.dtype if self.regression else torch.int64
+        y_t = None if y is None else torch.as_tensor(y).to(device=self._device, dtype=ytype)
         self._data[split] = (x_t, y_t)
 
     def start_epoch(self, order: np.ndarray) -> None:
@@ -166,7 +168,8 @@ class TorchBackend(Backend):
         self.optimizer.step(grads)
         with torch.no_grad():
             self._losses.append(loss.detach())
-            self._correct += (logits.argmax(dim=1) == yb).sum()
+            if not self.regression:
+                self._correct += (logits.argmax(dim=1) == yb).sum()
 
     def end_epoch(self) -> EpochStats:
         losses = torch.stack(self._losses).to(dtype=torch.float64).cpu().numpy()
@@ -183,6 +186,10 @@ class TorchBackend(Backend):
     def evaluate(self, split: str) -> Evaluation:
         x, y = self._data[split]
         logits = self._forward_chunks(x)
+        if self.regression:
+            outputs = logits.to(torch.float64).cpu().numpy()
+            loss = None if y is None else self.loss(logits, y).item()
+            return Evaluation(loss, None, outputs)
         predictions = logits.argmax(dim=1)
         if y is None:
             return Evaluation(None, None, predictions.cpu().numpy())
@@ -192,7 +199,10 @@ class TorchBackend(Backend):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x_t = torch.as_tensor(x).to(device=self._device, dtype=self.dtype)
-        return self._forward_chunks(x_t).argmax(dim=1).cpu().numpy()
+        outputs = self._forward_chunks(x_t)
+        if self.regression:
+            return outputs.to(torch.float64).cpu().numpy()
+        return outputs.argmax(dim=1).cpu().numpy()
 
     def params(self) -> dict[str, np.ndarray]:
         return {name: t.detach().cpu().numpy().copy() for name, t in self._named.items()}
