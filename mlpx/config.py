@@ -292,6 +292,8 @@ class TrainConfig(Section):
 class OutputConfig(Section):
     runs_dir: str = "runs"
     plots: bool = True
+    tensorboard: bool = False
+    mlflow: str | None = Field(None, min_length=1)
 
 
 class Config(Section):

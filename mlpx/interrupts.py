@@ -50,3 +50,24 @@ def deferred_interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
     if received:
         raise KeyboardInterrupt
+
+
+STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupts_allowed() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM raise KeyboardInterrupt, also in a process that
+    was started ignoring them (a group's trial process). Elsewhere than in the main thread it
+    does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = {sig: signal.getsignal(sig) for sig in STOPPING}
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)

@@ -54,7 +54,7 @@ class TrainRequest:
             raise UsageError(
                 "--resume takes the run directory alone: its config.yaml is the config"
             )
-        if self.resume is None and self.config is None:
+        if self.resume is None and self.config is None and not self.print_config:
             raise UsageError(
                 "give a config file (e.g. mlpx train configs/digits.yaml) or --resume RUN_DIR"
             )
@@ -71,7 +71,8 @@ class TrainRequest:
 
 
 def resolved_config(request: TrainRequest) -> Config:
-    """The validated config ``--print-config`` shows."""
+    """The validated config ``--print-config`` shows (the defaults, with any ``-s``
+    overrides, when no config file is given)."""
     request.check()
     return load_config(request.config, request.overrides)
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 
 DPI = 110
+SPLIT_NAMES = {"val": "validation", "train": "training", "test": "test"}
 MISCLASSIFIED_SHOWN = 32
 TICK_PT = 10.0
 """matplotlib's default tick label size (rcParams "medium"), for laying out class names."""
@@ -91,9 +92,13 @@ def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.n
         per_epoch = step.max() / max(len(history), 1)
         ax.plot(step / per_epoch, loss, color="0.75", lw=0.6, label="batch loss")
     epochs = [r["epoch"] for r in history]
-    ax.plot(epochs, [r["train_loss"] for r in history], "o-", ms=3, label="train (epoch mean)")
+    # epoch e's batches lie between e - 1 and e on this axis: their mean sits in the middle;
+    # the validation loss is measured at the epoch's end
+    middles = [e - 0.5 for e in epochs]
+    ax.plot(middles, [r["train_loss"] for r in history], "o-", ms=3, label="train (epoch mean)")
     if history and "val_loss" in history[0]:
         ax.plot(epochs, [r["val_loss"] for r in history], "o-", ms=3, label="validation")
+    mark_best_epoch(ax, history)
     ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     if len(loss) and np.all(loss > 0) and loss.max() / max(loss.min(), 1e-12) > 50:
         ax.set_yscale("log")
@@ -110,15 +115,37 @@ def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.n
     fig.savefig(path, dpi=DPI)
 
 
+def accuracy_limits(values: list[float]) -> tuple[float, float]:
+    """The accuracy axis zoomed to the data (0.97 and 0.99 far apart, not squashed at the
+    top of 0..1), with a margin of 5% of the range (at least 0.005), within [0, 1]."""
+    if not values:
+        return 0.0, 1.0
+    lo, hi = min(values), max(values)
+    margin = max(0.05 * (hi - lo), 0.005)
+    return max(0.0, lo - margin), min(1.0 + margin, hi + margin)
+
+
+def mark_best_epoch(ax: Axes, history: list[dict[str, Any]]) -> None:
+    """A dotted vertical line at the epoch of lowest validation loss (none without one)."""
+    scored = [r for r in history if "val_loss" in r]
+    if len(scored) < 2:
+        return
+    best = min(scored, key=lambda r: r["val_loss"])["epoch"]
+    ax.axvline(best, color="0.3", ls=":", lw=1.2, label=f"best epoch ({best})")
+
+
 def plot_accuracy(path, history: list[dict[str, Any]]) -> None:
     """Train and validation accuracy per epoch."""
     fig = figure(7, 4.5)
     ax = add_axes(fig, 0.8, 0.55, 6.05, 3.55)
     epochs = [r["epoch"] for r in history]
-    ax.plot(epochs, [r["train_acc"] for r in history], "o-", ms=3, label="train")
+    values = [r["train_acc"] for r in history]
+    ax.plot(epochs, values, "o-", ms=3, label="train")
     if history and "val_acc" in history[0]:
+        values += [r["val_acc"] for r in history]
         ax.plot(epochs, [r["val_acc"] for r in history], "o-", ms=3, label="validation")
-    ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
+    mark_best_epoch(ax, history)
+    ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=accuracy_limits(values))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.savefig(path, dpi=DPI)
@@ -132,14 +159,17 @@ def plot_confusion(path, y_true: np.ndarray, y_pred: np.ndarray, names: list[str
     width = min(0.5 * len(names) + 3, 12)
     height = 0.85 * width
     fig = figure(width, height)
-    slant = 45 if len(names) > 10 else 0
     names_width, line = text_width(names, TICK_PT), 1.4 * TICK_PT / 72
-    # margins in inches: axis label and class names (slanted when many) left and below, the
-    # title above, the colour bar with its labels right
-    left = 0.45 + names_width
-    bottom = 0.5 + line + names_width * np.sin(np.radians(slant))
     bar_gap, bar_width, right = 0.15, 0.2, 0.25 + text_width([str(matrix.max())], TICK_PT)
-    side = min(width - left - bar_gap - bar_width - right, height - bottom - 0.4)
+    left = 0.45 + names_width
+    # margins in inches: axis label and class names left and below, the title above, the
+    # colour bar with its labels right; the names below stand upright when they do not fit
+    # side by side under their cells
+    for slant in (0, 90):
+        bottom = 0.5 + line + (names_width if slant else line)
+        side = min(width - left - bar_gap - bar_width - right, height - bottom - 0.4)
+        if slant or names_width <= 0.9 * side / len(names):
+            break
     ax = add_axes(fig, left, bottom, side, side)
     image = ax.imshow(matrix, cmap="Blues")
     # where fig.colorbar(image, ax=ax, shrink=0.8) puts it, without a second layout pass
@@ -200,18 +230,14 @@ def plot_misclassified(
     image_shape: tuple[int, ...],
     total: int | None = None,
 ) -> None:
-    """A grid, eight to a row, of misclassified images (K, ...) titled 'true -> predicted'
-    from their labels (K,); ``total``: how many were misclassified in all (default K).
+    """A grid, eight to a row, of misclassified images (K >= 1, ...) titled 'true ->
+    predicted' from their labels (K,); ``total``: how many were misclassified in all
+    (default K). With none, a run writes no such image (report.txt says so).
 
     One image of all of them (a mosaic) in one Axes, not an Axes per image: each Axes costs
     more to build and draw than the picture in it.
     """
     cols, cell_width, title_height = 8, 1.3, 0.4
-    if not len(images):
-        fig = figure(cols * cell_width, 1.5 + title_height)
-        fig.suptitle("No misclassified samples", fontsize=10)
-        fig.savefig(path, dpi=DPI)
-        return
     shown = [display_image(image.reshape(image_shape)) for image in images]
     # small images are enlarged by whole pixels so that the margins can be thin
     zoom = -(-32 // max(shown[0].shape[:2]))
@@ -236,18 +262,38 @@ def plot_misclassified(
     fig.savefig(path, dpi=DPI)
 
 
-def plot_boundary(path, backend: Backend, dataset: Dataset, x: np.ndarray, y: np.ndarray):
-    """Decision regions of a 2-D classifier over its (normalised) points, up to 3,000 shown."""
+def plot_boundary(
+    path, backend: Backend, dataset: Dataset, x: np.ndarray, y: np.ndarray, split: str = "val"
+):
+    """Decision regions of a 2-D classifier over its (normalised) points of ``split``, up to
+    3,000 shown, with a legend of the classes' colours."""
     lo, hi = x.min(axis=0) - 0.5, x.max(axis=0) + 0.5
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
     grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(x.dtype)
     regions = backend.predict(grid).reshape(gx.shape)
     fig = figure(6, 5.5)
     ax = add_axes(fig, 0.8, 0.55, 5.05, 4.55)
-    ax.contourf(gx, gy, regions, alpha=0.3, cmap="coolwarm", levels=dataset.n_classes - 1 or 1)
+    n = dataset.n_classes
+    # one band per class, coloured as its points and its legend entry
+    ax.contourf(gx, gy, regions, alpha=0.3, cmap="coolwarm", levels=np.arange(n + 1) - 0.5,
+                vmin=0, vmax=max(n - 1, 1))  # fmt: skip
     shown = np.random.default_rng(0).permutation(len(x))[:3000]
-    ax.scatter(x[shown, 0], x[shown, 1], c=y[shown], s=4, cmap="coolwarm", edgecolors="none")
-    ax.set(xlabel="x1 (normalised)", ylabel="x2 (normalised)", title="Decision boundary")
+    ax.scatter(x[shown, 0], x[shown, 1], c=y[shown], s=4, cmap="coolwarm", edgecolors="none",
+               vmin=0, vmax=max(n - 1, 1))  # fmt: skip
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+
+    colors = colormaps["coolwarm"](np.linspace(0, 1, max(n, 2)))[:n]
+    handles = [
+        Line2D([], [], marker="o", ls="", color=color, label=name)
+        for color, name in zip(colors, dataset.class_names, strict=True)
+    ]
+    ax.legend(handles=handles, title="class", fontsize=8, loc="best", framealpha=0.8)
+    ax.set(
+        xlabel="x1 (normalised)",
+        ylabel="x2 (normalised)",
+        title=f"Decision boundary and {SPLIT_NAMES.get(split, split)} points",
+    )
     fig.savefig(path, dpi=DPI)
 
 
@@ -265,8 +311,8 @@ def plot_run(
     plot_accuracy(run.plots / ACCURACY_PLOT, history)
     x, y = dataset.splits()[split]
     plot_confusion(run.plots / CONFUSION_PLOT, y, predictions, dataset.class_names, split)
-    if dataset.image_shape is not None:
-        wrong = np.flatnonzero(y != predictions)
+    wrong = np.flatnonzero(y != predictions)
+    if dataset.image_shape is not None and len(wrong):  # none wrong: report.txt says so
         shown = wrong[:MISCLASSIFIED_SHOWN]  # only these are mapped back to pixel values
         norm = dataset.normalization
         plot_misclassified(
@@ -279,7 +325,7 @@ def plot_run(
             total=len(wrong),
         )
     elif dataset.n_features == 2:
-        plot_boundary(run.plots / BOUNDARY_PLOT, backend, dataset, x, y)
+        plot_boundary(run.plots / BOUNDARY_PLOT, backend, dataset, x, y, split)
 
 
 # --- sweeps: the data the plots show, then the plots --------------------------------------
@@ -389,7 +435,9 @@ def plot_sweep(
     """Final validation accuracy and loss (``panels``) against the swept value.
 
     Each value's completed seeds are dots, their mean a line (error bars for categories) with
-    a band of +-1 standard deviation; a value with no completed trial is a red dotted line.
+    a band of +-1 standard deviation; a value with no completed trial is a red dotted line;
+    a star marks the best value (highest mean accuracy; a regression: lowest loss) on both
+    panels.
     ``scale`` is one of log, symlog, log2, linear, category (see :func:`axis_scale`).
     """
     labels = [s.label for s in summaries]
@@ -423,6 +471,13 @@ def plot_sweep(
             ax.axvline(
                 x, color="tab:red", ls=":", lw=1.5, label="no completed trial" if k == 0 else None
             )
+        if ok.any():  # the best value: highest mean accuracy (a regression: lowest loss)
+            accs = np.array([np.nan if s.acc[0] is None else s.acc[0] for s in summaries])
+            losses = np.array([np.nan if s.loss[0] is None else s.loss[0] for s in summaries])
+            scored = np.isfinite(accs).any()
+            best = int(np.nanargmax(accs) if scored else np.nanargmin(losses))
+            ax.plot(xs[best], mean[best], "*", ms=16, color="tab:orange", mec="black", zorder=5,
+                    label=f"best: {labels[best]}")  # fmt: skip
         _value_axis(ax, scale, xs, labels)
         ax.set(xlabel=param, ylabel=f"final {title}", title=title[:1].upper() + title[1:])
         ax.grid(alpha=0.3)

@@ -27,7 +27,12 @@ def draw_run_plots(run_dir: Path) -> Path:
     if not history:
         raise RunDirError(f"{run_dir}: no complete epoch in {METRICS}; nothing to plot")
     config = trained.config
-    dataset = load_dataset(config.data, config.seed, config.dtype)
+    if config.task == "regression":
+        raise RunDirError(
+            f"{run_dir}: a regression run; mlpx plot draws classification runs' plots "
+            "(a regression run draws its own as it ends)"
+        )
+    dataset = load_dataset(config.data, config.seed, config.dtype, config.task)
     split = "val" if dataset.x_val is not None else "train"
     x, _ = dataset.splits()[split]
     plot_run(run, history, dataset, split, trained.backend.predict(x), trained.backend)

@@ -73,9 +73,16 @@ def classification_text(
         f"{name:>{width}}  " + " ".join(f"{count:>{width}}" for count in row)
         for name, row in zip(class_names, matrix, strict=True)
     ]
+    wrong = int(np.sum(y_true != y_pred))
+    misclassified = (
+        f"{wrong} of {len(y_true)} {split} samples misclassified\n"
+        if wrong
+        else f"No {split} sample is misclassified (so there is no misclassified.png)\n"
+    )
     return (
         f"Classification report on the {split} split ({len(y_true)} samples)\n\n{report}\n"
         f"Confusion matrix (rows: true class, columns: predicted)\n{header}\n"
         + "\n".join(rows)
-        + "\n"
+        + "\n\n"
+        + misclassified
     )

@@ -19,7 +19,6 @@ import os
 import socket
 import time
 import zipfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -33,11 +32,10 @@ from mlpx.atomic import (
     write_json_atomic,
     write_text_atomic,
 )
-from mlpx.config import Config, dump_config, load_config, parse_yaml
+from mlpx.config import Config, dump_config, load_config
 from mlpx.data.dataset import Normalization
 from mlpx.data.vision import one_line
-from mlpx.errors import MlpxError, RunDirError
-from mlpx.status import group_status
+from mlpx.errors import RunDirError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -299,15 +297,6 @@ class RunDir:
         ConfigError says what is wrong with it."""
         return load_config(self.file(CONFIG), list(overrides))
 
-    def read_config_document(self) -> dict[str, Any] | None:
-        """config.yaml as parsed YAML, unvalidated (for listing runs of any mlpx version),
-        or None when it is missing or unreadable."""
-        try:
-            data = parse_yaml(self.file(CONFIG).read_text(encoding="utf-8"), str(self.path))
-        except (OSError, MlpxError):
-            return None
-        return data if isinstance(data, dict) else None
-
     def read_summary(self) -> dict[str, Any] | None:
         """summary.json, or None when it is missing or unreadable."""
         return self.read_json(SUMMARY)
@@ -370,20 +359,6 @@ def process_info() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
 
 
-@dataclass
-class RunInfo:
-    """One row of ``mlpx runs``."""
-
-    path: Path
-    config: dict[str, Any]
-    summary: dict[str, Any]
-    status: str
-    started: float
-    group: str = ""
-    """For a sweep or a cross-validation: what it is and how many of its runs completed
-    (e.g. ``sweep lr 5/5``, ``cv 3/3``)."""
-
-
 def run_status(summary: dict[str, Any] | None) -> str:
     """The status of a run; a ``running`` run whose process is gone on this host is crashed."""
     if not summary:
@@ -394,62 +369,3 @@ def run_status(summary: dict[str, Any] | None) -> str:
         if not isinstance(pid, int) or not pid_alive(pid):
             return "crashed"
     return status
-
-
-def read_run(path: Path) -> RunInfo:
-    """The row of one run directory."""
-    run = RunDir(path)
-    summary = run.read_summary() or {}
-    if summary.get("status", "running") == "running":  # only metrics know how far it got
-        summary["epochs_completed"] = len(run.read_metrics())
-    started = summary.get("started") or path.stat().st_mtime
-    return RunInfo(path, run.read_config_document() or {}, summary, run_status(summary), started)
-
-
-def read_group(path: Path, plan: str) -> RunInfo:
-    """One row for a sweep (``sweep.yaml``) or a cross-validation (``cv.yaml``): its base
-    config, the validation accuracy at the best epoch of its member with the lowest validation
-    loss, its total time, and how many completed."""
-    try:
-        document = parse_yaml(path.joinpath(plan).read_text(encoding="utf-8"), str(path))
-    except (OSError, MlpxError):
-        document = None
-    document = document if isinstance(document, dict) else {}
-    if plan == "sweep.yaml":
-        members = [p for p in (path / "trials").glob("*") if not p.name.startswith(".")]
-        config, label = document.get("base") or {}, f"sweep {document.get('param', '?')}"
-        planned = len(document.get("trials") or [])
-    else:
-        members, config, label = list(path.glob("fold-*")), document, "cv"
-        planned = (document.get("data") or {}).get("folds") or 0
-    rows = [read_run(member) for member in members if (member / CONFIG).is_file()]
-    planned = planned if isinstance(planned, int) and planned >= len(rows) else len(rows)
-    status = group_status([row.status for row in rows], planned)
-    scored = [row.summary for row in rows if "best_val_loss" in row.summary]
-    best = min(scored, key=lambda summary: summary["best_val_loss"], default={})
-    summary = {
-        "best_val_acc": best.get("best_val_acc"),
-        "best_val_r2": best.get("best_val_r2"),
-        "seconds": sum(row.summary.get("seconds") or 0 for row in rows),
-    }
-    done = sum(row.status == "completed" for row in rows)
-    started = min((row.started for row in rows), default=path.stat().st_mtime)
-    return RunInfo(path, config, summary, status, started, f"{label} {done}/{planned}")
-
-
-def list_runs(runs_dir: Path) -> list[RunInfo]:
-    """Runs, sweeps and cross-validations directly under ``runs_dir``, newest first (a sweep
-    or cross-validation is one row; ``mlpx runs DIR/trials`` lists its members)."""
-    runs_dir = Path(runs_dir).expanduser()
-    if not runs_dir.is_dir():
-        raise RunDirError(f"{runs_dir}: no such runs directory")
-    found = []
-    for path in runs_dir.iterdir():
-        if not path.is_dir():
-            continue
-        if (path / CONFIG).is_file():
-            found.append(read_run(path))
-        for plan in ("sweep.yaml", "cv.yaml"):
-            if (path / plan).is_file():
-                found.append(read_group(path, plan))
-    return sorted(found, key=lambda info: (info.started, info.path.name), reverse=True)

@@ -26,6 +26,7 @@ from mlpx.metrics import regression_metrics
 from mlpx.model import init_params, model_spec
 from mlpx.runs import CHECKPOINT, CONFIG, TEST_PREDICTIONS, RunDir, process_info, run_status
 from mlpx.schedules import Schedule, build_schedule
+from mlpx.tracking import check_trackers, open_trackers
 
 BEST = "best/"
 """Prefix of the best epoch's weights (``train.restore_best``) in the checkpoint, beside the
@@ -158,6 +159,7 @@ class Trainer:
         """Whether the run draws its plots as it ends (a stacked trial's are drawn later)."""
         self.checkpoint_seconds = CHECKPOINT_SECONDS
         """Seconds between checkpoints (K runs trained as one stack share the time)."""
+        check_trackers(config)
 
     def run(
         self,
@@ -238,6 +240,9 @@ class Trainer:
     def _train(self, run: RunDir, first_epoch: int) -> Training:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
+        self.trackers = open_trackers(self.config, run)
+        for tracker in self.trackers:
+            tracker.start(self.summary)
         run.write_summary(self.summary)
         if self.observer:
             self.observer.on_start(
@@ -300,6 +305,8 @@ class Trainer:
             with deferred_interrupts():
                 run.append_steps(epoch, first_step, stats.losses)
                 run.append_metrics(record)
+                for tracker in self.trackers:
+                    tracker.epoch(record, first_step, stats.losses)
                 if config.train.restore_best and improves(self.history, record):
                     self._best = self.backend.params() | {"epoch": np.array(epoch)}
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
@@ -338,6 +345,8 @@ class Trainer:
         try:
             with deferred_interrupts():
                 self._final_files(run, summary, final_files)
+                for tracker in self.trackers:
+                    tracker.finish(summary)
         except KeyboardInterrupt:
             pass
         return TrainResult(run.path, status, summary, self.history)

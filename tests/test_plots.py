@@ -97,11 +97,22 @@ def test_mosaic_puts_images_row_by_row_with_margins():
     assert np.all(tiles[6:, 5:] == 1)  # the cell after the last image is blank
 
 
-def test_misclassified_plot_when_nothing_is_wrong(tmp_path):
-    none = np.zeros(0, dtype=np.int64)
-    plots.plot_misclassified(tmp_path / "none.png", np.zeros((0, 8, 8)), none, none, NAMES, (8, 8))
-    image = read_png(tmp_path / "none.png")
-    assert image.shape[:2] == (round(110 * 1.9), round(110 * 8 * 1.3))
+def test_a_run_with_nothing_misclassified_has_no_blank_image_but_a_report_line(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 2
+    x = y[:, None, None] * 4.0 + rng.normal(0, 0.1, (200, 4, 4))  # 4x4 images: dark or light
+    data = tmp_path / "easy.npz"
+    np.savez(data, data_x=x, data_y=y)
+    cli.train("configs/digits.yaml", "data.name=npz", f"data.path={data}", "train.epochs=20",
+              "optimizer.lr=0.01")  # fmt: skip
+    run = cli.last_run()
+    summary = (run / "summary.json").read_text()
+    assert '"val_acc": 1.0' in summary
+    assert sorted(p.name for p in (run / "plots").iterdir()) == [
+        "accuracy.png", "confusion.png", "loss.png"
+    ]  # fmt: skip
+    report = (run / "report.txt").read_text()
+    assert report.endswith("No val sample is misclassified (so there is no misclassified.png)\n")
 
 
 def test_a_run_shows_its_first_32_misclassified_of_all(cli, monkeypatch):
@@ -113,6 +124,7 @@ def test_a_run_shows_its_first_32_misclassified_of_all(cli, monkeypatch):
     monkeypatch.setattr(plots, "plot_misclassified", capture)
     cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", "optimizer.lr=1e-4")
     report = (cli.last_run() / "report.txt").read_text().split("predicted)\n")[1]
+    report = report.split("\n\n")[0]
     matrix = np.array([line.split()[1:] for line in report.splitlines()[1:]], dtype=int)
     wrong = matrix.sum() - np.trace(matrix)
     assert shown["total"] == wrong > 32  # an epoch at a small rate gets many wrong
@@ -147,3 +159,103 @@ def test_train_path_imports_neither_scikit_learn_nor_pyplot(tmp_path):
         "loss.png",
         "misclassified.png",
     ]
+
+
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Ankle boot"]  # fmt: skip
+
+
+def capture_figures(monkeypatch) -> list:
+    """Keep every Figure the plots make, to look at what they drew."""
+    made = []
+    make = plots.figure
+
+    def keep(width, height):
+        made.append(make(width, height))
+        return made[-1]
+
+    monkeypatch.setattr(plots, "figure", keep)
+    return made
+
+
+@pytest.mark.parametrize("names", [NAMES, FASHION, NAMES + ["T-shirt/top", "Ankle boot"]])
+def test_class_names_on_the_confusion_matrix_never_overlap(tmp_path, monkeypatch, names):
+    made = capture_figures(monkeypatch)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, len(names), 300)
+    path = tmp_path / "confusion.png"
+    plots.plot_confusion(path, y, y, names, "val")
+    (fig,) = made
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    boxes = [label.get_window_extent(renderer) for label in ax.get_xticklabels()]
+    assert [label.get_text() for label in ax.get_xticklabels()] == names
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 <= right.x0  # side by side, never over each other
+    width, height = fig.canvas.get_width_height()
+    for box in boxes + [label.get_window_extent(renderer) for label in ax.get_yticklabels()]:
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+    read_png(path)
+
+
+def test_loss_and_accuracy_show_where_things_are(tmp_path, monkeypatch):
+    made = capture_figures(monkeypatch)
+    history = [
+        {"epoch": e, "train_loss": 1 / e, "val_loss": abs(e - 6) + 0.1,
+         "train_acc": 0.95 + e / 1000, "val_acc": 0.97 + e / 1000}
+        for e in range(1, 11)
+    ]  # fmt: skip
+    steps = (np.arange(1, 41), np.linspace(2, 0.1, 40))
+    plots.plot_loss(tmp_path / "loss.png", history, steps)
+    plots.plot_accuracy(tmp_path / "accuracy.png", history)
+    loss_ax, acc_ax = made[0].axes[0], made[1].axes[0]
+    lines = {line.get_label(): line for line in loss_ax.get_lines()}
+    # the epoch mean of epoch e's batches (drawn between e - 1 and e) in its middle
+    assert list(lines["train (epoch mean)"].get_xdata()) == [e - 0.5 for e in range(1, 11)]
+    assert list(lines["validation"].get_xdata()) == list(range(1, 11))
+    assert list(lines["best epoch (6)"].get_xdata()) == [6, 6]
+    assert "best epoch (6)" in [line.get_label() for line in acc_ax.get_lines()]
+    lo, hi = acc_ax.get_ylim()
+    assert 0.94 < lo < 0.951 and 0.98 < hi < 0.99  # zoomed to 0.951..0.98, not 0..1
+
+
+def test_the_boundary_plot_names_its_classes_and_split(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    made = capture_figures(monkeypatch)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 1)
+
+    class ByQuadrant:
+        def predict(self, grid):
+            return (grid[:, 0] > 0).astype(int) + (grid[:, 1] > 1)
+
+    dataset = SimpleNamespace(n_classes=3, class_names=["left", "right", "top"])
+    plots.plot_boundary(tmp_path / "boundary.png", ByQuadrant(), dataset, x, y, "val")
+    ax = made[0].axes[0]
+    legend = ax.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["left", "right", "top"]
+    assert ax.get_title() == "Decision boundary and validation points"
+    read_png(tmp_path / "boundary.png")
+
+
+def test_the_sweep_plot_stars_the_best_value(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    made = capture_figures(monkeypatch)
+
+    def stats(value, accs, losses):
+        mean = lambda xs: (float(np.mean(xs)), float(np.std(xs, ddof=1)))  # noqa: E731
+        return SimpleNamespace(value=value, label=f"{value:g}", val_accs=accs,
+                               val_losses=losses, acc=mean(accs), loss=mean(losses))  # fmt: skip
+
+    summaries = [stats(0.1, [0.90, 0.92], [0.4, 0.5]), stats(0.01, [0.97, 0.96], [0.1, 0.12]),
+                 stats(0.001, [0.93, 0.94], [0.3, 0.2])]  # fmt: skip
+    plots.plot_sweep(tmp_path / "sweep.png", "lr", summaries, "log", 2)
+    for ax, expected in zip(made[0].axes, (0.965, 0.11), strict=True):
+        (star,) = [line for line in ax.get_lines() if line.get_label().startswith("best")]
+        assert star.get_label() == "best: 0.01"
+        assert list(star.get_xdata()) == [0.01]
+        assert star.get_ydata()[0] == pytest.approx(expected)
+    read_png(tmp_path / "sweep.png")

@@ -88,4 +88,6 @@ def test_report_text_has_the_report_then_the_matrix():
         "   a     1    0    0",
         "   b     0    0    1",
         "   c     0    0    2",
+        "",
+        "1 of 4 val samples misclassified",
     ]

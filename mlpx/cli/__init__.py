@@ -12,27 +12,58 @@ import sys
 
 import typer
 
-from mlpx.cli import diagnostics, plot, predict, runs, sweep, train
-from mlpx.cli.render import ProgressDisplay, fail
+from mlpx.cli import compare, diagnostics, plot, predict, runs, sweep, train
+from mlpx.cli.conventions import Command, Group
+from mlpx.cli.render import ProgressDisplay, console, fail
 from mlpx.errors import MlpxError
 
 __all__ = ["ProgressDisplay", "app", "main"]
 
 app = typer.Typer(
     name="mlpx",
+    cls=Group,
     help="Train, sweep and check multi-layer perceptrons from a YAML config.",
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-app.command()(train.train)
-app.command()(runs.runs)
-app.command("crossentropy-demo", help=diagnostics.CROSSENTROPY_HELP)(diagnostics.crossentropy_demo)
-app.command("gradcheck")(diagnostics.gradcheck_command)
-app.command()(predict.predict)
-app.command()(sweep.sweep)
-app.command()(plot.plot)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("mlpx")
+        except PackageNotFoundError:  # a source checkout that was never installed
+            number = "unknown (not installed)"
+        console.print(f"mlpx {number}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the version of mlpx and exit.",
+    ),
+) -> None:
+    """Train, sweep and check multi-layer perceptrons from a YAML config."""
+
+
+app.command(cls=Command)(train.train)
+app.command(cls=Command)(runs.runs)
+app.command(cls=Command)(compare.compare)
+app.command("crossentropy-demo", cls=Command, help=diagnostics.CROSSENTROPY_HELP)(
+    diagnostics.crossentropy_demo
+)
+app.command("gradcheck", cls=Command)(diagnostics.gradcheck_command)
+app.command(cls=Command)(predict.predict)
+app.command(cls=Command)(sweep.sweep)
+app.command(cls=Command)(plot.plot)
 
 
 def main() -> None:
@@ -42,9 +73,9 @@ def main() -> None:
     traceback or a boxed panel; Ctrl-C outside training exits 130.
     """
     if len(sys.argv) == 1:  # bare `mlpx`: the help screen, as no_args_is_help promises
-        app()
+        app(prog_name="mlpx")
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="mlpx")
     except MlpxError as exc:
         fail(str(exc), exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
@@ -56,4 +87,6 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         fail(f"{exc.format_message()}{hint}", exc.exit_code)
+    if code == 130:  # Typer returns this for a KeyboardInterrupt that no command handled
+        fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)

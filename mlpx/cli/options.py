@@ -7,7 +7,11 @@ import typer
 from mlpx.groups.executors import EXECUTORS, executor_names
 
 OVERRIDES = typer.Option(
-    [], "--set", "-s", help="Override a config field: -s optimizer.lr=0.01 (repeatable)."
+    [],
+    "--set",
+    "-s",
+    help="Override a config field: -s optimizer.lr=0.01 (repeatable).",
+    metavar="KEY=VALUE",
 )
 JOBS = typer.Option(
     None,
@@ -26,5 +30,8 @@ EXECUTOR = typer.Option(
     metavar="|".join(EXECUTORS),
 )
 SCHEDULER = typer.Option(
-    None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (--executor dask)."
+    None,
+    "--scheduler",
+    help="Dask scheduler address, e.g. tcp://host:8786 (--executor dask).",
+    metavar="ADDRESS",
 )

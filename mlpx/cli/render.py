@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -17,18 +18,20 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from mlpx.errors import MlpxError, MlpxWarning
+from mlpx.errors import MlpxError, MlpxWarning, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.table import Table
 
+    from mlpx.compare import Compared
     from mlpx.diagnostics.crossentropy import DemoResult
     from mlpx.diagnostics.gradcheck import GradcheckReport
     from mlpx.groups.plan import GroupPlan, Trial
     from mlpx.groups.results import GroupResult, TrialResult
-    from mlpx.runs import RunDir, RunInfo
+    from mlpx.listing import RunRow
+    from mlpx.runs import RunDir
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,6 +45,7 @@ STATUS_COLORS = {
     "failed": "red",
     "killed": "red",
     "crashed": "red",
+    "unreadable": "red",
 }
 """The one palette: every status of mlpx.status, wherever it is shown."""
 
@@ -80,28 +84,40 @@ def reports_errors(command: F) -> F:
 def show_warnings_in_yellow() -> None:
     """Show every MlpxWarning (each time, not once per place) as one yellow line on stderr;
     other warnings keep Python's format. Call inside ``warnings.catch_warnings()``."""
-    from rich.text import Text
-
     python_format = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         if not issubclass(category, MlpxWarning):
             return python_format(message, category, filename, lineno, file, line)
-        text = Text.assemble(("warning: ", "bold yellow"), (str(message), "yellow"))
-        err_console.print(text, soft_wrap=True)
+        warn(str(message))
 
     warnings.simplefilter("always", MlpxWarning)
     warnings.showwarning = show
 
 
+LARGE, TINY = 1e5, 1e-3
+"""Beyond these magnitudes a number is shown in scientific notation: a loss of 2.5e22 as
+``2.5103e+22``, not 23 digits, and 3e-7 as ``3.0000e-07``, not ``0.0000``."""
+
+
 def number(value: float | None, spec: str = ".4f") -> str:
-    """A number for a table cell; a dash for none."""
-    return "—" if value is None else format(value, spec)
+    """A number for a table cell or a log line; a dash for none. Large and tiny magnitudes
+    (see LARGE, TINY) are in scientific notation with as many digits as ``spec`` asks for."""
+    if value is None:
+        return "—"
+    magnitude = abs(value)
+    if (
+        spec.endswith("f")
+        and math.isfinite(magnitude)
+        and (magnitude >= LARGE or 0 < magnitude < TINY)
+    ):
+        return format(value, spec[:-1] + "e")
+    return format(value, spec)
 
 
 def mean_std(mean: float | None, std: float | None) -> str:
     """``mean ± std`` for a table cell; a dash when there is no mean."""
-    return "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}"
+    return "—" if mean is None or std is None else f"{number(mean)} ± {number(std)}"
 
 
 def print_wide(table: Table, width: int) -> None:
@@ -178,6 +194,99 @@ class ProgressDisplay:
         self.progress.update(self.steps, completed=0)
 
 
+LOG_INTERVAL = "MLPX_LOG_INTERVAL"
+"""Environment variable: the least seconds between two epoch lines off a terminal (default
+1; 0 prints every epoch)."""
+
+
+def log_interval() -> float:
+    """Seconds between epoch lines off a terminal, from ``MLPX_LOG_INTERVAL`` (default 1)."""
+    text = os.environ.get(LOG_INTERVAL, "1")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0:
+        raise UsageError(f"{LOG_INTERVAL}={text!r}: expected seconds >= 0, e.g. 1 or 0")
+    return seconds
+
+
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    """One epoch as a plain ``key=value`` line for logs: epoch/N, losses, accuracies, lr,
+    seconds (missing keys left out)."""
+    fields = [f"epoch={record['epoch']}/{epochs}"]
+    for key, spec in METRIC_FORMATS:
+        if record.get(key) is not None:
+            fields.append(f"{key}={number(record[key], spec)}")
+    return " ".join(fields)
+
+
+METRIC_FORMATS = (
+    ("train_loss", ".4f"),
+    ("train_acc", ".4f"),
+    ("val_loss", ".4f"),
+    ("val_acc", ".4f"),
+    ("val_r2", ".4f"),
+    ("val_rmse", ".4g"),
+    ("lr", ".4g"),
+    ("seconds", ".3f"),
+)
+
+
+class PlainProgress:
+    """Progress of one run off a terminal (a file, a pipe, a job log): one plain line per
+    epoch, at most one per ``interval`` seconds, and always the last epoch; no bars and no
+    control characters. Same observer protocol as :class:`ProgressDisplay`."""
+
+    def __init__(self, console: Console, interval: float = 1.0):
+        self.console = console
+        self.interval = interval
+        self._printed = -math.inf
+        self._pending: dict[str, Any] | None = None
+        self.epochs = 0
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pending is not None:  # the run stopped early: its last epoch still shows
+            self._print(self._pending)
+
+    def _print(self, record: dict[str, Any]) -> None:
+        self.console.print(
+            epoch_line(record, self.epochs), soft_wrap=True, highlight=False, markup=False
+        )
+        self._printed = time.monotonic()
+        self._pending = None
+
+    def on_start(self, run: RunDir, epochs: int, steps_per_epoch: int, info: dict) -> None:
+        self.epochs = epochs
+        self.console.print(
+            f"{info['model']} on {info['dataset']} with {info['backend']} ({info['device']}), "
+            f"{info['n_params']:,} parameters -> {run.path}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+
+    def on_step(self, epoch: int, step: int) -> None:
+        pass
+
+    def on_epoch(self, record: dict[str, Any]) -> None:
+        last = record["epoch"] >= self.epochs
+        if last or time.monotonic() - self._printed >= self.interval:
+            self._print(record)
+        else:
+            self._pending = record
+
+
+def run_progress(console: Console) -> ProgressDisplay | PlainProgress:
+    """The progress of one run: live bars in a terminal, plain epoch lines elsewhere."""
+    if console.is_terminal:
+        return ProgressDisplay(console)
+    return PlainProgress(console, log_interval())
+
+
 def regression_epoch_text(record: dict) -> str:
     """A regression epoch's progress text: losses, and the validation R² and RMSE."""
     text = f"train loss {record['train_loss']:.4f}"
@@ -198,7 +307,8 @@ def trial_title(plan: GroupPlan, trial: Trial) -> str:
 
 class GroupProgress:
     """Live progress of a group of runs (a sweep, a cross-validation): a line per finished
-    trial and an overall bar."""
+    trial and, in a terminal, an overall bar (off a terminal the lines alone, with no
+    control characters)."""
 
     def __init__(self, console: Console):
         from rich.progress import (
@@ -209,6 +319,7 @@ class GroupProgress:
             TimeElapsedColumn,
         )
 
+        self.live = console.is_terminal
         self.progress = Progress(
             TextColumn("trials"),
             BarColumn(bar_width=30),
@@ -216,6 +327,7 @@ class GroupProgress:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not self.live,
         )
 
     def __enter__(self) -> GroupProgress:
@@ -265,13 +377,40 @@ class GroupProgress:
 # --- tables ----------------------------------------------------------------------------------
 
 
-def run_summary(summary: dict[str, Any]) -> None:
-    """The final table of one run, and how long it took."""
+DIVERGING_FACTOR = 3.0
+"""A run whose last epoch's training loss is this many times its first epoch's is diverging
+(without NaN, which stops it as ``diverged``): the summary warns."""
+
+
+def diverging_warning(history: list[dict[str, Any]]) -> str | None:
+    """Why the training loss of a history looks like divergence, or None."""
+    if len(history) < 2:
+        return None
+    first, last = history[0]["train_loss"], history[-1]["train_loss"]
+    if not (last > DIVERGING_FACTOR * first):
+        return None
+    return (
+        f"the training loss grew from {number(first)} (epoch 1) to {number(last)} "
+        f"(epoch {history[-1]['epoch']}): the run is diverging; try a smaller optimizer.lr"
+    )
+
+
+def warn(message: str) -> None:
+    """One yellow ``warning:`` line on stderr."""
+    from rich.text import Text
+
+    text = Text.assemble(("warning: ", "bold yellow"), (message, "yellow"))
+    err_console.print(text, soft_wrap=True)
+
+
+def run_summary(summary: dict[str, Any], history: list[dict[str, Any]] | None = None) -> None:
+    """The final table of one run, how long it took, and a warning when its training loss
+    grew far above where it started (see DIVERGING_FACTOR)."""
     from rich.table import Table
 
     if summary.get("task") == "regression":
         console.print(regression_summary_table(summary))
-        return _run_time(summary)
+        return _run_time(summary, history)
     table = Table(title=f"{status_markup(summary['status'])} · {summary['run_dir']}")
     table.add_column("", style="bold")
     table.add_column("loss", justify="right")
@@ -285,7 +424,7 @@ def run_summary(summary: dict[str, Any]) -> None:
     if summary.get("test"):
         table.add_row("test", number(summary["test"]["loss"]), number(summary["test"]["acc"]))
     console.print(table)
-    _run_time(summary)
+    _run_time(summary, history)
 
 
 def regression_summary_table(summary: dict[str, Any]) -> Table:
@@ -315,49 +454,146 @@ def regression_summary_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def _run_time(summary: dict[str, Any]) -> None:
+def _run_time(summary: dict[str, Any], history: list[dict[str, Any]] | None) -> None:
+    """How long the run took, and the warning of a run whose training loss grew."""
     done = f"{summary['epochs_completed']}/{summary['epochs_planned']} epochs"
     model_epoch = summary.get("model_epoch")
     kept = ""
     if model_epoch is not None and model_epoch != summary["epochs_completed"]:
         kept = f"; the model is epoch {model_epoch}'s (train.restore_best)"
     console.print(f"{done} in {summary['seconds']:.1f} s{kept}", highlight=False)
+    message = diverging_warning(history or [])
+    if message:
+        warn(message)
 
 
-def runs_table(found: list[RunInfo], runs_dir: Path) -> Table:
-    """``mlpx runs``: one row per run, sweep or cross-validation."""
+def duration(seconds: float | None) -> str:
+    """A time for a table cell: ``4.2s``, ``73s``, ``1h02m``; a dash for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds:.0f}s"
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+def _runs_cells(row: RunRow) -> dict[str, str]:
+    """The text of each column of ``mlpx runs`` for one row; ``*`` where a sweep varies the
+    value."""
+    model, optimizer = row.model, row.optimizer
+    lr = "*" if row.swept == "optimizer.lr" else number(row.lr, "g") if row.lr else "?"
+    if row.swept == "optimizer.name":
+        optimizer = "*"
+    if row.swept.startswith("model."):
+        model = f"{model.split()[0]} *" if model else "*"
+    return {
+        "run": row.name,
+        "data": row.data,
+        "backend": row.backend,
+        "model": model,
+        "optimizer": f"{optimizer} {lr}" if row.optimizer else "",
+        "progress": row.progress,
+        "best val": _score(row.best_val_acc, row.best_val_r2),
+        "test": _score(row.test_acc, row.test_r2),
+        "status": row.status,
+        "time": duration(row.seconds),
+    }
+
+
+RUNS_COLUMNS = (
+    "run", "data", "backend", "model", "optimizer", "progress", "best val", "test", "status",
+    "time",
+)  # fmt: skip
+RUNS_KEPT_FIRST = ("progress", "optimizer", "data", "time", "model", "test", "backend")
+"""Beside run, best val and status (always shown), the columns in the order a narrow terminal
+keeps them: each that still fits is shown."""
+
+
+def runs_table(rows: list[RunRow], title: str, width: int) -> Table:
+    """``mlpx runs``: one row per run, sweep or cross-validation, in at most ``width``
+    columns (see RUNS_KEPT_FIRST; a run name too long even so is cut with an ellipsis)."""
     from rich import box
     from rich.table import Table
 
-    table = Table(
-        title=f"{len(found)} run(s) in {runs_dir}",
-        caption="val acc @best: the epoch of lowest validation loss (a group: its member with "
-        "the lowest)",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("run", no_wrap=True, min_width=max(len(info.path.name) for info in found))
-    for column in ("data", "backend", "model", "optimizer", "progress", "val acc @best", "test"):
-        table.add_column(column, justify="right" if column in ("val acc @best", "test") else "left")
-    table.add_column("status")
-    table.add_column("time", justify="right")
-    for info in found:
-        cfg, summary = info.config, info.summary
-        opt, model = cfg.get("optimizer") or {}, cfg.get("model") or {}
-        hidden = "-".join(map(str, model.get("hidden") or []))
-        epochs = f"{summary.get('epochs_completed', '?')}/{(cfg.get('train') or {}).get('epochs')}"
-        seconds = summary.get("seconds")
-        table.add_row(
-            info.path.name,
-            str((cfg.get("data") or {}).get("name", "?")),
-            str(cfg.get("backend", "?")),
-            f"{model.get('kind', '?')} {hidden}",
-            f"{opt.get('name', '?')} {number(opt.get('lr'), 'g')}",
-            info.group or epochs,
-            _score(summary.get("best_val_acc"), summary.get("best_val_r2")),
-            _score((summary.get("test") or {}).get("acc"), (summary.get("test") or {}).get("r2")),
-            status_markup(info.status),
-            "—" if seconds is None else f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s",
-        )
+    cells = [_runs_cells(row) for row in rows]
+    caption = "best val: the accuracy at the epoch of lowest validation loss (a group: its "
+    caption += "member with the lowest)"
+    if any(row.swept for row in rows):
+        caption += "; *: the value a sweep varies"
+
+    def build(columns: list[str], titled: bool = True) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+        if titled:
+            table.title, table.caption = escape(title), caption
+        for column in columns:
+            right = column in ("best val", "test", "time")
+            table.add_column(
+                column, justify="right" if right else "left", no_wrap=True, overflow="ellipsis"
+            )
+        for row, cell in zip(rows, cells, strict=True):
+            values = [escape(cell[c]) for c in columns]
+            values[columns.index("status")] = status_markup(row.status)
+            table.add_row(*values)
+        return table
+
+    columns = ["run", "best val", "status"]
+    for column in RUNS_KEPT_FIRST:
+        wider = [c for c in RUNS_COLUMNS if c in columns or c == column]
+        if table_width(build(wider, titled=False)) <= width:
+            columns = wider
+    return build([c for c in RUNS_COLUMNS if c in columns])
+
+
+def table_width(table: Table) -> int:
+    """The columns ``table`` takes when nothing limits its width."""
+    from rich.measure import Measurement
+
+    wide = Console(width=10_000)
+    return Measurement.get(wide, wide.options, table).maximum
+
+
+COMPARE_COLUMNS = 6
+"""Up to this many runs, ``mlpx compare`` shows one column per run (a row per key and
+metric); more runs get a row each."""
+
+
+def compare_table(runs: list[Compared], keys: list[str]) -> Table:
+    """``mlpx compare``: the config keys in which the runs differ, then their metrics; a
+    column per run (a row per run when there are more than COMPARE_COLUMNS)."""
+    from rich.table import Table
+
+    from mlpx.compare import METRICS
+
+    shown = [
+        (name, path) for name, path in METRICS if any(r.metric(path) is not None for r in runs)
+    ]
+
+    def metric(run: Compared, name: str, path: tuple[str, ...]) -> str:
+        value = run.metric(path)
+        return str(int(value)) if name == "best epoch" and value is not None else number(value)
+
+    caption = "config: the keys that differ" if keys else "the configs are the same"
+    caption += "; best: the epoch of lowest validation loss"
+    table = Table(title=f"{len(runs)} runs", caption=caption)
+    if len(runs) <= COMPARE_COLUMNS:
+        table.add_column("", style="bold", no_wrap=True)
+        for run in runs:
+            table.add_column(escape(run.label), justify="right", overflow="fold")
+        for key in keys:
+            table.add_row(escape(key), *(escape(str(r.config.get(key, "—"))) for r in runs))
+        table.add_section()
+        for name, path in shown:
+            table.add_row(name, *(metric(r, name, path) for r in runs))
+        return table
+    table.add_column("run", no_wrap=True)
+    for key in keys:
+        table.add_column(escape(key))
+    for name, _ in shown:
+        table.add_column(name, justify="right")
+    for run in runs:
+        values = [escape(str(run.config.get(key, "—"))) for key in keys]
+        table.add_row(escape(run.label), *values, *(metric(run, n, p) for n, p in shown))
     return table
 
 

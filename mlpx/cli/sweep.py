@@ -91,7 +91,8 @@ def sweep(
         return
     with GroupProgress(console) as progress:
         result = target.run(progress, sys.argv)
-    print_wide(sweep_table(result), 120)
+    if result.completed:
+        print_wide(sweep_table(result), 120)
     if result.interrupted:
         fail(f"interrupted; resume with: mlpx sweep --resume {result.directory}", 130)
     if result.problems:

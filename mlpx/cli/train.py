@@ -11,11 +11,11 @@ import typer
 from mlpx.cli import options
 from mlpx.cli.render import (
     GroupProgress,
-    ProgressDisplay,
     console,
     crossval_report,
     fail,
     reports_errors,
+    run_progress,
     run_summary,
 )
 from mlpx.errors import MlpxError
@@ -27,17 +27,24 @@ if TYPE_CHECKING:
 @reports_errors
 def train(
     config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
-        None, help="YAML config file (see configs/).", show_default=False
+        None,
+        help="YAML config file (see configs/); with --print-config alone, the defaults.",
+        show_default=False,
+        metavar="CONFIG",
     ),
     overrides: list[str] = options.OVERRIDES,
     runs_dir: Optional[Path] = typer.Option(  # noqa: UP045
-        None, "--runs-dir", help="Where run directories go (default: output.runs_dir)."
+        None,
+        "--runs-dir",
+        help="Where run directories go (default: output.runs_dir).",
+        metavar="DIR",
     ),
     resume: Optional[Path] = typer.Option(  # noqa: UP045
         None,
         "--resume",
         help="Continue an interrupted or crashed run directory, or finish a cross-validation "
         "directory (its unfinished folds).",
+        metavar="RUN_DIR",
     ),
     print_config: bool = typer.Option(
         False, "--print-config", help="Print the resolved config and exit without training."
@@ -73,6 +80,7 @@ def train(
         text = dump_config(launch.resolved_config(request))
         console.print(text, end="", highlight=False, markup=False)
         return
+    display = run_progress(console)
     try:
         # data and model are built before a live display starts, so that their errors are
         # the only line printed
@@ -83,13 +91,13 @@ def train(
     if isinstance(target, launch.Group):
         return _cross_validation(target)
     try:
-        with ProgressDisplay(console) as display:
+        with display:
             result = target.run(display, sys.argv)
     except MlpxError:
         raise
     except Exception as exc:  # a crash inside training: recorded in summary.json, exit 1
         fail(f"training failed: {type(exc).__name__}: {exc} (see summary.json of the run)", 1)
-    run_summary(result.summary)
+    run_summary(result.summary, result.history)
     if result.status == "interrupted":
         fail(f"{result.message}; resume with: mlpx train --resume {result.run_dir}", 130)
     if result.status == "diverged":

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from mlpx.errors import GroupError, MlpxError
+from mlpx.interrupts import interrupts_allowed
 
 # --- one trial, in a worker process or on a Dask worker ----------------------------------
 
@@ -85,12 +86,15 @@ def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
 
     started = time.perf_counter()
     try:
-        config = build_config(task.config)
-        if task.threads is not None and config.threads == "auto":
-            # trials share the cores; the trial's config.yaml records what it ran with
-            config.threads = task.threads
-        with _thread_limit(task.threads, config.backend):
-            result = train(config, run_path=run_path, command=task.command)
+        # a local trial's process starts ignoring Ctrl-C (see _process_context): here it
+        # may stop the trial, which then ends as interrupted
+        with interrupts_allowed():
+            config = build_config(task.config)
+            if task.threads is not None and config.threads == "auto":
+                # trials share the cores; the trial's config.yaml records what it ran with
+                config.threads = task.threads
+            with _thread_limit(task.threads, config.backend):
+                result = train(config, run_path=run_path, command=task.command)
         error = result.message if result.status != "completed" else None
         status, summary = result.status, result.summary
     except KeyboardInterrupt:
@@ -286,13 +290,64 @@ class _Job:
         return TrialOutcome("failed", summary, error, seconds)
 
 
+QUIET_PYTHON = """#!/bin/sh
+# mlpx: start Python ignoring Ctrl-C and SIGTERM (trial processes; see _process_context)
+trap '' INT TERM
+exec {python} "$@"
+"""
+
+
+def _quiet_python() -> str | None:
+    """A script that runs this Python with SIGINT and SIGTERM ignored (as a shell's ``trap ''``
+    leaves them across exec), written once into the temporary folder; None where there is
+    no POSIX shell."""
+    import hashlib
+    import shlex
+    import sys
+
+    if os.name != "posix" or not os.path.exists("/bin/sh"):
+        return None
+    text = QUIET_PYTHON.format(python=shlex.quote(sys.executable))
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"mlpx-{os.getuid()}-quiet-python-{digest}.sh"
+    if not path.is_file():
+        from mlpx.atomic import write_text_atomic
+
+        write_text_atomic(path, text)
+        path.chmod(0o755)
+    return str(path)
+
+
+@contextlib.contextmanager
+def _quiet_executable() -> Iterator[None]:
+    """Within the block, processes that multiprocessing starts (the forkserver on the first
+    trial, every trial with spawn) run :func:`_quiet_python`, so they start ignoring SIGINT
+    and SIGTERM, and so does every trial the forkserver forks: a terminal's Ctrl-C goes to
+    every process of the group, and one that came while a trial or the forkserver is
+    starting (importing torch for seconds) would end it with a traceback. The group stops
+    its trials itself; :func:`run_trial` takes the signals back once the trial runs. Other
+    users of multiprocessing in the process (Dask) are left as they were."""
+    from multiprocessing import spawn
+
+    quiet, previous = _quiet_python(), spawn.get_executable()
+    if quiet is None:
+        yield
+        return
+    spawn.set_executable(quiet)
+    try:
+        yield
+    finally:
+        spawn.set_executable(previous)
+
+
 def _process_context(backend: str):
     """A multiprocessing context that is safe with torch (no fork of a threaded process)."""
     import multiprocessing
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "spawn":
+        return context
     # Trial processes fork from a server that imported these once, so each trial starts in
     # milliseconds instead of importing torch and matplotlib again.
     preload = ["mlpx.groups.executors", "mlpx.train", "mlpx.report", "mlpx.plots"]
@@ -409,7 +464,8 @@ class LocalExecutor:
             name=f"mlpx-trial-{name}",
             daemon=True,
         )
-        process.start()
+        with _quiet_executable():
+            process.start()
         child_end.close()
         return _Job(tasks, process, parent_end, members_dir, time.perf_counter())
 

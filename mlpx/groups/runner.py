@@ -36,7 +36,7 @@ from mlpx.groups.results import (
     recorded_wall_seconds,
     write_group_files,
 )
-from mlpx.interrupts import sigterm_as_interrupt
+from mlpx.interrupts import deferred_interrupts, sigterm_as_interrupt
 from mlpx.runs import RunDir, pid_alive, run_status
 from mlpx.status import FINISHED
 
@@ -167,6 +167,12 @@ def _continue(
             interrupted = True
         final = result(running=False, interrupted=interrupted)
         write_group_files(final)
+        uri = (plan.base.get("output") or {}).get("mlflow")
+        if uri:  # the members' MLflow runs become children of the group's
+            from mlpx.tracking import link_group
+
+            summaries = [read_summary(members_dir / t.name) or {} for t in plan.trials]
+            link_group(uri, directory, plan.kind, summaries)
     return final
 
 
@@ -184,9 +190,15 @@ def run_group(
     the others go on.
     """
     executor = open_executor(options, plan.base["backend"])
+    directory = None
     try:
-        directory = plan.create_dir(runs_dir)
+        with deferred_interrupts():  # the directory and its plan file, or nothing
+            directory = plan.create_dir(runs_dir)
         return _continue(directory, plan, executor, observer, command)
+    except KeyboardInterrupt:
+        if directory is None:
+            raise
+        return _interrupted(directory, plan)
     finally:
         executor.close()
 
@@ -203,5 +215,14 @@ def resume_group(
     executor = open_executor(options, plan.base["backend"])
     try:
         return _continue(Path(directory), plan, executor, observer, command)
+    except KeyboardInterrupt:
+        return _interrupted(Path(directory), plan)
     finally:
         executor.close()
+
+
+def _interrupted(directory: Path, plan: GroupPlan) -> GroupResult:
+    """A group that Ctrl-C or SIGTERM stopped outside its trials (as it started or wrote its
+    files): what finished is on disk, and resuming runs the rest."""
+    finished = [r for t in plan.trials if (r := _recorded(directory, plan, t)) is not None]
+    return GroupResult(directory, plan, finished, interrupted=True)
