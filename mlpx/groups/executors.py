@@ -145,7 +145,7 @@ def run_stacked(
     for config in configs:
         if threads is not None and config.threads == "auto":
             config.threads = threads
-    first = load_dataset(configs[0].data, configs[0].seed, configs[0].dtype)
+    first = load_dataset(configs[0].data, configs[0].seed, configs[0].dtype, configs[0].task)
     size = chunk_size(configs[0], first.n_features, first.n_classes)
     with _thread_limit(threads, configs[0].backend):
         for begin in range(0, len(tasks), size):
@@ -187,8 +187,11 @@ def _trial_process(tasks: list[TrialTask], members_dir: Path, conn) -> None:
         conn.send((tasks[0].name, run_trial(tasks[0], members_dir / tasks[0].name)))
         return
     try:
-        for task, outcome in run_stacked(tasks, members_dir):
-            conn.send((task.name, outcome))
+        # started ignoring Ctrl-C, as a trial's process is (see _process_context): here it
+        # may stop the stack, whose trials then end as interrupted
+        with interrupts_allowed():
+            for task, outcome in run_stacked(tasks, members_dir):
+                conn.send((task.name, outcome))
     except KeyboardInterrupt:
         pass  # every run has written its files as interrupted; the group reads them
 
