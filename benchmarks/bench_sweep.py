@@ -1,15 +1,20 @@
-"""Parallel sweep speed-up: the 5-value learning-rate sweep with --jobs 2 against --jobs 1.
+"""Sweep wall times: stacked against a process per trial, and --jobs 2 against --jobs 1.
 
-    python benchmarks/bench_sweep.py                 # 50 epochs, 2 repeats (about 3 minutes)
-    python benchmarks/bench_sweep.py --epochs 10     # shorter
+    python benchmarks/bench_sweep.py                 # 50 / 150 epochs, 2 repeats
+    python benchmarks/bench_sweep.py --quick         # 3 epochs, 1 repeat: checks it runs
 
-Runs `mlpx sweep lr` (1e-1 .. 1e-5 on the default digits config) as a user does, in a
-subprocess, alternating --jobs 2 and --jobs 1 for --repeats rounds, and times each from start
-to exit (Python start-up, trial processes, plots: all of it). The target on a 2-core machine
-is a ratio jobs2/jobs1 <= 0.6; note that five equal trials on two workers need three rounds,
-so 3/5 = 0.6 bounds the trials themselves (--seeds 2 gives ten trials, bound 0.5). Other
-load on the machine skews both: the load average before and after every sweep is recorded.
-Writes benchmarks/results/sweep-<date>-<host>.json.
+Runs `mlpx sweep` as a user does, in a subprocess, timed from start to exit (Python
+start-up, trial processes, everything), in interleaved rounds of --repeats:
+
+- stacking: `mlpx sweep lr --seeds 3` on the digits config (15 trials, 50 epochs), with the
+  default executor (the 15 trials train as stacks) and with `--executor process` (a process
+  per trial, as before issue 17), for the numpy and the torch backend. Targets on a 2-core
+  machine: stacked <= 3 s (numpy), <= 5 s (torch), and <= 0.3x of --executor process.
+- parallel: a sweep that cannot stack, `mlpx sweep hidden --values 16,32,64,128` (150 epochs,
+  numpy), with --jobs 2 and --jobs 1. Target: jobs2/jobs1 <= 0.65.
+
+Other load on the machine skews every number: the load average before and after each sweep
+is recorded. Writes benchmarks/results/sweep-<date>-<host>.json (or --out).
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import platform
 import socket
@@ -32,26 +36,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run_sweep(jobs: int, epochs: int, seeds: int, runs_dir: Path) -> dict:
-    """One `mlpx sweep lr` with ``jobs`` parallel trials: wall time and each trial's."""
+def run_sweep(name: str, args: list[str], runs_dir: Path) -> dict:
+    """One `mlpx sweep ARGS` into ``runs_dir``: its wall time and each trial's."""
     load_before = os.getloadavg()
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "mlpx", "sweep", "lr", "--jobs", str(jobs)]
-        + ["--seeds", str(seeds), "-s", f"train.epochs={epochs}", "--runs-dir", str(runs_dir)],
+        [sys.executable, "-m", "mlpx", "sweep", *args, "--runs-dir", str(runs_dir)],
         cwd=HERE.parent,
         check=True,
         capture_output=True,
         env=os.environ | {"PYTHONPATH": str(HERE.parent)},
     )
     wall = time.perf_counter() - start
-    (sweep_dir,) = runs_dir.glob("sweep-lr-*")
+    (sweep_dir,) = runs_dir.glob("sweep-*")
     with open(sweep_dir / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return {
-        "jobs": jobs,
+        "name": name,
+        "command": "mlpx sweep " + " ".join(args),
         "wall_s": wall,
-        "trial_wall_s": [float(r["wall_seconds"]) for r in rows],
         "trial_train_s": [float(r["seconds"]) for r in rows],
         "statuses": [r["status"] for r in rows],
         "load_before": load_before,
@@ -59,56 +62,87 @@ def run_sweep(jobs: int, epochs: int, seeds: int, runs_dir: Path) -> dict:
     }
 
 
+def sweeps(epochs: int, long_epochs: int) -> dict[str, list[str]]:
+    """Every sweep timed, by name."""
+    lr = ["lr", "--seeds", "3", "-s", f"train.epochs={epochs}"]
+    hidden = ["hidden", "--values", "16,32,64,128", "-s", "backend=numpy"]
+    hidden += ["-s", f"train.epochs={long_epochs}", "-s", "output.plots=false"]
+    named = {}
+    for backend in ("numpy", "torch"):
+        for executor in ("local", "process"):
+            named[f"lr {backend} {executor}"] = [*lr, "-s", f"backend={backend}"] + [
+                "--executor",
+                executor,
+            ]
+    for jobs in (2, 1):
+        named[f"hidden jobs{jobs}"] = [*hidden, "--jobs", str(jobs)]
+    return named
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=50, help="train.epochs of every trial")
-    parser.add_argument("--repeats", type=int, default=2, help="rounds of jobs 2 and jobs 1")
-    parser.add_argument(
-        "--seeds", type=int, default=1, help="seeds per value (2: ten trials, an even count)"
-    )
+    parser.add_argument("--epochs", type=int, default=50, help="epochs of the lr sweeps")
+    parser.add_argument("--long-epochs", type=int, default=150, help="of the hidden sweeps")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds")
+    parser.add_argument("--quick", action="store_true", help="3 epochs, 1 repeat")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.long_epochs, args.repeats = 3, 3, 1
 
+    named = sweeps(args.epochs, args.long_epochs)
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="mlpx-bench-sweep-") as tmp:
         for repeat in range(args.repeats):
-            for jobs in (2, 1):
-                runs_dir = Path(tmp) / f"{repeat}-{jobs}"
-                runs.append(run_sweep(jobs, args.epochs, args.seeds, runs_dir))
+            for name, sweep_args in named.items():
+                runs_dir = Path(tmp) / f"{repeat}-{name.replace(' ', '-')}"
+                runs.append(run_sweep(name, sweep_args, runs_dir))
                 done = runs[-1]
                 print(
-                    f"jobs {jobs}: {done['wall_s']:6.1f} s  (load {done['load_before'][0]:.2f}"
+                    f"{name:20} {done['wall_s']:6.1f} s  (load {done['load_before'][0]:.2f}"
                     f" -> {done['load_after'][0]:.2f})",
                     flush=True,
                 )
     median = {
-        jobs: statistics.median(r["wall_s"] for r in runs if r["jobs"] == jobs) for jobs in (2, 1)
+        name: statistics.median(r["wall_s"] for r in runs if r["name"] == name) for name in named
     }
-    ratio = median[2] / median[1]
+    ratios = {
+        f"{backend} stacked / process": median[f"lr {backend} local"]
+        / median[f"lr {backend} process"]
+        for backend in ("numpy", "torch")
+    }
+    ratios["hidden jobs2 / jobs1"] = median["hidden jobs2"] / median["hidden jobs1"]
     stamp = datetime.now()
     result = {
         "date": stamp.isoformat(timespec="seconds"),
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
-        "command": f"mlpx sweep lr --jobs N --seeds {args.seeds} -s train.epochs={args.epochs}",
-        "values": [0.1, 0.01, 0.001, 0.0001, 1e-05],
         "epochs": args.epochs,
-        "seeds": args.seeds,
-        # five equal trials on two workers take three rounds: 3/5 of the serial trial time is
-        # the best --jobs 2 can do before start-up and the final plots are counted
-        "ideal_trial_ratio": math.ceil(5 * args.seeds / 2) / (5 * args.seeds),
-        "median_wall_s": {f"jobs{jobs}": seconds for jobs, seconds in median.items()},
-        "ratio_jobs2_over_jobs1": ratio,
+        "long_epochs": args.long_epochs,
+        "repeats": args.repeats,
+        "commands": {name: "mlpx sweep " + " ".join(a) for name, a in named.items()},
+        "median_wall_s": median,
+        "ratios": ratios,
+        "targets": {
+            "lr numpy local": "<= 3 s",
+            "lr torch local": "<= 5 s",
+            "stacked / process": "<= 0.3",
+            "hidden jobs2 / jobs1": "<= 0.65",
+        },
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"sweep-{stamp:%Y%m%d-%H%M%S}-{socket.gethostname()}.json"
+    suffix = "-quick" if args.quick else ""
+    path = args.out / f"sweep-{stamp:%Y%m%d-%H%M%S}-{socket.gethostname()}{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"median wall time: jobs 2 {median[2]:.1f} s, jobs 1 {median[1]:.1f} s; "
-        f"ratio jobs2/jobs1 = {ratio:.2f} (target <= 0.6); wrote {path}"
-    )
+    print("\n| sweep | median wall |\n|---|---|")
+    for name, seconds in median.items():
+        print(f"| {name} | {seconds:.1f} s |")
+    print("\n| ratio | value |\n|---|---|")
+    for name, value in ratios.items():
+        print(f"| {name} | {value:.2f} |")
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

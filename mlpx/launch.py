@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mlpx.config import Config, load_config
 from mlpx.errors import RunDirError, UsageError
-from mlpx.groups.executors import ExecutorOptions, check_options
+from mlpx.groups.executors import ExecutorOptions, TrialTask, check_options, stack_units
 from mlpx.groups.plan import (
     CrossValPlan,
     GroupPlan,
@@ -106,6 +106,14 @@ class SingleRun:
             return self.trainer.run(self.runs_dir, command=command)
 
 
+def check_stacking(plan: GroupPlan, options: ExecutorOptions) -> None:
+    """``--executor stacked`` refuses, before anything is written, trials that cannot all
+    train as one stack."""
+    if options.executor == "stacked":
+        tasks = [TrialTask(t.name, plan.trial_config(t).to_dict()) for t in plan.trials]
+        stack_units(tasks, "always")
+
+
 @dataclass
 class Group:
     """A sweep or a cross-validation: new (under ``runs_dir``) or resumed (``directory``), run
@@ -174,6 +182,7 @@ def open_training(request: TrainRequest) -> SingleRun | Group:
     if is_cross_validation(config):
         plan = plan_crossval(config)
         Trainer(plan.trial_config(plan.trials[0]))  # every fold would fail the same way
+        check_stacking(plan, request.executor)
         runs_dir = request.runs_dir or Path(config.output.runs_dir)
         return Group(plan, request.executor, runs_dir=runs_dir)
     request.refuse_executor_options()
@@ -222,4 +231,5 @@ def open_sweep(request: SweepRequest) -> Group:
     base = load_config(request.config, request.overrides).with_absolute_paths()
     seeds = 1 if request.seeds is None else request.seeds
     plan = plan_sweep(request.param, request.values, base, seeds)
+    check_stacking(plan, request.executor)
     return Group(plan, request.executor, runs_dir=request.runs_dir or Path(base.output.runs_dir))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -40,6 +41,11 @@ from mlpx.tracking import check_trackers, open_trackers
 BEST = "best/"
 """Prefix of the best epoch's weights (``train.restore_best``) in the checkpoint, beside the
 state of the last epoch; ``best/epoch`` says which epoch they are from."""
+
+Training = Generator[None, None, "TrainResult"]
+"""A run in progress (:meth:`Trainer.training`): it pauses once per epoch, after the epoch's
+steps are handed to the backend and before their losses are read, so that a stacked backend
+can train many runs' epochs at once; :func:`drain` runs one to its end."""
 
 CHECKPOINT_SECONDS = 2.0
 """A checkpoint goes to disk after the first epoch, then at most this often, and always when
@@ -134,17 +140,27 @@ def environment(backend: Backend, command: list[str] | None) -> dict[str, Any]:
 class Trainer:
     """One run: build everything from a config, then :meth:`run` the epochs."""
 
-    def __init__(self, config: Config, observer: TrainObserver | None = None):
+    def __init__(
+        self,
+        config: Config,
+        observer: TrainObserver | None = None,
+        dataset: Dataset | None = None,
+        make_backend: Callable[..., Backend] = create_backend,
+    ):
+        """``dataset``: the config's data, already loaded (trials of a stack that share it);
+        ``make_backend(config, spec, params)``: the backend (a stack's trial view)."""
         self.config = config
         self.observer = observer
-        self.dataset: Dataset = load_dataset(config.data, config.seed, config.dtype, config.task)
+        if dataset is None:
+            dataset = load_dataset(config.data, config.seed, config.dtype, config.task)
+        self.dataset: Dataset = dataset
         self.spec = model_spec(config, self.dataset.n_features, self.dataset.n_classes)
         m = config.model
         check_model_fits(
             self.spec, config.train.batch_size, config.dtype, f"model.hidden {m.hidden}"
         )
         params = init_params(self.spec, m.init, m.init_std, config.seed, config.dtype)
-        self.backend = create_backend(config, self.spec, params)
+        self.backend = make_backend(config, self.spec, params)
         for split, (x, y) in self.dataset.splits().items():
             self.backend.set_data(split, x, y)
         self.history: list[dict[str, Any]] = []
@@ -152,6 +168,10 @@ class Trainer:
             len(self.dataset.y_train), config.train.batch_size, self.spec.uses_batchnorm
         )
         self.schedule = schedule_for(config, len(self.batches))
+        self.draw_plots = config.output.plots
+        """Whether the run draws its plots as it ends (a stacked trial's are drawn later)."""
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        """Seconds between checkpoints (K runs trained as one stack share the time)."""
         check_trackers(config)
 
     def run(
@@ -162,6 +182,15 @@ class Trainer:
     ) -> TrainResult:
         """Train in a new run directory: exactly ``run_path`` when given (a sweep's trial),
         else a fresh timestamped one under ``runs_dir`` (default: output.runs_dir)."""
+        return drain(self.training(runs_dir, command, run_path))
+
+    def training(
+        self,
+        runs_dir: Path | None = None,
+        command: list[str] | None = None,
+        run_path: Path | None = None,
+    ) -> Training:
+        """:meth:`run` as a :data:`Training` that pauses after each epoch's steps."""
         config = self.config
         if run_path is not None:
             run = RunDir.create_at(run_path)
@@ -187,7 +216,7 @@ class Trainer:
             "started_with": self.started_with(),
         }
         self._best: dict[str, np.ndarray] | None = None
-        return self._train(run, first_epoch=1)
+        return (yield from self._train(run, first_epoch=1))
 
     def started_with(self) -> dict[str, Any]:
         """What the run starts with, for a resume to check (summary.json's ``started_with``):
@@ -232,7 +261,7 @@ class Trainer:
             self.summary["epochs_planned"] = self.config.train.epochs
             run.write_config(self.config)
         try:
-            return self._train(run, first_epoch=epoch + 1)
+            return drain(self._train(run, first_epoch=epoch + 1))
         finally:
             run.unlock()
 
@@ -245,7 +274,7 @@ class Trainer:
         run.write_checkpoint(self._snapshot)
         self._checkpointed = time.monotonic()
 
-    def _train(self, run: RunDir, first_epoch: int) -> TrainResult:
+    def _train(self, run: RunDir, first_epoch: int) -> Training:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
         self.trackers = open_trackers(self.config, run)
@@ -260,7 +289,7 @@ class Trainer:
                 self.observer.on_epoch(record)
         self.run_dir = run
         try:
-            status, message = self._epochs(run, first_epoch)
+            status, message = yield from self._epochs(run, first_epoch)
         except KeyboardInterrupt:
             status = "interrupted"
             message = f"interrupted after {len(self.history)} complete epoch(s)"
@@ -269,7 +298,9 @@ class Trainer:
             raise
         return self._finish(run, status, message)
 
-    def _epochs(self, run: RunDir, first_epoch: int) -> tuple[str, str | None]:
+    def _epochs(
+        self, run: RunDir, first_epoch: int
+    ) -> Generator[None, None, tuple[str, str | None]]:
         config = self.config
         n, steps_per_epoch = len(self.dataset.y_train), self.steps_per_epoch
         patience = config.train.early_stopping
@@ -282,6 +313,7 @@ class Trainer:
                 self.backend.train_step(start, stop, rate(epoch, step))
                 if self.observer:
                     self.observer.on_step(epoch, step + 1)
+            yield
             stats = self.backend.end_epoch()
             first_step = (epoch - 1) * steps_per_epoch + 1
             bad = np.flatnonzero(~np.isfinite(stats.losses))
@@ -317,7 +349,7 @@ class Trainer:
                 self._snapshot = self.backend.state() | {"epoch": np.array(epoch)}
                 if self._best is not None:
                     self._snapshot |= {BEST + k: v for k, v in self._best.items()}
-                if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+                if time.monotonic() - self._checkpointed >= self.checkpoint_seconds:
                     self._write_checkpoint(run)
                 self.history.append(record)
                 self.schedule.observe(record)
@@ -417,7 +449,7 @@ class Trainer:
             test_predictions = self.backend.evaluate("test").predictions
             report += "\n\n" + classification_text(y_test, test_predictions, names, "test")
         run.write_report(report)
-        if self.config.output.plots:
+        if self.draw_plots:
             plots.plot_run(run, self.history, self.dataset, split, predictions, self.backend)
             if y_test is not None:
                 path = run.plots / CONFUSION_TEST_PLOT
@@ -446,6 +478,18 @@ class Trainer:
         data = self.dataset
         x = data.normalization.apply(raw_x, self.config.dtype)
         return data.targets.invert(self.backend.predict(x))
+
+
+Result = TypeVar("Result")
+
+
+def drain(steps: Generator[None, None, Result]) -> Result:
+    """Run a generator that pauses with None (a :data:`Training`) to its end; its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 def improves(history: list[dict[str, Any]], record: dict[str, Any]) -> bool:

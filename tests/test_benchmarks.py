@@ -35,6 +35,29 @@ def test_quick_benchmark_runs_and_writes_its_results(tmp_path):
 
 
 @pytest.mark.slow
+def test_quick_sweep_benchmark_runs_and_writes_its_ratios(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_sweep.py", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 0, out.stderr
+    (result,) = tmp_path.glob("sweep-*-quick.json")
+    data = json.loads(result.read_text())
+    assert set(data["ratios"]) == {
+        "numpy stacked / process",
+        "torch stacked / process",
+        "hidden jobs2 / jobs1",
+    }
+    assert all(value > 0 for value in data["ratios"].values())
+    assert all(status == "completed" for run in data["runs"] for status in run["statuses"])
+    assert len(data["runs"]) == 6 and "| numpy stacked / process |" in out.stdout
+
+
+@pytest.mark.slow
 def test_regression_benchmark_runs_and_writes_its_results(tmp_path):
     out = subprocess.run(
         [sys.executable, "benchmarks/bench_regression.py", "--quick", "--out", str(tmp_path)],

@@ -233,7 +233,7 @@ def test_cross_validation_mistakes_are_one_line(cli):
     assert "data.folds=6: the dataset has only 5 samples" in line
     bad = cli("train", "configs/digits.yaml", *sets("data.folds=3"), "--executor", "ray",
               "--runs-dir", cli.runs_dir, expect=2)  # fmt: skip
-    assert one_error_line(bad) == "error: --executor ray: expected local or dask"
+    assert one_error_line(bad) == "error: --executor ray: expected local, process, stacked or dask"
     single = cli(
         "train", "configs/digits.yaml", "--jobs", "2", "--runs-dir", cli.runs_dir, expect=2
     )

@@ -7,6 +7,7 @@ Concrete backends are imported lazily by name so that the loop never depends on 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -110,6 +111,65 @@ class Backend(ABC):
         """Read parameters written by :meth:`save_model`."""
 
 
+class Stack(ABC):
+    """K models of one architecture trained as one, each seen by its run as a Backend.
+
+    A stacked sweep builds K Trainers whose ``make_backend`` is :meth:`backend`; each run
+    hands its epoch's steps (batch order and rates) to its view as usual, then
+    :meth:`train_epoch` trains the epoch of every run still going at once, with the trial
+    axis leading every array. Each model keeps its own batch order, initial weights,
+    dropout generator, optimizer state and rates, so its numbers are a separate run's.
+    """
+
+    @abstractmethod
+    def backend(self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]) -> Backend:
+        """The view of the next model of the stack (the Trainer's ``make_backend``)."""
+
+    @abstractmethod
+    def train_epoch(self, active: list[int]) -> None:
+        """Train the epoch the views ``active`` (indices, in creation order) were given;
+        the other models stay as they are."""
+
+
+def stack_key(config: Config) -> tuple[tuple[str, object], ...]:
+    """What models must share to train as one stack, as (what, value) pairs: backend,
+    device, dtype, loss, architecture (with or without dropout and batch norm, any rate),
+    batch size and data (any seed: each trial gathers its own split, of the same size).
+    Learning rates, seeds, optimizers and their hyperparameters, clipping, penalties,
+    schedules, epochs, init and dropout rate may differ."""
+    m, data = config.model, config.data.model_dump()
+    return (
+        ("task", config.task),
+        ("backend", config.backend),
+        ("device", config.device),
+        ("dtype", config.dtype),
+        ("loss", config.loss),
+        ("model.kind", m.kind),
+        ("model.hidden", tuple(m.hidden)),
+        ("model.activation", m.activation),
+        ("model.batchnorm", m.batchnorm),
+        ("model.dropout (zero or not)", m.dropout > 0),
+        ("train.batch_size", config.train.batch_size),
+        ("data", repr(sorted(data.items()))),
+    )
+
+
+def stacks(backend: str) -> bool:
+    """Whether backend ``backend`` can train a stack (has a ``stacked`` module), found
+    without importing the backend (the torch backend's package imports torch)."""
+    from importlib.util import find_spec
+
+    package = find_spec(BACKENDS[backend])
+    places = (package.submodule_search_locations or []) if package is not None else []
+    return any((Path(place) / "stacked.py").is_file() for place in places)
+
+
+def create_stack(config: Config, size: int) -> Stack:
+    """A stack of ``size`` models on the backend ``config`` names (of one :func:`stack_key`)."""
+    module = importlib.import_module(BACKENDS[config.backend] + ".stacked")
+    return module.STACK(config, size)
+
+
 SMALL_STEP_FLOPS = 20e6
 """Below this much work per training step, one CPU thread is faster than several: the
 matrices are too small to split, and waking a second thread costs more than it saves."""
@@ -117,12 +177,27 @@ matrices are too small to split, and waking a second thread costs more than it s
 
 def cpu_threads(config: Config, spec: ModelSpec) -> int:
     """Threads for CPU arithmetic: ``config.threads``, or with ``auto`` one thread for small
-    steps (see SMALL_STEP_FLOPS) and every core otherwise."""
+    steps (see SMALL_STEP_FLOPS) and every free core otherwise (see :func:`free_cores`)."""
     if config.threads != "auto":
         return config.threads
     if spec.flops_per_sample() * config.train.batch_size < SMALL_STEP_FLOPS:
         return 1
-    return os.cpu_count() or 1
+    return free_cores()
+
+
+def free_cores() -> int:
+    """The cores this process may use (its CPU affinity) that other processes are not
+    keeping busy (the 1-minute load average), at least 1.
+
+    A thread that must wait for a core another process holds stalls every thread of a
+    step at the next barrier (BLAS and OpenMP split each product evenly): on a 2-core
+    machine with one other busy process, 2 threads made an MNIST epoch 1.35x (numpy) to
+    2.5x (torch) slower than 1. A sweep's parallel trials already pin themselves to one
+    thread each.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores or 1, int(cores or 1) - math.floor(busy + 0.5)))
 
 
 def backend_class(name: str) -> type[Backend]:

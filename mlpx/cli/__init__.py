@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from mlpx.cli import compare, data, diagnostics, predict, runs, sweep, train
+from mlpx.cli import compare, data, diagnostics, plot, predict, runs, sweep, train
 from mlpx.cli.conventions import Command, Group
 from mlpx.cli.failures import explain
 from mlpx.cli.render import ProgressDisplay, console, fail
@@ -67,6 +67,7 @@ app.command("backprop", cls=Command, help=diagnostics.BACKPROP_HELP)(diagnostics
 app.command(cls=Command)(predict.predict)
 app.command("data", cls=Command, help=data.DATA_HELP)(data.data)
 app.command(cls=Command)(sweep.sweep)
+app.command(cls=Command)(plot.plot)
 
 
 def main() -> None:

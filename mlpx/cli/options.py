@@ -24,7 +24,9 @@ JOBS = typer.Option(
 EXECUTOR = typer.Option(
     "local",
     "--executor",
-    help=f"Where trials run: {executor_names()}.",
+    help=f"Where trials run: {executor_names()}. local (the default) trains trials of one "
+    "shape as one stacked model and the others in a process each; process: a process per "
+    "trial; stacked: one stack, or refuse.",
     metavar="|".join(EXECUTORS),
 )
 SCHEDULER = typer.Option(

@@ -61,9 +61,11 @@ def sweep(
 ) -> None:
     """Train one config over a grid of values of a hyperparameter, several seeds each.
 
-    Trials run in separate processes (or on a Dask cluster); one that fails, diverges or is
-    killed is recorded and the others go on. Writes runs/sweep-PARAM-TIME/ with sweep.yaml,
-    trials/, results.csv and plots/sweep.png and plots/curves.png.
+    Trials that differ only in hyperparameters and seeds train together as one stacked
+    model (draw their plots with mlpx plot), the others in separate processes (or on a Dask
+    cluster); one that fails, diverges or is killed is recorded and the others go on. Writes
+    runs/sweep-PARAM-TIME/ with sweep.yaml, trials/, results.csv, plots/sweep.png and
+    plots/curves.png.
 
     Example: mlpx sweep lr --seeds 3 -s train.epochs=20
     """

@@ -1,4 +1,5 @@
-"""Where a group's trials run: a process per trial on this machine, or a Dask cluster.
+"""Where a group's trials run: processes on this machine (a trial each, or a stack of
+trials of one shape each), or a Dask cluster.
 
 Every executor follows :class:`Executor`: it takes :class:`TrialTask` s (a trial's name and
 resolved config) and reports a :class:`TrialOutcome` for each as it ends, whatever the way it
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -104,18 +105,70 @@ def run_trial(task: TrialTask, run_path: Path) -> TrialOutcome:
     return TrialOutcome(status, summary, error, time.perf_counter() - started)
 
 
-def run_trial_files(task: TrialTask) -> tuple[TrialOutcome, dict[str, bytes]]:
-    """Run a trial in a temporary directory and return its outcome and files (relative
-    path -> bytes), for executors that share no file system with the group."""
+def run_trial_files(
+    tasks: list[TrialTask],
+) -> list[tuple[str, TrialOutcome, dict[str, bytes]]]:
+    """Run a trial, or trials as a stack, in a temporary directory and return each one's
+    name, outcome and files (relative path -> bytes), for executors that share no file
+    system with the group."""
     with tempfile.TemporaryDirectory(prefix="mlpx-trial-") as tmp:
-        run_path = Path(tmp) / task.name
-        outcome = run_trial(task, run_path)
-        files = {
-            path.relative_to(run_path).as_posix(): path.read_bytes()
-            for path in sorted(run_path.rglob("*"))
-            if path.is_file()
-        }
-    return outcome, files
+        members_dir = Path(tmp)
+        if len(tasks) == 1:
+            ended = [(tasks[0], run_trial(tasks[0], members_dir / tasks[0].name))]
+        else:
+            ended = list(run_stacked(tasks, members_dir))
+        return [
+            (task.name, outcome, _read_files(members_dir / task.name)) for task, outcome in ended
+        ]
+
+
+def _read_files(run_path: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(run_path).as_posix(): path.read_bytes()
+        for path in sorted(run_path.rglob("*"))
+        if path.is_file()
+    }
+
+
+def run_stacked(
+    tasks: list[TrialTask], members_dir: Path
+) -> Iterator[tuple[TrialTask, TrialOutcome]]:
+    """Train ``tasks`` (of one :func:`~mlpx.backends.stack_key`) as stacks, in chunks that
+    fit in memory, into ``members_dir/<name>``; yield each trial's outcome as it ends."""
+    from mlpx.config import build_config
+    from mlpx.data import load_dataset
+    from mlpx.groups.stacked import chunk_size, train_stacked
+
+    started = time.perf_counter()
+    configs = [build_config(task.config) for task in tasks]
+    threads = tasks[0].threads
+    for config in configs:
+        if threads is not None and config.threads == "auto":
+            config.threads = threads
+    first = load_dataset(configs[0].data, configs[0].seed, configs[0].dtype, configs[0].task)
+    size = chunk_size(configs[0], first.n_features, first.n_classes)
+    with _thread_limit(threads, configs[0].backend):
+        for begin in range(0, len(tasks), size):
+            chunk = tasks[begin : begin + size]
+            paths = [members_dir / task.name for task in chunk]
+            interrupted = False
+            for k, run in train_stacked(configs[begin : begin + size], paths, chunk[0].command):
+                seconds = time.perf_counter() - started
+                if run.result is not None:
+                    result = run.result
+                    error = result.message if result.status != "completed" else None
+                    interrupted |= result.status == "interrupted"
+                    yield chunk[k], TrialOutcome(result.status, result.summary, error, seconds)
+                else:
+                    exc = run.error
+                    what = (
+                        str(exc) if isinstance(exc, MlpxError) else f"{type(exc).__name__}: {exc}"
+                    )
+                    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                    interrupted |= status == "interrupted"
+                    yield chunk[k], TrialOutcome(status, read_summary(paths[k]), what, seconds)
+            if interrupted:  # the trials of later chunks have not started
+                return
 
 
 def _exit_with_parent(conn) -> None:
@@ -126,10 +179,21 @@ def _exit_with_parent(conn) -> None:
     os._exit(70)
 
 
-def _trial_process(task: TrialTask, run_path: Path, conn) -> None:
-    """Body of a local trial process: run the trial, send the outcome back."""
+def _trial_process(tasks: list[TrialTask], members_dir: Path, conn) -> None:
+    """Body of a local process: run its trial, or its trials as a stack, and send each
+    outcome back as ``(name, outcome)`` as it ends."""
     threading.Thread(target=_exit_with_parent, args=(conn,), daemon=True).start()
-    conn.send(run_trial(task, run_path))
+    if len(tasks) == 1:
+        conn.send((tasks[0].name, run_trial(tasks[0], members_dir / tasks[0].name)))
+        return
+    try:
+        # started ignoring Ctrl-C, as a trial's process is (see _process_context): here it
+        # may stop the stack, whose trials then end as interrupted
+        with interrupts_allowed():
+            for task, outcome in run_stacked(tasks, members_dir):
+                conn.send((task.name, outcome))
+    except KeyboardInterrupt:
+        pass  # every run has written its files as interrupted; the group reads them
 
 
 # --- executors ---------------------------------------------------------------------------
@@ -179,33 +243,49 @@ class Executor(Protocol):
 
 @dataclass
 class _Job:
-    """A trial running in a local process."""
+    """A trial, or a stack of trials, running in a local process."""
 
-    task: TrialTask
+    tasks: list[TrialTask]
     process: Any
     conn: Any
-    run_path: Path
+    members_dir: Path
     started: float
-    outcome: TrialOutcome | None = None
+    outcomes: dict[str, TrialOutcome] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
     listening: bool = True
 
     def receive(self) -> None:
-        """Take the outcome from the pipe if it has arrived (or note that none will)."""
-        if self.listening and self.conn.poll():
-            with contextlib.suppress(EOFError, OSError):
-                self.outcome = self.conn.recv()
-            self.listening = False
+        """Take the outcomes that have arrived from the pipe (or note that none will)."""
+        while self.listening and self.conn.poll():
+            try:
+                name, outcome = self.conn.recv()
+            except (EOFError, OSError):
+                self.listening = False
+            else:
+                self.outcomes[name] = outcome
+                self.listening = len(self.outcomes) < len(self.tasks)
 
-    def finish(self) -> TrialOutcome:
-        """The outcome of the exited process; a process that died without one was killed."""
+    def arrived(self) -> list[tuple[TrialTask, TrialOutcome]]:
+        """The outcomes received and not yet taken (a stack's trials end one by one)."""
+        self.receive()
+        new = [t for t in self.tasks if t.name in self.outcomes and t.name not in self.taken]
+        self.taken |= {task.name for task in new}
+        return [(task, self.outcomes[task.name]) for task in new]
+
+    def finish(self) -> list[tuple[TrialTask, TrialOutcome]]:
+        """The outcome of each trial of the exited process not taken yet; a trial the
+        process died without reporting was killed with it."""
         self.process.join()
         self.receive()
         self.conn.close()
-        if self.outcome is not None:
-            return self.outcome
+        return [(task, self._outcome(task)) for task in self.tasks if task.name not in self.taken]
+
+    def _outcome(self, task: TrialTask) -> TrialOutcome:
+        if task.name in self.outcomes:
+            return self.outcomes[task.name]
         code = self.process.exitcode
         seconds = time.perf_counter() - self.started
-        summary = read_summary(self.run_path)
+        summary = read_summary(self.members_dir / task.name)
         if code is not None and code < 0:
             name = signal.Signals(-code).name
             return TrialOutcome("killed", summary, f"trial process killed by {name}", seconds)
@@ -281,16 +361,62 @@ def _process_context(backend: str):
     return context
 
 
-class LocalExecutor:
-    """Runs every trial in a process of its own, at most ``jobs`` at a time.
+def _differing(keys: list[tuple[tuple[str, object], ...]]) -> list[str]:
+    """The names of the :func:`~mlpx.backends.stack_key` parts that differ among ``keys``."""
+    return [name for i, (name, _) in enumerate(keys[0]) if len({k[i][1] for k in keys}) > 1]
 
-    A process per trial isolates crashes: a trial killed by a signal or a segfault is
-    recorded as killed and the others go on. With more than one job, each trial's BLAS and
-    torch threads are pinned to 1 so that ``jobs`` trials use ``jobs`` cores.
+
+def stack_units(tasks: list[TrialTask], stacking: str) -> list[list[TrialTask]]:
+    """The trials grouped as they run: each list one process, a stack when it has more than
+    one trial. ``stacking``: ``never`` (a trial each), ``auto`` (trials of one
+    :func:`~mlpx.backends.stack_key` together, the rest alone) or ``always`` (like auto,
+    refusing with a GroupError when some trial cannot join a stack)."""
+    if stacking == "never" or len(tasks) < 2:
+        return [[task] for task in tasks]
+    from mlpx.backends import stack_key, stacks
+    from mlpx.config import build_config
+
+    backend = tasks[0].config["backend"]
+    if not stacks(backend):
+        if stacking == "always":
+            raise GroupError(
+                f"--executor stacked: the {backend} backend cannot stack trials; "
+                "use --executor local"
+            )
+        return [[task] for task in tasks]
+    configs = [build_config(task.config) for task in tasks]
+    if any(config.task == "regression" for config in configs):
+        if stacking == "always":
+            raise GroupError(
+                "--executor stacked: regression trials cannot stack yet; use --executor local"
+            )
+        return [[task] for task in tasks]
+    keys = [stack_key(config) for config in configs]
+    groups: dict[tuple, list[TrialTask]] = {}
+    for key, task in zip(keys, tasks, strict=True):
+        groups.setdefault(key, []).append(task)
+    if stacking == "always" and len(groups) > 1:
+        raise GroupError(
+            f"--executor stacked: the trials cannot train as one stack, they differ in "
+            f"{', '.join(_differing(keys))}; use --executor local, which stacks the trials "
+            "that share a shape and runs the others alone"
+        )
+    return list(groups.values())
+
+
+class LocalExecutor:
+    """Runs trials in processes of their own, at most ``jobs`` processes at a time; trials of
+    one shape (see :func:`stack_units`) share a process and train as one stacked model.
+
+    A process per trial (or stack) isolates crashes: a process killed by a signal or a
+    segfault has its trials recorded as killed and the others go on. With more than one
+    job, each process's BLAS and torch threads are pinned to 1 so that ``jobs`` processes use
+    ``jobs`` cores; a stack is then split into ``jobs`` stacks when it has the trials.
     """
 
     takes: ClassVar[dict[str, str]] = {"jobs": "a number of parallel trials >= 1"}
     needs: ClassVar[tuple[str, ...]] = ()
+    stacking: ClassVar[str] = "auto"
 
     def __init__(self, jobs: int, backend: str):
         self.jobs = jobs
@@ -302,11 +428,19 @@ class LocalExecutor:
         """``options.jobs`` processes at a time (default: the number of cores)."""
         return cls(options.jobs or os.cpu_count() or 1, backend)
 
+    def units(self, tasks: list[TrialTask]) -> list[list[TrialTask]]:
+        """The trials of each process: :func:`stack_units`, a big stack split across jobs."""
+        units = []
+        for unit in stack_units(tasks, self.stacking):
+            parts = max(1, min(self.jobs, len(unit) // 2))
+            units += [unit[i::parts] for i in range(parts)]
+        return units
+
     def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
         """Run ``tasks``, calling ``on_outcome`` as each ends; Ctrl-C stops them all."""
         from multiprocessing.connection import wait
 
-        queue, running = list(tasks), []
+        queue, running = self.units(tasks), []
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
@@ -314,27 +448,29 @@ class LocalExecutor:
                 handles = [job.process.sentinel for job in running]
                 wait(handles + [job.conn for job in running if job.listening])
                 for job in list(running):
-                    job.receive()
+                    for task, outcome in job.arrived():
+                        on_outcome(task, outcome)
                     if job.process.exitcode is not None:
                         running.remove(job)
-                        on_outcome(job.task, job.finish())
+                        for task, outcome in job.finish():
+                            on_outcome(task, outcome)
         except KeyboardInterrupt:
             self._stop(running, on_outcome)
             raise
 
-    def _start(self, task: TrialTask, members_dir: Path) -> _Job:
+    def _start(self, tasks: list[TrialTask], members_dir: Path) -> _Job:
         parent_end, child_end = self.context.Pipe()
-        run_path = members_dir / task.name
+        name = tasks[0].name if len(tasks) == 1 else f"stack-{tasks[0].name}+{len(tasks) - 1}"
         process = self.context.Process(
             target=_trial_process,
-            args=(task, run_path, child_end),
-            name=f"mlpx-trial-{task.name}",
+            args=(tasks, members_dir, child_end),
+            name=f"mlpx-trial-{name}",
             daemon=True,
         )
         with _quiet_executable():
             process.start()
         child_end.close()
-        return _Job(task, process, parent_end, run_path, time.perf_counter())
+        return _Job(tasks, process, parent_end, members_dir, time.perf_counter())
 
     @staticmethod
     def _stop(running: list[_Job], on_outcome: OnOutcome) -> None:
@@ -353,17 +489,30 @@ class LocalExecutor:
         for job in running:
             if job.process.is_alive():
                 job.process.kill()
-            outcome = job.finish()
-            if outcome.status in ("killed", "failed"):
-                outcome = replace(outcome, status="interrupted", error="stopped by Ctrl-C")
-            on_outcome(job.task, outcome)
+            for task, outcome in job.finish():
+                if outcome.status in ("killed", "failed"):
+                    outcome = replace(outcome, status="interrupted", error="stopped by Ctrl-C")
+                on_outcome(task, outcome)
 
     def close(self) -> None:
         """Nothing to release: every trial's process has ended when :meth:`run` returns."""
 
 
+class ProcessExecutor(LocalExecutor):
+    """:class:`LocalExecutor` with a process per trial, never a stack."""
+
+    stacking: ClassVar[str] = "never"
+
+
+class StackedExecutor(LocalExecutor):
+    """:class:`LocalExecutor` that refuses trials which cannot all train as one stack."""
+
+    stacking: ClassVar[str] = "always"
+
+
 class DaskExecutor:
-    """Sends trials to an existing Dask distributed cluster and gathers their files back.
+    """Sends trials (or stacks of them) to an existing Dask cluster and gathers their files
+    back.
 
     Workers share no file system with the group: each trains into a temporary directory and
     returns its files, which are written into the group's directory here.
@@ -402,30 +551,31 @@ class DaskExecutor:
         return cls(client)
 
     def run(self, tasks: list[TrialTask], members_dir: Path, on_outcome: OnOutcome) -> None:
-        """Run ``tasks`` on the cluster, calling ``on_outcome`` as each ends."""
+        """Run ``tasks`` on the cluster, a Dask task per trial or per stack of trials of
+        one shape (see :func:`stack_units`), calling ``on_outcome`` as each ends."""
         from distributed import as_completed
 
         token = f"{os.getpid()}-{time.time_ns()}"
         futures = {
             self.client.submit(
-                run_trial_files, task, key=f"mlpx-trial-{task.name}-{token}", pure=False
-            ): task
-            for task in tasks
+                run_trial_files, unit, key=f"mlpx-trial-{unit[0].name}-{token}", pure=False
+            ): unit
+            for unit in stack_units(tasks, "auto")
         }
         try:
             for future in as_completed(futures, loop=self.client.loop):
-                task = futures[future]
+                unit = futures[future]
                 try:
-                    outcome, files = future.result()
+                    ended = {name: (outcome, files) for name, outcome, files in future.result()}
                 except Exception as exc:  # KilledWorker when its worker died, or a lost task
                     status = "killed" if type(exc).__name__ == "KilledWorker" else "failed"
-                    outcome, files = (
-                        TrialOutcome(status, None, f"{type(exc).__name__}: {exc}", 0.0),
-                        {},
-                    )
+                    lost = TrialOutcome(status, None, f"{type(exc).__name__}: {exc}", 0.0)
+                    ended = {task.name: (lost, {}) for task in unit}
                 future.release()
-                _write_files(members_dir / task.name, files)
-                on_outcome(task, outcome)
+                for task in unit:
+                    outcome, files = ended.get(task.name, (_UNREPORTED, {}))
+                    _write_files(members_dir / task.name, files)
+                    on_outcome(task, outcome)
         except KeyboardInterrupt:
             self.client.cancel(list(futures))
             raise
@@ -433,6 +583,9 @@ class DaskExecutor:
     def close(self) -> None:
         """Disconnect from the scheduler (the cluster keeps running)."""
         self.client.close()
+
+
+_UNREPORTED = TrialOutcome("failed", None, "its stack ended before the trial did", 0.0)
 
 
 def _write_files(run_path: Path, files: dict[str, bytes]) -> None:
@@ -451,15 +604,23 @@ def _write_files(run_path: Path, files: dict[str, bytes]) -> None:
     incoming.rename(run_path)
 
 
-EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "dask": DaskExecutor}
+EXECUTORS: dict[str, type[Executor]] = {
+    "local": LocalExecutor,
+    "process": ProcessExecutor,
+    "stacked": StackedExecutor,
+    "dask": DaskExecutor,
+}
 """Every executor by the name ``--executor`` takes; adding one is one entry here."""
 
 _EXAMPLES = {"scheduler": "ADDRESS, e.g. tcp://host:8786", "jobs": "N"}
 
 
 def executor_names() -> str:
-    """The names of :data:`EXECUTORS` as a message lists them: ``local or dask``."""
-    names = list(EXECUTORS)
+    """The names of :data:`EXECUTORS` as a message lists them: ``local, ... or dask``."""
+    return _either(list(EXECUTORS))
+
+
+def _either(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
@@ -475,9 +636,7 @@ def check_options(options: ExecutorOptions) -> None:
     for name in options.given():
         if name not in kind.takes:
             users = [key for key, other in EXECUTORS.items() if name in other.takes]
-            raise GroupError(
-                f"--{name} is for --executor {' or '.join(users)}, not {options.executor}"
-            )
+            raise GroupError(f"--{name} is for --executor {_either(users)}, not {options.executor}")
     jobs = options.jobs
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise GroupError(f"--jobs {jobs}: expected {LocalExecutor.takes['jobs']}")

@@ -38,7 +38,14 @@ class NumpyBackend(Backend):
     name = "numpy"
     model_filename = "model.npz"
 
-    def __init__(self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]):
+    def __init__(
+        self,
+        config: Config,
+        spec: ModelSpec,
+        params: dict[str, np.ndarray],
+        rows: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
+        """``rows``: flat (P,) buffers for the parameters and gradients (see FlatStepper)."""
         super().__init__(config, spec, params)
         if config.device.startswith("cuda"):
             raise BackendError(
@@ -61,6 +68,7 @@ class NumpyBackend(Backend):
             numpy_rule(config.optimizer),
             self.dtype,
             gradient_clip(config.train),
+            rows,
         )
         self.rng = np.random.default_rng(config.seed)
         self._x: dict[str, np.ndarray] = {}
@@ -92,21 +100,32 @@ class NumpyBackend(Backend):
         self._losses = []
         self._correct = 0
 
-    def train_step(self, start: int, stop: int, lr: float) -> None:
+    def check_batch(self, start: int, stop: int) -> None:
+        """Refuse a training batch that the model cannot take."""
         n = stop - start
         if self.spec.uses_batchnorm and n < 2:
             raise BackendError(
                 f"batch norm needs at least 2 samples per training batch, got a batch of {n} "
                 f"(rows {start}:{stop}); change train.batch_size or drop the last batch"
             )
-        if n > len(self._xbatch):
-            self._xbatch = np.empty((n, self.spec.sizes[0]), self.dtype)
-            self._ybatch = np.empty((n, *self._target_shape), self._ytype)
+
+    def gather(self, start: int, stop: int, x: np.ndarray, y: np.ndarray) -> None:
+        """The batch ``order[start:stop]`` of the current epoch into x (n, D) and y (n,)
+        (labels) or (n, outputs) (regression targets)."""
         rows = self._order[start:stop]
         # mode="clip" lets take() write straight into the buffer (mode="raise" copies);
         # start_epoch has checked that every index is in range.
-        x = self._x["train"].take(rows, axis=0, out=self._xbatch[:n], mode="clip")
-        y = self._y["train"].take(rows, axis=0, out=self._ybatch[:n], mode="clip")
+        self._x["train"].take(rows, axis=0, out=x, mode="clip")
+        self._y["train"].take(rows, axis=0, out=y, mode="clip")
+
+    def train_step(self, start: int, stop: int, lr: float) -> None:
+        self.check_batch(start, stop)
+        n = stop - start
+        if n > len(self._xbatch):
+            self._xbatch = np.empty((n, self.spec.sizes[0]), self.dtype)
+            self._ybatch = np.empty((n, *self._target_shape), self._ytype)
+        x, y = self._xbatch[:n], self._ybatch[:n]
+        self.gather(start, stop, x, y)
         # overflow is how a diverging run ends: the loop reports the non-finite loss once,
         # so NumPy's per-operation warnings would only bury that message
         stepper = self.stepper

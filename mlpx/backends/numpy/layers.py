@@ -2,6 +2,9 @@
 
 Every ``*_forward`` returns ``(out, cache)``; the matching ``*_backward`` takes the upstream
 gradient and that cache. Shapes: N samples, D input features, M output features, C classes.
+Every array may also carry leading axes, the same on all of a call's arrays: a stack of K
+models trained together (:mod:`mlpx.backends.numpy.stacked`) passes x (K, N, D), w (K, D, M)
+and b (K, M), and gets each model's own result, as K separate calls would give it.
 The losses (softmax cross-entropy, ...) are in :mod:`mlpx.losses`.
 """
 
@@ -28,7 +31,7 @@ def affine_forward(
     cache : ``(x, w)``, kept by reference: ``x`` must not change before the backward pass.
     """
     out = np.matmul(x, w, out=out)
-    out += b
+    out += b[..., None, :]
     return out, (x, w)
 
 
@@ -60,13 +63,23 @@ def affine_backward(
     """
     x, w = cache
     if need_dx:
-        dx = np.matmul(dout, w.T, out=dx)
-    if dw is not None and not dw.flags.c_contiguous and dw.T.flags.c_contiguous:
-        np.matmul(dout.T, x, out=dw.T)
+        dx = np.matmul(dout, _t(w), out=dx)
+    if dw is not None and not dw.flags.c_contiguous and _t(dw).flags.c_contiguous:
+        np.matmul(_t(dout), x, out=_t(dw))
     else:
-        dw = np.matmul(x.T, dout, out=dw)
-    db = np.add.reduce(dout, axis=0, out=db)
+        dw = np.matmul(_t(x), dout, out=dw)
+    db = np.add.reduce(dout, axis=-2, out=db)
     return (dx if need_dx else None), dw, db
+
+
+def _t(a: np.ndarray) -> np.ndarray:
+    """The transpose of every matrix in ``a`` (..., R, C) -> (..., C, R), a view."""
+    return np.swapaxes(a, -1, -2)
+
+
+def _rows(v: np.ndarray) -> np.ndarray:
+    """A per-feature vector (..., M) as (..., 1, M), to broadcast over a batch's rows."""
+    return v[..., None, :]
 
 
 def relu_forward(x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -158,20 +171,20 @@ def batchnorm_forward(
     """
     if not train:
         inv_std = 1 / np.sqrt(running_var + eps)
-        out = np.subtract(x, running_mean, out=out)
-        out *= inv_std * gamma
-        out += beta
+        out = np.subtract(x, _rows(running_mean), out=out)
+        out *= _rows(inv_std * gamma)
+        out += _rows(beta)
         return out, None
-    n = x.shape[0]
+    n = x.shape[-2]
     if n < 2:
         raise ValueError(f"batch norm in train mode needs more than 1 sample per batch, got {n}")
-    mean = np.mean(x, axis=0)
-    xhat = np.subtract(x, mean, out=xhat)
-    var = np.einsum("nm,nm->m", xhat, xhat) / n
+    mean = np.mean(x, axis=-2)
+    xhat = np.subtract(x, _rows(mean), out=xhat)
+    var = np.einsum("...nm,...nm->...m", xhat, xhat) / n
     inv_std = 1 / np.sqrt(var + eps)
-    xhat *= inv_std
-    out = np.multiply(xhat, gamma, out=out)
-    out += beta
+    xhat *= _rows(inv_std)
+    out = np.multiply(xhat, _rows(gamma), out=out)
+    out += _rows(beta)
     running_mean *= 1 - momentum
     running_mean += momentum * mean
     running_var *= 1 - momentum
@@ -203,13 +216,13 @@ def batchnorm_backward(
     dx : (N, M), dgamma : (M,), dbeta : (M,).
     """
     xhat, gamma, inv_std = cache
-    n = dout.shape[0]
-    dbeta = np.sum(dout, axis=0, out=dbeta)
-    dgamma = np.einsum("nm,nm->m", dout, xhat, out=dgamma)
+    n = dout.shape[-2]
+    dbeta = np.sum(dout, axis=-2, out=dbeta)
+    dgamma = np.einsum("...nm,...nm->...m", dout, xhat, out=dgamma)
     dx = np.multiply(dout, n, out=dx)
-    dx -= dbeta
-    dx -= xhat * dgamma
-    dx *= gamma * inv_std / n
+    dx -= _rows(dbeta)
+    dx -= xhat * _rows(dgamma)
+    dx *= _rows(gamma * inv_std / n)
     return dx, dgamma, dbeta
 
 

@@ -89,18 +89,20 @@ class MLP:
         self._output_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def _reserve(self, n: int) -> None:
-        """Make sure the activation and gradient buffers hold at least ``n`` rows."""
+        """Make sure the activation and gradient buffers hold at least ``n`` rows (per model
+        of a stack: the parameters' leading axes lead every buffer too)."""
         if n <= self._capacity:
             return
+        lead = self.params["b1"].shape[:-1]
         widths = self.spec.sizes[1:-1]
-        self._hidden = [np.empty((n, m), self.dtype) for m in widths]
-        self._dhidden = [np.empty((n, m), self.dtype) for m in widths]
+        self._hidden = [np.empty((*lead, n, m), self.dtype) for m in widths]
+        self._dhidden = [np.empty((*lead, n, m), self.dtype) for m in widths]
         if self.spec.uses_batchnorm:
-            self._xhat = [np.empty((n, m), self.dtype) for m in widths]
+            self._xhat = [np.empty((*lead, n, m), self.dtype) for m in widths]
         if self.spec.uses_dropout:
-            self._mask = [np.empty((n, m), self.dtype) for m in widths]
-            self._dropped = [np.empty((n, m), self.dtype) for m in widths]
-        self._scores = np.empty((n, self.spec.sizes[-1]), self.dtype)
+            self._mask = [np.empty((*lead, n, m), self.dtype) for m in widths]
+            self._dropped = [np.empty((*lead, n, m), self.dtype) for m in widths]
+        self._scores = np.empty((*lead, n, self.spec.sizes[-1]), self.dtype)
         self._capacity = n
 
     def forward(
@@ -119,13 +121,14 @@ class MLP:
         -------
         (N, C) scores: a view of an internal buffer, valid until the next forward.
         """
-        n = x.shape[0]
+        n = x.shape[-2]
         self._reserve(n)
         spec, p = self.spec, self.params
         hidden_caches = []
         h = x
         for i in range(1, spec.n_layers):
-            z, affine_cache = affine_forward(h, p[f"W{i}"], p[f"b{i}"], out=self._hidden[i - 1][:n])
+            out = self._hidden[i - 1][..., :n, :]
+            z, affine_cache = affine_forward(h, p[f"W{i}"], p[f"b{i}"], out=out)
             bn_cache = None
             if spec.uses_batchnorm:
                 z, bn_cache = batchnorm_forward(
@@ -136,19 +139,25 @@ class MLP:
                     self.buffers[f"running_var{i}"],
                     train,
                     out=z,
-                    xhat=self._xhat[i - 1][:n],
+                    xhat=self._xhat[i - 1][..., :n, :],
                 )
             h, activation_cache = self._activation_forward(z, out=z)
             mask = None
             if spec.uses_dropout and train:
-                mask = dropout_mask(spec.dropout, rng, out=self._mask[i - 1][:n])
-                h, _ = dropout_forward(h, mask, out=self._dropped[i - 1][:n])
+                mask = self.draw_mask(rng, out=self._mask[i - 1][..., :n, :])
+                h, _ = dropout_forward(h, mask, out=self._dropped[i - 1][..., :n, :])
             hidden_caches.append(_HiddenCache(affine_cache, bn_cache, activation_cache, mask))
         last = spec.n_layers
-        scores, output_cache = affine_forward(h, p[f"W{last}"], p[f"b{last}"], out=self._scores[:n])
+        out = self._scores[..., :n, :]
+        scores, output_cache = affine_forward(h, p[f"W{last}"], p[f"b{last}"], out=out)
         self._hidden_caches = hidden_caches if train else None
         self._output_cache = output_cache if train else None
         return scores
+
+    def draw_mask(self, rng: np.random.Generator | None, out: np.ndarray) -> np.ndarray:
+        """A dropout mask (N, M) for one hidden block from ``rng``, into ``out``; a stack of
+        models (:mod:`mlpx.backends.numpy.stacked`) draws each model's from its own."""
+        return dropout_mask(self.spec.dropout, rng, out=out)
 
     def backward(
         self,
@@ -173,7 +182,7 @@ class MLP:
         """
         if self._hidden_caches is None or self._output_cache is None:
             raise RuntimeError("backward needs a preceding forward in train mode")
-        n = dscores.shape[0]
+        n = dscores.shape[-2]
         g, last = self.grads, self.spec.n_layers
         dh = dscores
         for i in range(last, 0, -1):
@@ -189,13 +198,13 @@ class MLP:
             dh, _, _ = affine_backward(
                 dh,
                 self._output_cache if cache is None else cache.affine,
-                dx=self._dhidden[i - 2][:n] if i > 1 else None,
+                dx=self._dhidden[i - 2][..., :n, :] if i > 1 else None,
                 dw=g[f"W{i}"],
                 db=g[f"b{i}"],
                 need_dx=i > 1,
             )
             if penalty_scale is not None and (self.l1 or self.l2):
-                self._add_penalty_grad(f"W{i}", penalty_scale)
+                self.add_penalty_grad(f"W{i}", penalty_scale)
             if after_layer is not None:
                 after_layer(i)
 
@@ -210,7 +219,7 @@ class MLP:
                 total += self.l1 * float(np.abs(w).sum())
         return total
 
-    def _add_penalty_grad(self, name: str, scale: float) -> None:
+    def add_penalty_grad(self, name: str, scale: float) -> None:
         """Add ``scale * (2 * l2 * W + l1 * sign(W))`` to the gradient of weight ``name``."""
         w, dw = self.params[name], self.grads[name]
         if self.l2:

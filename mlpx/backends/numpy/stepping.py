@@ -30,8 +30,11 @@ gradients are computed (while they are in cache); smaller layers join the next s
 so a small network still takes one update call per training step."""
 
 
-def pack(arrays: dict[str, np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, dict[str, slice]]:
-    """Copy ``arrays`` into one flat buffer and replace each by a view of it (in place).
+def pack(
+    arrays: dict[str, np.ndarray], dtype: np.dtype, out: np.ndarray | None = None
+) -> tuple[np.ndarray, dict[str, slice]]:
+    """Copy ``arrays`` into one flat buffer (``out``, or a new one) and replace each by a
+    view of it (in place).
 
     A matrix's view is the transpose of a C-contiguous (columns, rows) block: a weight
     W (fan_in, fan_out) lies in memory like PyTorch's (fan_out, fan_in), the layout in which
@@ -39,7 +42,7 @@ def pack(arrays: dict[str, np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, di
 
     Returns the buffer and each array's slice of it.
     """
-    flat = np.empty(sum(a.size for a in arrays.values()), dtype)
+    flat = np.empty(sum(a.size for a in arrays.values()), dtype) if out is None else out
     parts, offset = {}, 0
     for name, value in arrays.items():
         parts[name] = slice(offset, offset + value.size)
@@ -51,10 +54,12 @@ def pack(arrays: dict[str, np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, di
 
 
 def flat_view(flat: np.ndarray, part: slice, shape: tuple[int, ...]) -> np.ndarray:
-    """The array of ``shape`` that :func:`pack` placed at ``flat[part]``."""
+    """The array of ``shape`` that :func:`pack` placed at ``flat[part]``; of a stack of
+    such buffers, flat (K, P), the K arrays as one (K, *shape)."""
+    lead = flat.shape[:-1]
     if len(shape) == 2:
-        return flat[part].reshape(shape[::-1]).T
-    return flat[part].reshape(shape)
+        return np.swapaxes(flat[..., part].reshape(*lead, *shape[::-1]), -1, -2)
+    return flat[..., part].reshape(*lead, *shape)
 
 
 def update_segments(spec: ModelSpec, parts: dict[str, slice], size: int) -> dict[int, slice]:
@@ -86,6 +91,8 @@ class FlatStepper:
     rule : the update rule.
     dtype : of the buffers.
     clip : clips the flat gradients (P,) in place before each step, or None.
+    rows : the flat buffers (P,) to keep the parameters and the gradients in (rows of a
+        stack's, :mod:`mlpx.backends.numpy.stacked`); new ones when None.
 
     Attributes
     ----------
@@ -104,11 +111,13 @@ class FlatStepper:
         rule: UpdateRule,
         dtype: np.dtype,
         clip: Callable[[np.ndarray], None] | None = None,
+        rows: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.rule = rule
         self.clip = clip
-        self.params, parts = pack(params, dtype)
-        self.grads, _ = pack(grads, dtype)
+        flat_params, flat_grads = rows or (None, None)
+        self.params, parts = pack(params, dtype, flat_params)
+        self.grads, _ = pack(grads, dtype, flat_grads)
         self._state = rule.init_state(self.params)
         self.state = {
             name: {

@@ -106,12 +106,7 @@ class TorchBackend(Backend):
         torch.manual_seed(config.seed)
         self.model = MLP(spec).to(device=self._device, dtype=self.dtype)
         self._load_params(params)
-        self._named = self.model.named_tensors()
-        self._param_names = spec.param_names()
-        leaves = self.model.named_tensors(transpose=False)
-        self._weights = [leaves[name] for name in spec.weight_names()]
-        self._leaves = [leaves[name] for name in self._param_names]
-        self.optimizer = UpdateRule(torch_update(config.optimizer), self._leaves)
+        self._bind_optimizer()
         self.clip = gradient_clip(config.train)
         self.regression = config.task == "regression"
         self.loss = LOSSES[config.loss].torch_loss(config.task, config)
@@ -119,6 +114,15 @@ class TorchBackend(Backend):
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._losses: list[torch.Tensor] = []
         self._correct = torch.zeros((), dtype=torch.int64, device=self._device)
+
+    def _bind_optimizer(self) -> None:
+        """Name the model's tensors and give its parameters a fresh optimizer state."""
+        self._named = self.model.named_tensors()
+        self._param_names = self.spec.param_names()
+        leaves = self.model.named_tensors(transpose=False)
+        self._weights = [leaves[name] for name in self.spec.weight_names()]
+        self._leaves = [leaves[name] for name in self._param_names]
+        self.optimizer = UpdateRule(torch_update(self.config.optimizer), self._leaves)
 
     @property
     def device(self) -> str:
@@ -143,12 +147,14 @@ class TorchBackend(Backend):
         self._correct.zero_()
         self.model.train()
 
-    def _penalty(self) -> torch.Tensor | float:
+    def _penalty(self, weights: list[torch.Tensor] | None = None) -> torch.Tensor | float:
+        """The L1/L2 penalty of ``weights`` (fan_out, fan_in) (default: the model's)."""
+        weights = self._weights if weights is None else weights
         penalty: torch.Tensor | float = 0.0
         if self._l2:
-            penalty = penalty + self._l2 * sum(w.pow(2).sum() for w in self._weights)
+            penalty = penalty + self._l2 * sum(w.pow(2).sum() for w in weights)
         if self._l1:
-            penalty = penalty + self._l1 * sum(w.abs().sum() for w in self._weights)
+            penalty = penalty + self._l1 * sum(w.abs().sum() for w in weights)
         return penalty
 
     def train_step(self, start: int, stop: int, lr: float) -> None:

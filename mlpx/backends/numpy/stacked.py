@@ -1,0 +1,169 @@
+"""K NumPy MLPs of one architecture trained as one: batched matmuls on (K, B, D) arrays.
+
+The stack keeps every model's parameters and gradients as rows of two flat (K, P) buffers,
+laid out as :func:`~mlpx.backends.numpy.stepping.pack` lays out one model's, and batch-norm
+running statistics as (K, M) arrays. :class:`StackedMLP` is the network of
+:mod:`~mlpx.backends.numpy.network` over those arrays (its layers take the leading trial
+axis); each model's view, :class:`StackedTrial`, is an ordinary :class:`NumpyBackend` whose
+arrays are its rows, so evaluation, prediction, state, checkpoints and model files are a
+separate run's code on the same numbers. What differs per model is done per model: the
+batch gather (its own order and split), dropout masks (its own generator and rate), the
+loss and its penalty, and the optimizer step (its own rule, state, clip and rate).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mlpx.backends import EpochStats, Stack
+from mlpx.backends.numpy.backend import NumpyBackend
+from mlpx.backends.numpy.layers import dropout_mask
+from mlpx.backends.numpy.network import MLP
+from mlpx.backends.numpy.stepping import flat_view
+from mlpx.errors import BackendError
+
+if TYPE_CHECKING:
+    from mlpx.config import Config
+    from mlpx.model import ModelSpec
+
+
+class StackedTrial(NumpyBackend):
+    """Model ``index`` of a :class:`NumpyStack`: records its epoch's steps, which the stack
+    trains; everything else is :class:`NumpyBackend`'s over the stack's rows."""
+
+    def __init__(
+        self,
+        config: Config,
+        spec: ModelSpec,
+        params: dict[str, np.ndarray],
+        stack: NumpyStack,
+        index: int,
+    ):
+        super().__init__(config, spec, params, rows=(stack.params[index], stack.grads[index]))
+        self.index = index
+        for name, value in self.net.buffers.items():
+            stack.buffers[name][index] = value
+            self.net.buffers[name] = stack.buffers[name][index]
+        self.bounds: list[tuple[int, int]] = []
+        self.rates: list[float] = []
+        self.stats: EpochStats | None = None
+
+    def start_epoch(self, order: np.ndarray) -> None:
+        super().start_epoch(order)
+        self.bounds, self.rates, self.stats = [], [], None
+
+    def train_step(self, start: int, stop: int, lr: float) -> None:
+        self.check_batch(start, stop)
+        self.bounds.append((start, stop))
+        self.rates.append(lr)
+
+    def end_epoch(self) -> EpochStats:
+        if self.stats is None:
+            raise BackendError("a stacked model's epoch is read before its stack trained it")
+        return self.stats
+
+
+class StackedMLP(MLP):
+    """:class:`MLP` over a stack's (K, ...) arrays; each model draws its own dropout masks."""
+
+    def __init__(self, spec: ModelSpec, stack: NumpyStack):
+        arrays = stack.param_views(stack.params) | stack.buffers
+        super().__init__(spec, arrays, stack.dtype)
+        self.params = arrays
+        self.buffers = stack.buffers
+        self.grads = stack.param_views(stack.grads)
+        self.stack = stack
+
+    def draw_mask(self, rng: np.random.Generator | None, out: np.ndarray) -> np.ndarray:
+        """Each training model's mask (N, M) from its own generator and rate into ``out``
+        (K, N, M); the rows of models not training are left as they are."""
+        for k in self.stack.active:
+            trial = self.stack.trials[k]
+            dropout_mask(trial.spec.dropout, trial.rng, out=out[k])
+        return out
+
+
+class NumpyStack(Stack):
+    """``size`` NumPy models of ``config``'s architecture (see :class:`~mlpx.backends.Stack`)."""
+
+    def __init__(self, config: Config, size: int):
+        self.size = size
+        self.dtype = np.dtype(config.dtype)
+        self.trials: list[StackedTrial] = []
+        self.active: list[int] = []
+        self._net: StackedMLP | None = None
+
+    def backend(
+        self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]
+    ) -> StackedTrial:
+        if not self.trials:
+            self._allocate(spec, params)
+        elif spec.sizes != self.spec.sizes or spec.uses_dropout != self.spec.uses_dropout:
+            raise BackendError(
+                f"model {spec.describe()} does not stack with {self.spec.describe()}"
+            )
+        if len(self.trials) == self.size:
+            raise BackendError(f"the stack holds {self.size} models, all taken")
+        trial = StackedTrial(config, spec, params, self, len(self.trials))
+        self.trials.append(trial)
+        return trial
+
+    def _allocate(self, spec: ModelSpec, params: dict[str, np.ndarray]) -> None:
+        self.spec = spec
+        self.shapes = {name: params[name].shape for name in spec.param_names()}
+        self.parts, offset = {}, 0
+        for name, shape in self.shapes.items():  # pack()'s layout, in the same order
+            self.parts[name] = slice(offset, offset + int(np.prod(shape)))
+            offset = self.parts[name].stop
+        self.params = np.empty((self.size, offset), self.dtype)
+        self.grads = np.zeros((self.size, offset), self.dtype)
+        self.buffers = {
+            name: np.empty((self.size, *params[name].shape), self.dtype)
+            for name in spec.buffer_names()
+        }
+
+    def param_views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """Every parameter of all models, (K, *shape), as views of ``flat`` (K, P)."""
+        return {name: flat_view(flat, self.parts[name], s) for name, s in self.shapes.items()}
+
+    def train_epoch(self, active: list[int]) -> None:
+        trials = [self.trials[k] for k in active]
+        bounds = trials[0].bounds
+        if any(trial.bounds != bounds for trial in trials):
+            raise BackendError("stacked models must take the same batches (sizes) per epoch")
+        if self._net is None:
+            self._net = StackedMLP(self.spec, self)
+        self.active = active
+        width = max((stop - start for start, stop in bounds), default=0)
+        x = np.zeros((self.size, width, self.spec.sizes[0]), self.dtype)
+        y = np.zeros((self.size, width), np.int64)
+        dscores = np.zeros((self.size, width, self.spec.sizes[-1]), self.dtype)
+        losses = np.empty((len(trials), len(bounds)))
+        correct = np.zeros(len(trials), np.int64)
+        penalized = [t for t in trials if t.net.l1 or t.net.l2]
+        for step, (start, stop) in enumerate(bounds):
+            n = stop - start
+            for trial in trials:
+                trial.gather(start, stop, x[trial.index, :n], y[trial.index, :n])
+            # as in NumpyBackend.train_step: a diverging model ends on its non-finite loss
+            with np.errstate(over="ignore", invalid="ignore"):
+                scores = self._net.forward(x[:, :n], train=True)
+                for j, trial in enumerate(trials):
+                    k = trial.index
+                    loss, dscores[k, :n] = trial.loss(scores[k], y[k, :n])
+                    losses[j, step] = loss + trial.net.penalty()
+                    correct[j] += np.count_nonzero(scores[k].argmax(axis=1) == y[k, :n])
+                self._net.backward(dscores[:, :n])
+                for trial in penalized:
+                    for name in self.spec.weight_names():
+                        trial.net.add_penalty_grad(name, 1.0)
+                for trial in trials:
+                    trial.stepper.lr = trial.rates[step]
+                    trial.stepper.step()
+        for j, trial in enumerate(trials):
+            trial.stats = EpochStats(losses[j], int(correct[j]))
+
+
+STACK = NumpyStack

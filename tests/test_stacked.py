@@ -1,0 +1,394 @@
+"""Stacked sweeps: trials of one shape trained as one batched model give a separate run's
+numbers and files; the executors choose, force or refuse stacking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Cli, read_json, read_jsonl
+
+from mlpx.backends import backend_class
+
+STEPS_9_EPOCHS = 9 * 23  # digits: 1438 training samples, batches of 64
+FLOAT64 = ("-s", "backend=numpy", "-s", "dtype=float64", "-s", "output.plots=false")
+MODEL_FILES = {"numpy": "model.npz", "torch": "model.pt"}
+
+
+def sweep(cli: Cli, runs: Path, executor: str, *args: str) -> Path:
+    cli("sweep", *args, *FLOAT64, "--executor", executor, "--jobs", "1", "--runs-dir", runs)
+    (directory,) = runs.glob("sweep-*")
+    return directory / "trials"
+
+
+def steps(trial: Path) -> np.ndarray:
+    return np.loadtxt(trial / "steps.csv", delimiter=",", skiprows=1, ndmin=2)
+
+
+def assert_same_run(stacked: Path, separate: Path, rtol: float = 1e-6) -> None:
+    """Every file of a stacked trial holds the separate run's numbers (to ``rtol``)."""
+    a, b = steps(stacked), steps(separate)
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a[:, :2], b[:, :2])
+    np.testing.assert_allclose(a[:, 2], b[:, 2], rtol=rtol, atol=0)
+    drop = ("seconds",)
+    stacked_metrics, separate_metrics = (
+        read_jsonl(stacked / "metrics.jsonl"),
+        read_jsonl(separate / "metrics.jsonl"),
+    )
+    for x, y in zip(stacked_metrics, separate_metrics, strict=True):
+        assert {k: v for k, v in x.items() if k not in drop} == pytest.approx(
+            {k: v for k, v in y.items() if k not in drop}, rel=rtol
+        )
+    s, t = read_json(stacked / "summary.json"), read_json(separate / "summary.json")
+    for key in ("status", "epochs_completed", "best_epoch", "model_epoch", "message"):
+        assert s.get(key) == t.get(key)
+    assert set(s) - {"resumed"} == set(t)  # a resumed run counts its resumptions
+    for key in ("final", "best_val_loss", "best_val_acc"):
+        assert s[key] == pytest.approx(t[key], rel=rtol)
+    backend = s["backend"]
+    model_type = backend_class(backend)
+    m, n = (model_type.load_model(run / MODEL_FILES[backend]) for run in (stacked, separate))
+    assert sorted(m) == sorted(n)
+    for name in m:
+        np.testing.assert_allclose(m[name], n[name], rtol=rtol, atol=rtol * 1e-6)
+    with np.load(stacked / "checkpoint.npz") as m, np.load(separate / "checkpoint.npz") as n:
+        assert sorted(m.files) == sorted(n.files)
+    assert (stacked / "config.yaml").read_text() == (separate / "config.yaml").read_text()
+    assert (stacked / "report.txt").read_text() == (separate / "report.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "sweep_args",
+    [
+        # lr x seed, with an L2 penalty and a momentum rule: no batch norm, no dropout
+        ("lr", "--values", "0.1,0.02", "--seeds", "2", "-s", "optimizer.name=sgd",
+         "-s", "optimizer.momentum=0.9", "-s", "regularization.l2=1e-3"),
+        # batch norm and dropout, a rate per trial, masks from each trial's own generator;
+        # an L1 penalty, gradient clipping and a cosine schedule
+        ("dropout", "--values", "0.1,0.3", "--seeds", "2", "-s", "model.kind=complex",
+         "-s", "model.batchnorm=true", "-s", "model.hidden=[32,16]",
+         "-s", "regularization.l1=1e-4", "-s", "train.clip_grad_norm=1.0",
+         "-s", "schedule.name=cosine"),
+    ],
+    ids=["sgd-momentum-l2", "batchnorm-dropout-l1-clip-cosine"],
+)  # fmt: skip
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_stacked_trials_equal_separate_runs_over_200_steps(cli, tmp_path, sweep_args, backend):
+    args = (*sweep_args, "-s", "train.epochs=9", "-s", f"backend={backend}")
+    stacked = sweep(cli, tmp_path / "stacked", "stacked", *args)
+    separate = sweep(cli, tmp_path / "separate", "process", *args)
+    names = sorted(p.name for p in separate.iterdir())
+    assert len(names) == 4 and sorted(p.name for p in stacked.iterdir()) == names
+    for name in names:
+        assert len(steps(stacked / name)) == STEPS_9_EPOCHS
+        assert_same_run(stacked / name, separate / name)
+    # the trials did differ: four different curves
+    assert len({steps(stacked / name)[-1, 2] for name in names}) == 4
+
+
+def test_float32_torch_trials_with_fused_updates_equal_separate_runs(cli, tmp_path):
+    # float32 on the CPU takes torch's fused Adam and SGD kernels, which read a gradient as
+    # laid out like its parameter (float64 takes the foreach ones, which do not)
+    args = ("lr", "--values", "0.01,0.001", "--seeds", "2", "-s", "train.epochs=3")
+    args += ("-s", "backend=torch", "-s", "output.plots=false")
+    trials = {}
+    for executor in ("stacked", "process"):
+        runs = tmp_path / executor
+        cli("sweep", *args, "--executor", executor, "--jobs", "1", "--runs-dir", runs)
+        (trials[executor],) = runs.glob("sweep-*/trials")
+    for separate in sorted(trials["process"].iterdir()):
+        assert_same_run(trials["stacked"] / separate.name, separate, rtol=1e-4)
+
+
+def test_a_stopped_or_diverged_trial_freezes_and_the_others_go_on(cli, tmp_path):
+    # lr 1e4 diverges in its first epoch; lr 2 stops early (patience 1); 0.01 runs on
+    args = ("lr", "--values", "1e4,2,0.01", "-s", "optimizer.name=sgd")
+    args += ("-s", "train.epochs=8", "-s", "train.early_stopping=1")
+    runs = tmp_path / "stacked"
+    result = cli("sweep", *args, *FLOAT64, "--executor", "stacked", "--runs-dir", runs, expect=1)
+    assert "1 of 3 trial(s) did not complete: 10000-seed0 (diverged)" in result.output
+    (directory,) = runs.glob("sweep-*")
+    stacked = directory / "trials"
+    separate_runs = tmp_path / "separate"
+    cli("sweep", *args, *FLOAT64, "--executor", "process", "--runs-dir", separate_runs, expect=1)
+    (separate_dir,) = separate_runs.glob("sweep-*")
+    epochs = {}
+    for name in ("10000-seed0", "2-seed0", "0.01-seed0"):
+        summary = read_json(stacked / name / "summary.json")
+        separate = read_json(separate_dir / "trials" / name / "summary.json")
+        epochs[name] = summary["epochs_completed"]
+        assert epochs[name] == separate["epochs_completed"]
+        if name == "10000-seed0":
+            assert summary["status"] == separate["status"] == "diverged"
+            assert summary["message"] == separate["message"]
+            a, b = steps(stacked / name), steps(separate_dir / "trials" / name)
+            np.testing.assert_array_equal(a[:, :2], b[:, :2])
+            continue
+        assert_same_run(stacked / name, separate_dir / "trials" / name)
+    assert epochs["10000-seed0"] < epochs["2-seed0"] < epochs["0.01-seed0"] == 8
+
+
+def test_executor_stacked_refuses_trials_of_different_shapes(cli, tmp_path):
+    runs = tmp_path / "runs"
+    result = cli("sweep", "hidden", "--values", "16,32", *FLOAT64, "--executor", "stacked",
+                 "--runs-dir", runs, expect=2)  # fmt: skip
+    (line,) = result.output.strip().splitlines()
+    assert "--executor stacked" in line and "model.hidden" in line
+    assert "--executor local" in line
+    assert not runs.exists()  # refused before anything was written
+    result = cli("sweep", "batch_size", "--values", "32,64", "--executor", "stacked",
+                 "-s", "backend=torch", "--runs-dir", runs, expect=2)  # fmt: skip
+    (line,) = result.output.strip().splitlines()
+    assert "train.batch_size" in line and "model.hidden" not in line
+    assert not runs.exists()
+    result = cli("sweep", "lr", "--values", "0.1,0.01", "--config", "configs/diabetes.yaml",
+                 "--executor", "stacked", "--runs-dir", runs, expect=2)  # fmt: skip
+    (line,) = result.output.strip().splitlines()
+    assert "regression trials cannot stack" in line
+    assert not runs.exists()
+
+
+def test_local_stacks_what_stacks_and_runs_the_rest_alone(cli, tmp_path):
+    # two widths x two seeds: two stacks of two; the numbers are separate runs' anyway
+    args = ("hidden", "--values", "8,16", "--seeds", "2", "-s", "train.epochs=2")
+    local = sweep(cli, tmp_path / "local", "local", *args)
+    separate = sweep(cli, tmp_path / "separate", "process", *args)
+    for trial in sorted(separate.iterdir()):
+        assert_same_run(local / trial.name, trial)
+    results = (local.parent / "results.csv").read_text().splitlines()
+    assert len(results) == 5 and all(",completed," in row for row in results[1:])
+
+
+def test_grouping_by_shape():
+    from mlpx.groups.executors import TrialTask, stack_units
+
+    base = {"backend": "numpy", "seed": 0}
+    tasks = [
+        TrialTask("a", base | {"optimizer": {"name": "adam", "lr": 0.1}}),
+        TrialTask("b", base | {"model": {"hidden": [8]}}),
+        TrialTask("c", base | {"optimizer": {"name": "sgd", "lr": 0.1}, "seed": 3}),
+        TrialTask("d", base | {"model": {"hidden": [8]}, "regularization": {"l2": 0.1}}),
+    ]
+    units = stack_units(tasks, "auto")
+    assert [[t.name for t in unit] for unit in units] == [["a", "c"], ["b", "d"]]
+    assert [[t.name for t in unit] for unit in stack_units(tasks, "never")] == [
+        ["a"], ["b"], ["c"], ["d"]
+    ]  # fmt: skip
+    json.dumps([t.config for t in tasks])  # tasks stay plain data for other processes
+
+
+def test_mlpx_plot_draws_a_stacked_trials_plots_as_a_separate_run_draws_them(cli, tmp_path):
+    import matplotlib.image as mpimg
+
+    args = ("lr", "--values", "0.01,0.001", "-s", "backend=numpy", "-s", "train.epochs=3")
+    runs = {}
+    for executor in ("stacked", "process"):
+        runs[executor] = tmp_path / executor
+        cli("sweep", *args, "--executor", executor, "--runs-dir", runs[executor])
+    (stacked,) = runs["stacked"].glob("sweep-*/trials/0.01-seed0")
+    (separate,) = runs["process"].glob("sweep-*/trials/0.01-seed0")
+    assert not (stacked / "plots").exists()  # left for later: drawing outlasts training
+    result = cli("plot", stacked)
+    assert f"plots: {stacked / 'plots'}" in result.output.replace("\n", "")
+    names = sorted(p.name for p in (separate / "plots").iterdir())
+    assert names == ["accuracy.png", "confusion.png", "loss.png", "misclassified.png"]
+    assert sorted(p.name for p in (stacked / "plots").iterdir()) == names
+    for name in names:
+        drawn, expected = (
+            mpimg.imread(stacked / "plots" / name),
+            mpimg.imread(separate / "plots" / name),
+        )
+        assert drawn.shape == expected.shape
+        assert np.mean(np.abs(drawn - expected)) < 1e-3
+
+
+def test_mlpx_plot_of_a_directory_that_is_not_a_run_is_one_line(cli, tmp_path):
+    result = cli("plot", tmp_path, expect=2)
+    (line,) = result.output.strip().splitlines()
+    assert "no config.yaml" in line and str(tmp_path) in line
+
+
+def test_a_killed_stack_keeps_its_finished_trials_and_its_others_resume(cli, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from test_sweep import read_results, running_pid, wait_for
+
+    # one stack of two trials: 2 epochs ends and is recorded while 150 epochs trains on;
+    # then the stack's process is killed (like the OOM killer would)
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "2,150"]
+    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+        sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
+        wait_for(lambda: [r["trial"] for r in read_results(sweep_dir)] == ["2-seed0"])
+        victim = wait_for(lambda: running_pid(sweep_dir / "trials" / "150-seed0"))
+        os.kill(victim, signal.SIGKILL)
+        assert group.wait(timeout=60) == 1
+    finally:
+        group.kill()
+        group.wait()
+    done, killed = read_results(sweep_dir)
+    assert (done["trial"], done["status"]) == ("2-seed0", "completed")
+    assert killed["status"] == "killed" and "SIGKILL" in killed["error"]
+
+    # the killed trial is an ordinary run: mlpx train --resume finishes it from its
+    # checkpoint, with the numbers of a run never interrupted
+    trial = sweep_dir / "trials" / "150-seed0"
+    cli("train", "--resume", trial)
+    assert read_json(trial / "summary.json")["status"] == "completed"
+    separate = sweep(cli, tmp_path / "separate", "process", "epochs", "--values", "150")
+    assert_same_run(trial, separate / "150-seed0")
+
+
+def test_a_numpy_sweep_imports_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO, mlpx_imports
+
+    args = ("--values", "0.1,0.01", "-s", "backend=numpy", "-s", "train.epochs=1")
+    _, imported = mlpx_imports("sweep", "lr", *args, "--runs-dir", str(tmp_path / "runs"))
+    assert "mlpx.groups.executors" in imported
+    assert not {name for name in imported if name.split(".")[0] == "torch"}
+    # what a stack's process runs: two numpy trials as one stack
+    code = (
+        "import sys\n"
+        "from mlpx.groups.executors import TrialTask, run_trial_files\n"
+        "config = {'backend': 'numpy', 'train': {'epochs': 1}}\n"
+        "ended = run_trial_files([TrialTask('a', config), TrialTask('b', config | {'seed': 1})])\n"
+        "assert [outcome.status for _, outcome, _ in ended] == ['completed', 'completed']\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    imported = set(out.stdout.split())
+    assert "mlpx.backends.numpy.stacked" in imported
+    assert not {name for name in imported if name.split(".")[0] == "torch"}
+
+
+def test_threads_auto_counts_only_the_free_cores(monkeypatch):
+    from mlpx import backends
+    from mlpx.config import load_config
+    from mlpx.model import model_spec
+
+    mnist_size = model_spec(load_config(None, ["model.hidden=[1000,100]"]), 784, 10)
+    digits = model_spec(load_config(None, []), 64, 10)
+    config = load_config(None, ["train.batch_size=128"])
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for load, threads in ((0.0, 4), (0.4, 4), (1.2, 3), (2.6, 1), (11.0, 1)):
+        monkeypatch.setattr(backends.os, "getloadavg", lambda load=load: (load, load, load))
+        assert backends.cpu_threads(config, mnist_size) == threads
+        assert backends.cpu_threads(config, digits) == 1  # small steps: one thread always
+    assert backends.cpu_threads(load_config(None, ["threads=3"]), mnist_size) == 3
+
+
+def test_a_torch_stack_holds_its_models_as_rows_of_one_tensor_on_their_device():
+    # what runs on CUDA as it runs on the CPU: the stack's tensors on the trials' device,
+    # (K, fan_out, fan_in) weights whose rows are the trials' own parameters and buffers
+    from mlpx.backends import create_stack
+    from mlpx.config import load_config
+    from mlpx.train import Trainer
+
+    configs = [
+        load_config(None, ["backend=torch", "device=cpu", "model.kind=complex", f"seed={seed}",
+                           "model.hidden=[16,8]", "model.dropout=0.2", "model.batchnorm=true"])
+        for seed in (0, 1, 2)
+    ]  # fmt: skip
+    stack = create_stack(configs[0], 3)
+    trials = [Trainer(config, make_backend=stack.backend).backend for config in configs]
+    assert stack.tensors["W1"].shape == (3, 16, 64) and stack.tensors["W3"].shape == (3, 10, 8)
+    assert stack.tensors["running_var2"].shape == (3, 8)
+    for k, trial in enumerate(trials):
+        assert all(t.device == trial._device for t in stack.tensors.values())
+        for name, value in trial.params().items():
+            row = stack.tensors[name][k].numpy()
+            np.testing.assert_array_equal(value, row.T if name.startswith("W") else row)
+        linear = trial.model.linears[0]
+        assert linear.weight.data_ptr() == stack.tensors["W1"][k].data_ptr()
+        assert trial.generator.device == trial._device
+    # each model's dropout generator starts where its separate run's global one would
+    import torch
+
+    separate = Trainer(configs[1])
+    assert torch.equal(torch.get_rng_state(), trials[1].generator.get_state())
+    assert separate.backend.state()["rng/torch"].tolist() == trials[1].state()["rng/torch"].tolist()
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from test_sweep import read_results, wait_for
+
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "100,101"]
+    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+        sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
+        trials = [sweep_dir / "trials" / name for name in ("100-seed0", "101-seed0")]
+
+        def epochs(trial: Path) -> int:
+            return len((trial / "metrics.jsonl").read_text().splitlines())
+
+        wait_for(lambda: all(epochs(trial) >= 2 for trial in trials))
+        group.send_signal(signal.SIGINT)  # to the sweep alone: it stops the stack
+        assert group.wait(timeout=90) == 130
+    finally:
+        group.kill()
+        group.wait()
+    assert [r["status"] for r in read_results(sweep_dir)] == ["interrupted", "interrupted"]
+    for trial in trials:
+        summary = read_json(trial / "summary.json")
+        assert summary["status"] == "interrupted"
+        assert 2 <= summary["epochs_completed"] == epochs(trial) < 100
+        assert (trial / "checkpoint.npz").is_file() and (trial / "model.npz").is_file()
+
+    cli("sweep", "--resume", sweep_dir, "--executor", "stacked", "--jobs", "1")
+    rows = read_results(sweep_dir)
+    assert [(r["trial"], r["status"]) for r in rows] == [
+        ("100-seed0", "completed"),
+        ("101-seed0", "completed"),
+    ]
+    assert (sweep_dir / "trials" / ".100-seed0.attempt-1").is_dir()
+    assert [read_json(t / "summary.json")["epochs_completed"] for t in trials] == [100, 101]
+
+
+def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monkeypatch, tmp_path):
+    from mlpx.groups import stacked
+    from mlpx.groups.executors import TrialTask, run_stacked
+
+    config = {"backend": "numpy", "dtype": "float64", "train": {"epochs": 2}}
+    config |= {"output": {"plots": False}}
+    tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in range(3)]
+    together = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "one")}
+
+    from mlpx.config import build_config
+
+    room = stacked.trial_bytes(build_config(config), 64, 10) * 2  # two trials' worth
+    monkeypatch.setattr(stacked, "available_memory", lambda: room / stacked.MEMORY_SHARE)
+    sizes = []
+    train_stacked = stacked.train_stacked
+
+    def spy(configs, paths, command=None):
+        sizes.append(len(configs))
+        return train_stacked(configs, paths, command)
+
+    monkeypatch.setattr(stacked, "train_stacked", spy)
+    chunked = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "chunks")}
+    assert sizes == [2, 1]
+    assert chunked == together
