@@ -136,8 +136,18 @@ def _mlflow_client(uri: str):
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
     if experiment is None:
-        return client, client.create_experiment(MLFLOW_EXPERIMENT)
+        return client, client.create_experiment(MLFLOW_EXPERIMENT, _artifact_location(uri))
     return client, experiment.experiment_id
+
+
+def _artifact_location(uri: str) -> str | None:
+    """Where a new experiment keeps its files: for a ``sqlite:`` store, an ``mlruns`` folder
+    beside the database file (MLflow's default, ``./mlruns`` of whatever folder the command
+    ran in, would scatter them); otherwise the tracking store's own default."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    return (Path(uri[len(prefix) :]).expanduser().resolve().parent / "mlruns").as_uri()
 
 
 class MlflowTracker:

@@ -194,7 +194,13 @@ def test_mlpx_plot_draws_a_stacked_trials_plots_as_a_separate_run_draws_them(cli
     result = cli("plot", stacked)
     assert f"plots: {stacked / 'plots'}" in result.output.replace("\n", "")
     names = sorted(p.name for p in (separate / "plots").iterdir())
-    assert names == ["accuracy.png", "confusion.png", "loss.png", "misclassified.png"]
+    assert names == [
+        "accuracy.png",
+        "confusion.png",
+        "loss.png",
+        "misclassified.png",
+        "weights.png",
+    ]
     assert sorted(p.name for p in (stacked / "plots").iterdir()) == names
     for name in names:
         drawn, expected = (

@@ -78,6 +78,10 @@ def test_mlflow_finds_the_run_its_params_metrics_tags_and_files(cli, tmp_path):
     assert found.data.metrics["final_val_acc"] == summary["final"]["val_acc"]
     files = {f.path for f in client.list_artifacts(found.info.run_id)}
     assert {"config.yaml", "metrics.jsonl", "summary.json", "report.txt"} <= files
+    # the files sit beside the sqlite database, not in ./mlruns of the working directory
+    assert (tmp_path / "mlruns").is_dir() and found.info.artifact_uri.startswith(
+        (tmp_path / "mlruns").as_uri()
+    )
 
 
 @pytest.mark.slow
