@@ -340,13 +340,13 @@ def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path
     from test_sweep import read_results, wait_for
 
     runs = tmp_path / "runs"
-    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "100,101"]
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "1000,1001"]
     command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
     try:
         sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
-        trials = [sweep_dir / "trials" / name for name in ("100-seed0", "101-seed0")]
+        trials = [sweep_dir / "trials" / name for name in ("1000-seed0", "1001-seed0")]
 
         def epochs(trial: Path) -> int:
             return len((trial / "metrics.jsonl").read_text().splitlines())
@@ -361,17 +361,17 @@ def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path
     for trial in trials:
         summary = read_json(trial / "summary.json")
         assert summary["status"] == "interrupted"
-        assert 2 <= summary["epochs_completed"] == epochs(trial) < 100
+        assert 2 <= summary["epochs_completed"] == epochs(trial) < 1000
         assert (trial / "checkpoint.npz").is_file() and (trial / "model.npz").is_file()
 
     cli("sweep", "--resume", sweep_dir, "--executor", "stacked", "--jobs", "1")
     rows = read_results(sweep_dir)
     assert [(r["trial"], r["status"]) for r in rows] == [
-        ("100-seed0", "completed"),
-        ("101-seed0", "completed"),
+        ("1000-seed0", "completed"),
+        ("1001-seed0", "completed"),
     ]
-    assert (sweep_dir / "trials" / ".100-seed0.attempt-1").is_dir()
-    assert [read_json(t / "summary.json")["epochs_completed"] for t in trials] == [100, 101]
+    assert (sweep_dir / "trials" / ".1000-seed0.attempt-1").is_dir()
+    assert [read_json(t / "summary.json")["epochs_completed"] for t in trials] == [1000, 1001]
 
 
 def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monkeypatch, tmp_path):
