@@ -34,11 +34,11 @@ def make_config(**model):
     )
 
 
-def make_backend(config):
+def make_backend(config, backend_type=NumpyBackend):
     m = config.model
     spec = ModelSpec((FEATURES, *m.hidden, CLASSES), m.kind, m.activation, m.dropout, m.batchnorm)
     params = init_params(spec, m.init, m.init_std, seed=config.seed, dtype="float64")
-    backend = NumpyBackend(config, spec, params)
+    backend = backend_type(config, spec, params)
     for split, (x, y) in DATA.items():
         backend.set_data(split, x, y)
     return backend
@@ -58,7 +58,7 @@ def test_an_epoch_counts_the_samples_each_step_classified_right_before_it_steppe
     weights before that batch's step: replayed here batch by batch with an oracle forward
     pass of a plain ReLU MLP (no dropout, no batch norm) on the backend's own weights."""
     config = make_config(kind="simple", dropout=0.0).model_copy(update={"backend": backend_name})
-    backend = make_backend(config) if backend_name == "numpy" else torch_backend(config)
+    backend = make_backend(config, backend_class(backend_name))
     x, y = DATA["train"]
     order = np.random.default_rng(5).permutation(N_TRAIN)
     backend.start_epoch(order)
@@ -73,18 +73,6 @@ def test_an_epoch_counts_the_samples_each_step_classified_right_before_it_steppe
     stats = backend.end_epoch()
     assert stats.correct == expected
     assert 0 < expected < N_TRAIN  # the count is not trivially all or none
-
-
-def torch_backend(config):
-    from mlpx.backends.torch import TorchBackend
-
-    m = config.model
-    spec = ModelSpec((FEATURES, *m.hidden, CLASSES), m.kind, m.activation, m.dropout, m.batchnorm)
-    params = init_params(spec, m.init, m.init_std, seed=config.seed, dtype="float64")
-    backend = TorchBackend(config, spec, params)
-    for split, (xs, ys) in DATA.items():
-        backend.set_data(split, xs, ys)
-    return backend
 
 
 def test_backend_is_registered_under_numpy():
