@@ -222,6 +222,27 @@ def mosaic(images: list[np.ndarray], cols: int, pad: tuple[int, int, int]) -> np
     return out
 
 
+def image_grid(shown: list[np.ndarray], cols: int, cell_width: float, title_room: float):
+    """Images in a grid ``cols`` cells wide with room above each for a title (``title_room``
+    of an image's height), on a figure sized so the pixels stay square. Small images are
+    enlarged by whole pixels so the margins can be thin. Returns the figure, its axes, inches
+    per pixel and (cell height, cell width, room above, image height) in pixels."""
+    zoom = -(-32 // max(shown[0].shape[:2]))
+    shown = [image.repeat(zoom, axis=0).repeat(zoom, axis=1) for image in shown]
+    height, width = shown[0].shape[:2]
+    beside, above = round(0.06 * width), round(title_room * height)
+    below = round(0.05 * height)
+    tiles = mosaic(shown, cols, (above, beside, below))
+    inches_per_pixel = cell_width / (width + 2 * beside)
+    tiles_height = tiles.shape[0] * inches_per_pixel
+    fig = figure(cols * cell_width, tiles_height + 0.4)
+    ax = add_axes(fig, 0, 0, cols * cell_width, tiles_height)
+    # ``tiles`` is cols cells wide even with fewer images, so the pixels stay square
+    ax.imshow(tiles, interpolation="nearest", aspect="auto")
+    ax.axis("off")
+    return fig, ax, inches_per_pixel, (above + height + below, width + 2 * beside, above, height)
+
+
 def plot_misclassified(
     path,
     images: np.ndarray,
@@ -238,22 +259,9 @@ def plot_misclassified(
     One image of all of them (a mosaic) in one Axes, not an Axes per image: each Axes costs
     more to build and draw than the picture in it.
     """
-    cols, cell_width, title_height = 8, 1.3, 0.4
+    cols = 8
     shown = [display_image(image.reshape(image_shape)) for image in images]
-    # small images are enlarged by whole pixels so that the margins can be thin
-    zoom = -(-32 // max(shown[0].shape[:2]))
-    shown = [image.repeat(zoom, axis=0).repeat(zoom, axis=1) for image in shown]
-    height, width = shown[0].shape[:2]
-    beside, above, below = round(0.06 * width), round(0.3 * height), round(0.05 * height)
-    tiles = mosaic(shown, cols, (above, beside, below))
-    inches_per_pixel = cell_width / (width + 2 * beside)
-    tiles_height = tiles.shape[0] * inches_per_pixel
-    fig = figure(cols * cell_width, tiles_height + title_height)
-    ax = add_axes(fig, 0, 0, cols * cell_width, tiles_height)
-    # ``tiles`` is cols cells wide even with fewer images, so the pixels stay square
-    ax.imshow(tiles, interpolation="nearest", aspect="auto")
-    ax.axis("off")
-    cell_h, cell_w = above + height + below, width + 2 * beside
+    fig, ax, inches_per_pixel, (cell_h, cell_w, above, height) = image_grid(shown, cols, 1.3, 0.3)
     for k, (true, predicted) in enumerate(zip(y_true, y_pred, strict=True)):
         x = (k % cols) * cell_w + cell_w / 2 - 0.5
         y = (k // cols) * cell_h + 0.8 * above - 0.5
@@ -340,20 +348,9 @@ def weight_images(w: np.ndarray, image_shape: tuple[int, ...], limit: int) -> li
 def plot_weights(path, w: np.ndarray, image_shape: tuple[int, ...]) -> None:
     """The first layer's weights w (D, H) as images, one per hidden unit (up to
     :data:`WEIGHTS_SHOWN`), eight to a row, titled with the unit's number."""
-    cols, cell_width, title_height = 8, 1.0, 0.4
+    cols = 8
     shown = weight_images(w, image_shape, WEIGHTS_SHOWN)
-    zoom = -(-32 // max(shown[0].shape[:2]))
-    shown = [image.repeat(zoom, axis=0).repeat(zoom, axis=1) for image in shown]
-    height, width = shown[0].shape[:2]
-    beside, above, below = round(0.06 * width), round(0.25 * height), round(0.05 * height)
-    tiles = mosaic(shown, cols, (above, beside, below))
-    inches_per_pixel = cell_width / (width + 2 * beside)
-    tiles_height = tiles.shape[0] * inches_per_pixel
-    fig = figure(cols * cell_width, tiles_height + title_height)
-    ax = add_axes(fig, 0, 0, cols * cell_width, tiles_height)
-    ax.imshow(tiles, interpolation="nearest", aspect="auto")
-    ax.axis("off")
-    cell_h, cell_w = above + height + below, width + 2 * beside
+    fig, ax, inches_per_pixel, (cell_h, cell_w, above, height) = image_grid(shown, cols, 1.0, 0.25)
     for k in range(len(shown)):
         x = (k % cols) * cell_w + cell_w / 2 - 0.5
         y = (k // cols) * cell_h + 0.85 * above - 0.5
