@@ -475,12 +475,20 @@ def seed_curves(histories: list[tuple[str, list[SeedRun]]]) -> list[Curve]:
     return curves
 
 
+VALUE_TICKS = 12
+"""Up to this many swept values are each a labelled tick; more, and a log axis labels its
+own round numbers."""
+
+
 def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
-    """Lay out a sweep's x axis: log for rates, symlog when 0 is among them, categories."""
+    """Lay out a sweep's x axis: log for rates, symlog when 0 is among them, categories; a
+    tick at every swept value, labelled as the table labels it."""
     if scale == "log":
         ax.set_xscale("log")
-        return
-    if scale == "symlog":
+        if len(xs) > VALUE_TICKS:
+            plain_log_ticks(ax.xaxis, float(xs.min()), float(xs.max()))
+            return
+    elif scale == "symlog":
         ax.set_xscale("symlog", linthresh=float(np.min(xs[xs > 0])), linscale=0.5)
     elif scale == "log2":
         ax.set_xscale("log", base=2)
@@ -488,6 +496,21 @@ def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
         return
     ax.set_xticks(xs, labels, rotation=30 if max(map(len, labels)) > 6 else 0)
     ax.minorticks_off()
+
+
+def plain_log_ticks(axis, low: float, high: float) -> None:
+    """Ticks of a log axis showing ``low`` to ``high``, labelled as plain numbers (0.02, not
+    2 x 10^-2), without minor ticks: at 1, 2 and 5 times the powers of ten over up to two
+    decades, at powers of ten (every few, over many) beyond. matplotlib's default typesets
+    every label as math and makes a tick object per minor tick, which took most of a sweep
+    plot's second."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    decades = np.log10(high / low) if 0 < low < high else 0.0
+    subs = (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
+    axis.set_major_locator(LogLocator(subs=subs, numticks=9))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_locator(NullLocator())
 
 
 SWEEP_PANELS = (
@@ -522,7 +545,9 @@ def plot_sweep(
     if not category:
         xs = np.array([float(s.value) for s in summaries])
     fig = figure(11, 4.3)
-    axes = fig.subplots(1, 2)
+    # fixed places (tight_layout draws the figure once more to measure it): room for the
+    # y tick labels and label on the left of each panel, rotated value labels below
+    axes = [add_axes(fig, left, 0.95, 4.35, 2.6) for left in (0.8, 6.15)]
     for ax, (title, points, stat) in zip(axes, panels, strict=True):
         mean = np.array(
             [np.nan if getattr(s, stat)[0] is None else getattr(s, stat)[0] for s in summaries]
@@ -562,7 +587,6 @@ def plot_sweep(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Sweep of {param}: last-epoch metrics over {seeds} seed(s) per value")
-    fig.tight_layout()
     fig.savefig(path, dpi=DPI)
 
 
@@ -575,7 +599,7 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
     from matplotlib.ticker import MaxNLocator
 
     fig = figure(15, 4.5)
-    axes = fig.subplots(1, 3)
+    axes = [add_axes(fig, left, 0.6, 3.85, 3.5) for left in (0.95, 5.75, 10.55)]
     axes[2].sharey(axes[1])
     colors = colormaps["viridis"](np.linspace(0, 0.9, max(len(curves), 1)))
     for curve, color in zip(curves, colors, strict=False):
@@ -606,6 +630,8 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
     # the view follows the means: a band's lower edge below 0 cannot show on a log scale
     _fit_view(axes[0], step_means, log)
     _fit_view(axes[1], epoch_means, log)
+    for ax in axes[:2] if log else ():  # the third panel shares the second's y axis
+        plain_log_ticks(ax.yaxis, *ax.get_ylim())
     seeds = max((c.seeds for c in curves), default=1)
     axes[0].set_ylabel("loss, mean over seeds" if seeds > 1 else "loss")
     handles, labels = axes[1].get_legend_handles_labels()
@@ -613,7 +639,6 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
         handles.append(Patch(color="0.6", alpha=0.4))
         labels.append(f"± 1 sample std over {seeds} seeds")
     axes[2].legend(handles, labels, fontsize=8)
-    fig.tight_layout()
     fig.savefig(path, dpi=DPI)
 
 

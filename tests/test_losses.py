@@ -48,6 +48,28 @@ def test_classification_losses_equal_torch_nn_modules(name, module):
     np.testing.assert_allclose(dscores, grad, rtol=1e-10, atol=1e-15)
 
 
+@pytest.mark.parametrize("name", [n for n, entry in LOSSES.items() if entry.stacked_numpy])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_stacked_loss_is_each_models_loss_against_torch(name, dtype):
+    # a stacked sweep computes K models' losses in one call: each model's loss and gradient
+    # must be torch's for its own scores (and the per-model NumPy loss's, to the last ulp)
+    rng = np.random.default_rng(3)
+    scores = (rng.standard_normal((4, 9, 5)) * 30).astype(dtype)  # large: log-sum-exp matters
+    y = rng.integers(0, 5, size=(4, 9))
+    losses, dscores = LOSSES[name].stacked_numpy(scores.copy(), y)
+    assert losses.shape == (4,) and dscores.shape == scores.shape and dscores.dtype == dtype
+    one = LOSSES[name].numpy_loss("classification")
+    module = {"cross_entropy": torch.nn.CrossEntropyLoss()}[name]
+    for k in range(4):
+        alone, grad_alone = one(scores[k].copy(), y[k])
+        rel = 1e-5 if dtype == np.float32 else 1e-12
+        assert float(losses[k]) == pytest.approx(alone, rel=rel / 10)
+        np.testing.assert_array_equal(dscores[k], grad_alone)
+        expected, grad = torch_value_and_grad(module, scores[k].astype(np.float64), y[k])
+        assert float(losses[k]) == pytest.approx(expected, rel=rel)
+        np.testing.assert_allclose(dscores[k], grad, rtol=1e-4, atol=1e-6)
+
+
 class Settings:
     huber_delta = 0.7
 

@@ -157,3 +157,40 @@ def test_every_hyperparameter_default_is_torch_optims():
         for hyperparameter in entry.hyperparameters:
             assert hyperparameter.default == defaults[hyperparameter.name], (name, hyperparameter)
         assert preset.keys() <= defaults.keys()
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_rule_that_stacks_steps_k_models_as_k_separate_calls(name, settings, dtype):
+    # a stacked sweep steps K models in one call: (K, P) arrays, rates and counts as (K, 1)
+    # columns. Each row must move as its own call moves it, at its own rate; the rules that
+    # do not stack are stepped one model at a time, so only their flag is checked.
+    rule = build_update_rule(OptimizerConfig(name=name, **settings))
+    if not rule.stacks:
+        slots = rule.init_state(np.zeros(2)).values()
+        assert any(v.ndim == 0 for v in slots), f"{name} keeps no count: nothing stops it stacking"
+        return
+    rng = np.random.default_rng(1)
+    k, p = 3, 7
+    w = rng.standard_normal((k, p)).astype(dtype)
+    separate = [row.copy() for row in w]
+    fresh = rule.init_state(w[0])
+    stacked_state = {
+        slot: np.zeros((k, *(v.shape or (1,))), v.dtype) + v for slot, v in fresh.items()
+    }
+    states = [rule.init_state(row) for row in separate]
+    for step in range(12):
+        rates = np.array([0.05, 0.01, 0.002]) * 0.9 ** (step // 4)
+        dw = gradient(w, rng.standard_normal((k, p)) * 0.1).astype(dtype)
+        grads = [row.copy() for row in dw]
+        rule.update(w, dw, stacked_state, rates[:, None])
+        for row, grad, state, rate in zip(separate, grads, states, rates, strict=True):
+            rule.update(row, grad, state, float(rate))
+        assert w.dtype == dtype
+        # float32: a column is float64 where a separate call's Python float is cast to
+        # float32 first, so a product may round one ulp apart
+        rtol = 1e-13 if dtype == np.float64 else 2e-5
+        np.testing.assert_allclose(w, np.stack(separate), rtol=rtol, atol=rtol * 1e-3)
+    for slot, column in stacked_state.items():
+        kept = np.stack([np.reshape(state[slot], column.shape[1:]) for state in states])
+        np.testing.assert_allclose(column, kept, rtol=rtol, atol=rtol * 1e-3)

@@ -72,8 +72,11 @@ def assert_same_run(stacked: Path, separate: Path, rtol: float = 1e-6) -> None:
          "-s", "model.batchnorm=true", "-s", "model.hidden=[32,16]",
          "-s", "regularization.l1=1e-4", "-s", "train.clip_grad_norm=1.0",
          "-s", "schedule.name=cosine"),
+        # Adam's step count and rate as a column of one update (NumPy): AMSGrad, decay
+        ("lr", "--values", "0.01,0.003", "--seeds", "2", "-s", "optimizer.name=adam",
+         "-s", "optimizer.amsgrad=true", "-s", "optimizer.weight_decay=0.01"),
     ],
-    ids=["sgd-momentum-l2", "batchnorm-dropout-l1-clip-cosine"],
+    ids=["sgd-momentum-l2", "batchnorm-dropout-l1-clip-cosine", "adam-amsgrad-decay"],
 )  # fmt: skip
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_stacked_trials_equal_separate_runs_over_200_steps(cli, tmp_path, sweep_args, backend):

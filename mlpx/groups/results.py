@@ -419,11 +419,12 @@ def _seed_run(result: GroupResult, trial: TrialResult) -> tuple[list[dict], tupl
     return run.read_metrics(), read_steps(run.file(STEPS))
 
 
-def write_group_files(result: GroupResult) -> None:
+def write_group_files(result: GroupResult, final: bool = False) -> None:
     """What a group writes besides its trials: results.csv, and cv.json (a cross-validation)
-    or, once no trial runs, the plots (a sweep)."""
+    or, at the ``final`` call once its trials have ended, the plots (a sweep; drawing them
+    takes seconds, so once)."""
     write_results(result)
     if isinstance(result.plan, CrossValPlan):
         write_json_atomic(result.directory / CV_JSON, crossval_document(result))
-    elif isinstance(result.plan, SweepPlan) and not result.running:
+    elif isinstance(result.plan, SweepPlan) and final:
         write_sweep_plots(result)

@@ -166,7 +166,7 @@ def _continue(
         except KeyboardInterrupt:
             interrupted = True
         final = result(running=False, interrupted=interrupted)
-        write_group_files(final)
+        write_group_files(final, final=True)
         uri = (plan.base.get("output") or {}).get("mlflow")
         if uri:  # the members' MLflow runs become children of the group's
             from mlpx.tracking import link_group

@@ -28,6 +28,9 @@ class Loss:
         overwrites nothing the caller still needs, and the caller may scale it in place.
     torch : returns torch's counterpart, ``(logits (N, C), y (N,) int64) -> 0-d mean loss``
         (the factory imports torch, so that the registry itself does not), or None.
+    stacked_numpy : ``numpy`` of K models at once, ``(scores (K, N, C), y (K, N)) -> (losses
+        (K,), dscores (K, N, C))``, for stacked sweeps (:mod:`mlpx.backends.numpy.stacked`),
+        or None: a stack then calls ``numpy`` once per model.
     regression_numpy, regression_torch : the same for regression (``y`` (N, C) real targets
         of the outputs' dtype), or None when the loss does not regress.
     settings : top-level config keys the loss reads (``huber_delta``); every function above
@@ -37,6 +40,7 @@ class Loss:
     name: str
     summary: str
     numpy: NumpyLoss | None = None
+    stacked_numpy: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     torch: Callable[[], Callable[[Any, Any], Any]] | None = None
     regression_numpy: Callable[..., tuple[float, np.ndarray]] | None = None
     regression_torch: Callable[[], Callable[..., Any]] | None = None

@@ -46,6 +46,25 @@ def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.
     return loss, dscores
 
 
+def stacked_softmax_cross_entropy(
+    scores: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`softmax_cross_entropy` of K models at once, the same arithmetic per model.
+
+    scores : (K, N, C) logits, y : (K, N) labels; returns the K mean losses (K,) and the
+    gradients (K, N, C).
+    """
+    k, n, _ = scores.shape
+    lse = logsumexp(scores, axis=2)
+    models, rows = np.arange(k)[:, None], np.arange(n)[None, :]
+    losses = np.add.reduce(lse - scores[models, rows, y], axis=1) / n
+    dscores = np.subtract(scores, lse[:, :, None])
+    np.exp(dscores, out=dscores)
+    dscores[models, rows, y] -= 1
+    dscores /= n
+    return losses, dscores
+
+
 def torch_cross_entropy():
     """``torch.nn.functional.cross_entropy`` (mean over the batch)."""
     from torch.nn import functional
@@ -57,5 +76,6 @@ ENTRY = Loss(
     "cross_entropy",
     "softmax cross-entropy of the class scores (nn.CrossEntropyLoss)",
     numpy=softmax_cross_entropy,
+    stacked_numpy=stacked_softmax_cross_entropy,
     torch=torch_cross_entropy,
 )

@@ -38,6 +38,7 @@ class Adam(UpdateRule):
     amsgrad: bool = False
     decoupled_weight_decay: bool = False
     elementwise = False  # one step count for all parameters: one update call per step
+    stacks = True
 
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         state = {
@@ -52,7 +53,7 @@ class Adam(UpdateRule):
     ) -> None:
         beta1, beta2 = self.betas
         state["step"] += 1
-        step = int(state["step"])
+        step = _count(state["step"])
         _decay(w, dw, lr, self.weight_decay, self.decoupled_weight_decay)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _update_moments(dw, exp_avg, exp_avg_sq, beta1, beta2)
@@ -62,7 +63,7 @@ class Adam(UpdateRule):
             )
         step_size = lr / (1 - beta1**step)
         denom = np.sqrt(exp_avg_sq, out=dw)
-        denom /= math.sqrt(1 - beta2**step)
+        denom /= _root(1 - beta2**step)
         denom += self.eps
         np.divide(exp_avg, denom, out=dw)
         dw *= -step_size
@@ -78,6 +79,7 @@ class Adamax(UpdateRule):
     eps: float = 1e-8
     weight_decay: float = 0.0
     elementwise = False
+    stacks = True
 
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {
@@ -91,7 +93,7 @@ class Adamax(UpdateRule):
     ) -> None:
         beta1, beta2 = self.betas
         state["step"] += 1
-        step = int(state["step"])
+        step = _count(state["step"])
         _decay(w, dw, lr, self.weight_decay, decoupled=False)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg += (dw - exp_avg) * (1 - beta1)
@@ -190,6 +192,17 @@ class RAdam(UpdateRule):
             dw *= bias_correction2**0.5 / denom
             dw *= rect
         w -= dw
+
+
+def _count(step: np.ndarray) -> int | np.ndarray:
+    """A rule's step count as a Python int (one model: the arithmetic of a scalar), or the
+    (K, 1) counts of a stack's models as they are."""
+    return int(step) if step.ndim == 0 else step
+
+
+def _root(x: float | np.ndarray) -> float | np.ndarray:
+    """The square root of a Python float with ``math``, of a stack's column with NumPy."""
+    return math.sqrt(x) if isinstance(x, float) else np.sqrt(x)
 
 
 def _decay(w: np.ndarray, dw: np.ndarray, lr: float, weight_decay: float, decoupled: bool) -> None:

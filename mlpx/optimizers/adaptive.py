@@ -33,6 +33,8 @@ class RMSprop(UpdateRule):
     momentum: float = 0.0
     centered: bool = False
 
+    stacks = True
+
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         state = {"square_avg": np.zeros_like(w)}
         if self.momentum > 0:
@@ -77,6 +79,8 @@ class Adagrad(UpdateRule):
     eps: float = 1e-10
     weight_decay: float = 0.0
 
+    stacks = True
+
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"sum": np.zeros_like(w)}
 
@@ -97,6 +101,8 @@ class Adadelta(UpdateRule):
     rho: float = 0.9
     eps: float = 1e-6
     weight_decay: float = 0.0
+
+    stacks = True
 
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"square_avg": np.zeros_like(w), "acc_delta": np.zeros_like(w)}

@@ -108,6 +108,12 @@ class UpdateRule(ABC):
     so any slice of the parameters, with the same slice of gradient and state, can be
     stepped on its own, e.g. one layer as soon as backprop has its gradient."""
 
+    stacks: bool = False
+    """:meth:`update` also steps K models at once, with the arithmetic of K separate calls:
+    ``w``, ``dw`` and the state's arrays (K, P), its 0-d slots and ``lr`` (K, 1) columns,
+    one row per model (a stacked sweep, :mod:`mlpx.backends.numpy.stacked`). Without it a
+    stack calls the rule once per model."""
+
     @property
     def folds_lr(self) -> bool:
         """The step is ``w -= lr * dw`` exactly: the caller may compute ``-lr * dw`` in the

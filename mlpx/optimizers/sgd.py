@@ -45,6 +45,10 @@ class SGD(UpdateRule):
     def elementwise(self) -> bool:  # type: ignore[override]
         return not self._counts_steps
 
+    @property
+    def stacks(self) -> bool:  # type: ignore[override]
+        return not self._counts_steps  # its first step is told apart by a scalar test
+
     def init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         if not self.momentum:
             return {}

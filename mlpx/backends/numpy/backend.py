@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 from mlpx.backends import Backend, EpochStats, Evaluation, cpu_threads
 from mlpx.backends.numpy.clipping import gradient_clip
 from mlpx.backends.numpy.network import MLP
-from mlpx.backends.numpy.stepping import FlatStepper
+from mlpx.backends.numpy.stepping import FlatStepper, StateRows
 from mlpx.errors import BackendError
 from mlpx.losses import LOSSES
 from mlpx.optimizers import numpy_rule
@@ -44,8 +44,10 @@ class NumpyBackend(Backend):
         spec: ModelSpec,
         params: dict[str, np.ndarray],
         rows: tuple[np.ndarray, np.ndarray] | None = None,
+        state_rows: StateRows | None = None,
     ):
-        """``rows``: flat (P,) buffers for the parameters and gradients (see FlatStepper)."""
+        """``rows``, ``state_rows``: where the parameters, gradients and optimizer state
+        live (rows of a stack's arrays; see FlatStepper)."""
         super().__init__(config, spec, params)
         if config.device.startswith("cuda"):
             raise BackendError(
@@ -69,6 +71,7 @@ class NumpyBackend(Backend):
             self.dtype,
             gradient_clip(config.train),
             rows,
+            state_rows,
         )
         self.rng = np.random.default_rng(config.seed)
         self._x: dict[str, np.ndarray] = {}

@@ -7,12 +7,17 @@ running statistics as (K, M) arrays. :class:`StackedMLP` is the network of
 axis); each model's view, :class:`StackedTrial`, is an ordinary :class:`NumpyBackend` whose
 arrays are its rows, so evaluation, prediction, state, checkpoints and model files are a
 separate run's code on the same numbers. What differs per model is done per model: the
-batch gather (its own order and split), dropout masks (its own generator and rate), the
-loss and its penalty, and the optimizer step (its own rule, state, clip and rate).
+batch gather (its own order and split), dropout masks (its own generator and rate) and the
+penalty. The loss and the optimizer step run once for all models when they can, with the
+arithmetic of separate calls: the loss when its registry entry has a stacked form
+(``stacked_numpy``), the step when every model has the same rule, one that
+:attr:`~mlpx.optimizers.UpdateRule.stacks`, and no clip (each model's own rate and step count
+as a column); otherwise once per model.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +28,7 @@ from mlpx.backends.numpy.layers import dropout_mask
 from mlpx.backends.numpy.network import MLP
 from mlpx.backends.numpy.stepping import flat_view
 from mlpx.errors import BackendError
+from mlpx.losses import LOSSES
 
 if TYPE_CHECKING:
     from mlpx.config import Config
@@ -41,7 +47,9 @@ class StackedTrial(NumpyBackend):
         stack: NumpyStack,
         index: int,
     ):
-        super().__init__(config, spec, params, rows=(stack.params[index], stack.grads[index]))
+        rows = (stack.params[index], stack.grads[index])
+        state_rows = functools.partial(stack.state_rows, index)
+        super().__init__(config, spec, params, rows=rows, state_rows=state_rows)
         self.index = index
         for name, value in self.net.buffers.items():
             stack.buffers[name][index] = value
@@ -94,6 +102,11 @@ class NumpyStack(Stack):
         self.trials: list[StackedTrial] = []
         self.active: list[int] = []
         self._net: StackedMLP | None = None
+        loss = LOSSES[config.loss]
+        self.stacked_loss = loss.stacked_numpy if config.task == "classification" else None
+        self.state: dict[tuple, np.ndarray] = {}
+        """Optimizer state of every model: (slot, shape, dtype) -> (K, *shape) rows, a 0-d
+        slot's as a (K, 1) column."""
 
     def backend(
         self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]
@@ -124,6 +137,18 @@ class NumpyStack(Stack):
             for name in spec.buffer_names()
         }
 
+    def state_rows(self, index: int, fresh: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Model ``index``'s rows of the stack's optimizer state, set to ``fresh``."""
+        rows = {}
+        for slot, value in fresh.items():
+            key = (slot, value.shape, value.dtype.str)
+            if key not in self.state:
+                self.state[key] = np.zeros((self.size, *(value.shape or (1,))), value.dtype)
+            row = self.state[key][index]
+            rows[slot] = row.reshape(()) if not value.shape else row
+            rows[slot][...] = value
+        return rows
+
     def param_views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Every parameter of all models, (K, *shape), as views of ``flat`` (K, P)."""
         return {name: flat_view(flat, self.parts[name], s) for name, s in self.shapes.items()}
@@ -143,6 +168,9 @@ class NumpyStack(Stack):
         losses = np.empty((len(trials), len(bounds)))
         correct = np.zeros(len(trials), np.int64)
         penalized = [t for t in trials if t.net.l1 or t.net.l2]
+        # the models trained, as a slice of the stack's rows when they are contiguous (views)
+        rows = slice(active[0], active[-1] + 1) if _contiguous(active) else active
+        at_once = self._steps_at_once(trials, rows)
         for step, (start, stop) in enumerate(bounds):
             n = stop - start
             for trial in trials:
@@ -150,20 +178,67 @@ class NumpyStack(Stack):
             # as in NumpyBackend.train_step: a diverging model ends on its non-finite loss
             with np.errstate(over="ignore", invalid="ignore"):
                 scores = self._net.forward(x[:, :n], train=True)
-                for j, trial in enumerate(trials):
-                    k = trial.index
-                    loss, dscores[k, :n] = trial.loss(scores[k], y[k, :n])
-                    losses[j, step] = loss + trial.net.penalty()
-                    correct[j] += np.count_nonzero(scores[k].argmax(axis=1) == y[k, :n])
+                self._losses(trials, rows, scores, y[:, :n], dscores[:, :n], losses[:, step])
+                correct += np.count_nonzero(scores[rows].argmax(axis=2) == y[rows, :n], axis=1)
                 self._net.backward(dscores[:, :n])
                 for trial in penalized:
                     for name in self.spec.weight_names():
                         trial.net.add_penalty_grad(name, 1.0)
-                for trial in trials:
-                    trial.stepper.lr = trial.rates[step]
-                    trial.stepper.step()
+                if at_once:
+                    self._step_at_once(trials, rows, step)
+                else:
+                    for trial in trials:
+                        trial.stepper.lr = trial.rates[step]
+                        trial.stepper.step()
         for j, trial in enumerate(trials):
             trial.stats = EpochStats(losses[j], int(correct[j]))
+
+    def _losses(
+        self,
+        trials: list[StackedTrial],
+        rows: slice | list[int],
+        scores: np.ndarray,
+        y: np.ndarray,
+        dscores: np.ndarray,
+        out: np.ndarray,
+    ) -> None:
+        """Each training model's loss with its penalty into ``out`` (one per model), the
+        loss's gradient into ``dscores`` (K, N, C)."""
+        if self.stacked_loss is None:
+            for j, trial in enumerate(trials):
+                k = trial.index
+                loss, dscores[k] = trial.loss(scores[k], y[k])
+                out[j] = loss + trial.net.penalty()
+            return
+        data_losses, dscores[rows] = self.stacked_loss(scores[rows], y[rows])
+        for j, trial in enumerate(trials):  # as a separate run adds them: float + float
+            out[j] = float(data_losses[j]) + trial.net.penalty()
+
+    def _steps_at_once(self, trials: list[StackedTrial], rows: slice | list[int]) -> bool:
+        """Whether one update steps every training model: their rows contiguous, the same
+        rule for all, one that stacks, and no clip."""
+        rules = {trial.stepper.rule for trial in trials}
+        return (
+            isinstance(rows, slice)
+            and len(rules) == 1
+            and next(iter(rules)).stacks
+            and all(trial.stepper.clip is None for trial in trials)
+        )
+
+    def _step_at_once(self, trials: list[StackedTrial], rows: slice, step: int) -> None:
+        """One update of the models ``rows``, each at its own rate of step ``step``."""
+        stepper = trials[0].stepper
+        state = {
+            slot: self.state[(slot, value.shape, value.dtype.str)][rows]
+            for slot, value in stepper._state.items()
+        }
+        rates = np.array([trial.rates[step] for trial in trials])[:, None]
+        stepper.rule.update(self.params[rows], self.grads[rows], state, rates)
+
+
+def _contiguous(indices: list[int]) -> bool:
+    """Whether ``indices`` (ascending) are consecutive."""
+    return indices == list(range(indices[0], indices[-1] + 1))
 
 
 STACK = NumpyStack

@@ -24,6 +24,9 @@ import numpy as np
 from mlpx.model import ModelSpec
 from mlpx.optimizers import UpdateRule
 
+StateRows = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+"""Where a stepper keeps an update rule's state: fresh state in, the arrays to use out."""
+
 FUSED_UPDATE_MIN = 1 << 16
 """Parameters a layer needs for its step to run inside the backward pass, right after its
 gradients are computed (while they are in cache); smaller layers join the next such step,
@@ -93,6 +96,8 @@ class FlatStepper:
     clip : clips the flat gradients (P,) in place before each step, or None.
     rows : the flat buffers (P,) to keep the parameters and the gradients in (rows of a
         stack's, :mod:`mlpx.backends.numpy.stacked`); new ones when None.
+    state_rows : given the rule's fresh state, the arrays to keep it in instead, holding
+        the same values (a stack's rows); None keeps the fresh arrays.
 
     Attributes
     ----------
@@ -112,6 +117,7 @@ class FlatStepper:
         dtype: np.dtype,
         clip: Callable[[np.ndarray], None] | None = None,
         rows: tuple[np.ndarray, np.ndarray] | None = None,
+        state_rows: StateRows | None = None,
     ):
         self.rule = rule
         self.clip = clip
@@ -119,6 +125,8 @@ class FlatStepper:
         self.params, parts = pack(params, dtype, flat_params)
         self.grads, _ = pack(grads, dtype, flat_grads)
         self._state = rule.init_state(self.params)
+        if state_rows is not None:
+            self._state = state_rows(self._state)
         self.state = {
             name: {
                 slot: flat if flat.ndim == 0 else flat_view(flat, part, params[name].shape)
