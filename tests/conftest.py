@@ -14,6 +14,19 @@ from typer.testing import CliRunner
 
 os.environ["COLUMNS"] = "200"  # wide tables in captured output; set before rich reads it
 
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    # mutmut's stats pass (docs/MUTATION.md) records which tests call each function, in this
+    # process only: a subprocess started in another directory cannot find mutmut's config
+    # and would fail, so it runs unrecorded (as it would be anyway)
+    _popen_init = subprocess.Popen.__init__
+
+    def _unrecorded(self, *args, env=None, **kwargs):
+        env = dict(os.environ if env is None else env)
+        env.pop("MUTANT_UNDER_TEST", None)
+        _popen_init(self, *args, env=env, **kwargs)
+
+    subprocess.Popen.__init__ = _unrecorded
+
 from mlpx.cli import app  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
