@@ -70,6 +70,22 @@ def test_a_stacked_loss_is_each_models_loss_against_torch(name, dtype):
         np.testing.assert_allclose(dscores[k], grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", [n for n, entry in LOSSES.items() if entry.stacked_torch])
+def test_a_stacked_torch_loss_is_each_models_own_loss(name):
+    rng = np.random.default_rng(4)
+    logits = torch.tensor(rng.standard_normal((3, 7, 4)) * 20, requires_grad=True)
+    y = torch.as_tensor(rng.integers(0, 4, size=(3, 7)))
+    losses = LOSSES[name].stacked_torch()(logits, y)
+    (grad,) = torch.autograd.grad(losses.sum(), logits)
+    one = LOSSES[name].torch_loss("classification")
+    assert losses.shape == (3,)
+    for k in range(3):
+        alone = one(logits[k], y[k])
+        (grad_alone,) = torch.autograd.grad(alone, logits)
+        assert losses[k].item() == pytest.approx(alone.item(), rel=1e-14)
+        np.testing.assert_allclose(grad[k], grad_alone[k], rtol=1e-12, atol=1e-16)
+
+
 class Settings:
     huber_delta = 0.7
 

@@ -31,6 +31,8 @@ class Loss:
     stacked_numpy : ``numpy`` of K models at once, ``(scores (K, N, C), y (K, N)) -> (losses
         (K,), dscores (K, N, C))``, for stacked sweeps (:mod:`mlpx.backends.numpy.stacked`),
         or None: a stack then calls ``numpy`` once per model.
+    stacked_torch : like ``torch``, for K models at once: returns ``(logits (K, N, C), y
+        (K, N)) -> (K,) mean losses``, or None (a stack then calls ``torch``'s per model).
     regression_numpy, regression_torch : the same for regression (``y`` (N, C) real targets
         of the outputs' dtype), or None when the loss does not regress.
     settings : top-level config keys the loss reads (``huber_delta``); every function above
@@ -42,6 +44,7 @@ class Loss:
     numpy: NumpyLoss | None = None
     stacked_numpy: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     torch: Callable[[], Callable[[Any, Any], Any]] | None = None
+    stacked_torch: Callable[[], Callable[[Any, Any], Any]] | None = None
     regression_numpy: Callable[..., tuple[float, np.ndarray]] | None = None
     regression_torch: Callable[[], Callable[..., Any]] | None = None
     settings: tuple[str, ...] = ()

@@ -65,6 +65,20 @@ def stacked_softmax_cross_entropy(
     return losses, dscores
 
 
+def torch_stacked_cross_entropy():
+    """``F.cross_entropy`` of K models at once: (K, N, C) logits, (K, N) labels -> (K,)."""
+    from torch.nn import functional
+
+    def losses(logits, y):
+        k, n, c = logits.shape
+        each = functional.cross_entropy(
+            logits.reshape(k * n, c), y.reshape(k * n), reduction="none"
+        )
+        return each.view(k, n).mean(dim=1)
+
+    return losses
+
+
 def torch_cross_entropy():
     """``torch.nn.functional.cross_entropy`` (mean over the batch)."""
     from torch.nn import functional
@@ -78,4 +92,5 @@ ENTRY = Loss(
     numpy=softmax_cross_entropy,
     stacked_numpy=stacked_softmax_cross_entropy,
     torch=torch_cross_entropy,
+    stacked_torch=torch_stacked_cross_entropy,
 )

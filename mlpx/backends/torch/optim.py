@@ -116,3 +116,36 @@ class UpdateRule:
             f"torch {torch.__version__} has no fused or foreach {self.function.__name__} "
             f"update for {like.dtype} on {like.device}; use another device, dtype or torch"
         )
+
+
+def step_together(rules: list[UpdateRule], grads: list[list[torch.Tensor]], lr: float) -> None:
+    """Step ``rules`` (a stack's models: the same update and hyperparameters), each with its
+    gradients, at rate ``lr`` in one call of the functional update over all their parameters:
+    the foreach and fused kernels step each parameter with its own state, so every model
+    moves as its own step would move it."""
+    first = rules[0]
+    params = [p for rule in rules for p in rule.params]
+    merged = [
+        [slot for rule in rules for slot in rule._state_lists[i]]
+        for i in range(len(first._slot_names))
+    ]
+    with torch.no_grad():
+        first.function(
+            params,
+            [g for own in grads for g in own],
+            *merged,
+            lr=lr,
+            **first.kernel,
+            **first.hyperparameters,
+        )
+    for i, states in enumerate(merged):  # state the step made (SGD's first buffers) goes home
+        offset = 0
+        for rule in rules:
+            own = rule._state_lists[i]
+            own[:] = states[offset : offset + len(own)]
+            offset += len(own)
+
+
+def together_key(rule: UpdateRule) -> tuple:
+    """What rules must share to step in one :func:`step_together` call."""
+    return (rule.function, tuple(rule.kernel.items()), repr(sorted(rule.hyperparameters.items())))

@@ -25,7 +25,9 @@ from torch.nn import functional
 
 from mlpx.backends import EpochStats, Stack
 from mlpx.backends.torch import TorchBackend
+from mlpx.backends.torch.optim import step_together, together_key
 from mlpx.errors import BackendError
+from mlpx.losses import LOSSES
 
 if TYPE_CHECKING:
     from mlpx.config import Config
@@ -93,6 +95,9 @@ class TorchStack(Stack):
         self.size = size
         self.trials: list[TorchStackedTrial] = []
         self.tensors: dict[str, torch.Tensor] = {}
+        loss = LOSSES[config.loss]
+        stacked = loss.stacked_torch if config.task == "classification" else None
+        self.stacked_loss = stacked() if stacked is not None else None
 
     def backend(
         self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]
@@ -138,43 +143,76 @@ class TorchStack(Stack):
         bounds = trials[0].bounds
         if any(trial.bounds != bounds for trial in trials):
             raise BackendError("stacked models must take the same batches (sizes) per epoch")
-        losses: list[list[torch.Tensor]] = [[] for _ in trials]
-        correct = [torch.zeros((), dtype=torch.int64, device=t._device) for t in trials]
+        device = trials[0]._device
+        rows = torch.as_tensor(active, device=device)
+        losses: list[torch.Tensor] = []  # per step, (K,) for the models training
+        correct = torch.zeros(len(trials), dtype=torch.int64, device=device)
         for step, (start, stop) in enumerate(bounds):
             leaves = {
                 name: self.tensors[name].detach().requires_grad_()
                 for name in self.spec.param_names()
             }
             x = torch.zeros(
-                (self.size, stop - start, self.spec.sizes[0]),
-                dtype=trials[0].dtype,
-                device=trials[0]._device,
+                (self.size, stop - start, self.spec.sizes[0]), dtype=trials[0].dtype, device=device
             )
             for trial in trials:
                 x[trial.index] = trial._x_epoch[start:stop]
             logits = self._forward(x, leaves, trials)
-            total: torch.Tensor | float = 0.0
-            for j, trial in enumerate(trials):
-                k, y = trial.index, trial._y_epoch[start:stop]
-                weights = [leaves[name][k] for name in self.spec.weight_names()]
-                loss = trial.loss(logits[k], y) + trial._penalty(weights)
-                total = total + loss
-                with torch.no_grad():
-                    losses[j].append(loss.detach())
-                    correct[j] += (logits[k].argmax(dim=1) == y).sum()
+            y = torch.stack([trial._y_epoch[start:stop] for trial in trials])
+            own = logits[rows]
+            per_model = self._losses(trials, own, y, leaves)
             # a weight's gradient comes out transposed (strided) from baddbmm; fused update
             # kernels read gradients as laid out like their parameters
-            grads = [g.contiguous() for g in torch.autograd.grad(total, list(leaves.values()))]
-            for trial in trials:
-                own = [g[trial.index] for g in grads]
-                if trial.clip is not None:
-                    trial.clip(own)
-                trial.optimizer.lr = trial.rates[step]
-                trial.optimizer.step(own)
+            grads = [
+                g.contiguous() for g in torch.autograd.grad(per_model.sum(), list(leaves.values()))
+            ]
+            with torch.no_grad():
+                losses.append(per_model.detach())
+                correct += (own.argmax(dim=2) == y).sum(dim=1)
+            self._step(trials, grads, step)
+        stacked = torch.stack(losses, dim=1) if losses else torch.zeros((len(trials), 0))
+        counts = correct.tolist()
         for j, trial in enumerate(trials):
-            stacked = torch.stack(losses[j]) if losses[j] else torch.zeros(0)
-            trial.stats = EpochStats(
-                stacked.to(dtype=torch.float64).cpu().numpy(), int(correct[j].item())
+            trial.stats = EpochStats(stacked[j].to(dtype=torch.float64).cpu().numpy(), counts[j])
+
+    def _losses(
+        self,
+        trials: list[TorchStackedTrial],
+        logits: torch.Tensor,
+        y: torch.Tensor,
+        leaves: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """Each training model's loss with its penalty, (K,), from its logits (K, N, C)."""
+        weights = self.spec.weight_names()
+        penalized = [j for j, t in enumerate(trials) if t._l1 or t._l2]
+        if self.stacked_loss is not None and not penalized:
+            return self.stacked_loss(logits, y)
+        return torch.stack(
+            [
+                trial.loss(logits[j], y[j])
+                + trial._penalty([leaves[name][trial.index] for name in weights])
+                for j, trial in enumerate(trials)
+            ]
+        )
+
+    def _step(self, trials: list[TorchStackedTrial], grads: list[torch.Tensor], step: int) -> None:
+        """Each model's optimizer step on its rows of ``grads``: models of the same update,
+        hyperparameters and rate in one call (:func:`step_together`), a clipped one alone."""
+        together: dict[tuple, list[TorchStackedTrial]] = {}
+        for trial in trials:
+            if trial.clip is None:
+                key = (*together_key(trial.optimizer), trial.rates[step])
+                together.setdefault(key, []).append(trial)
+                continue
+            own = [g[trial.index] for g in grads]
+            trial.clip(own)
+            trial.optimizer.lr = trial.rates[step]
+            trial.optimizer.step(own)
+        for group in together.values():
+            step_together(
+                [trial.optimizer for trial in group],
+                [[g[trial.index] for g in grads] for trial in group],
+                group[0].rates[step],
             )
 
     def _forward(
