@@ -6,9 +6,12 @@ torch's layout (a weight is (K, fan_out, fan_in)); each model's view,
 and buffers share storage with its rows, so evaluation, prediction, state, checkpoints and
 model files are a separate run's code on the same numbers. A training step runs the K
 forward passes as ``baddbmm``, batch norm as one ``F.batch_norm`` over K x M channels, and
-one backward pass of the sum of the K losses (each model's gradient is its own loss's); what
-differs per model is done per model: dropout masks (drawn as ``nn.Dropout`` draws them, from
-the model's own generator), the loss and its penalty, clipping and the optimizer step.
+one backward pass of the sum of the K losses (each model's gradient is its own loss's). The
+loss is one call for all models when its registry entry has a stacked form and no model has
+a penalty, and the optimizer steps the models of one update, hyperparameters and rate in one
+functional call (:func:`~mlpx.backends.torch.optim.step_together`); what differs per model
+is done per model: dropout masks (drawn as ``nn.Dropout`` draws them, from the model's own
+generator), penalties, clipping and the step of a clipped model.
 
 On CUDA, ``nn.Dropout`` draws its masks with a fused kernel of its own, so a stacked model
 with dropout is not bit-for-bit its separate run there (on the CPU it is).
