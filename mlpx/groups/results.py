@@ -394,26 +394,6 @@ def crossval_document(result: GroupResult) -> dict[str, Any]:
     }
 
 
-PLOT_MODULES = ("mlpx.plots", "matplotlib.figure", "matplotlib.backends.backend_agg")
-"""What drawing a sweep's plots imports (matplotlib: about half a second)."""
-
-
-def import_plotting_meanwhile(plan: GroupPlan) -> None:
-    """Import what a sweep's plots need in a background thread, while its trials start
-    (the first trial process takes a second to start, and the parent waits): the plots at
-    the end then start drawing at once. A cross-validation draws none."""
-    if not isinstance(plan, SweepPlan):
-        return
-    import importlib
-    import threading
-
-    def load() -> None:
-        for name in PLOT_MODULES:
-            importlib.import_module(name)
-
-    threading.Thread(target=load, name="mlpx-import-plots", daemon=True).start()
-
-
 def write_sweep_plots(result: GroupResult) -> None:
     """plots/sweep.png and plots/curves.png, when at least one trial completed."""
     from mlpx import plots

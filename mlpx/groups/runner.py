@@ -33,7 +33,6 @@ from mlpx.groups.plan import GroupPlan, Trial
 from mlpx.groups.results import (
     GroupResult,
     TrialResult,
-    import_plotting_meanwhile,
     recorded_wall_seconds,
     write_group_files,
 )
@@ -161,8 +160,6 @@ def _continue(
                 observer.on_trial_end(ended[task.name])
 
         interrupted = False
-        if pending:
-            import_plotting_meanwhile(plan)
         try:
             with sigterm_as_interrupt():
                 executor.run(tasks, members_dir, record)
