@@ -132,6 +132,7 @@ def environment(backend: Backend, command: list[str] | None) -> dict[str, Any]:
         "device": backend.device,
         "platform": platform.platform(),
         "cpu_count": __import__("os").cpu_count(),
+        "threads": backend.threads,
         "git_commit": commit or None,
         "command": command if command is not None else sys.argv,
     }

@@ -78,3 +78,28 @@ def test_regression_benchmark_runs_and_writes_its_results(tmp_path):
     assert data["minus_sklearn"]["mlpx torch"] == pytest.approx(
         data["mean"]["mlpx torch"] - data["mean"]["sklearn"]
     )
+
+
+@pytest.mark.slow
+def test_threads_benchmark_runs_and_auto_takes_one_thread_beside_a_busy_process(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_threads.py", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 0, out.stderr
+    (result,) = tmp_path.glob("threads-*-quick.json")
+    data = json.loads(result.read_text())
+    cells = {(row["load"], row["backend"]): row for row in data["table"]}
+    assert set(cells) == {(load, b) for load in ("quiet", "busy") for b in ("numpy", "torch")}
+    for row in data["table"]:
+        assert row["1 took"] == [1] and row["2 took"] == [2]
+        assert row["auto / best fixed"] == pytest.approx(row["auto"] / min(row["1"], row["2"]))
+    # a spinning process holds one of this machine's cores: auto sees it and takes one fewer
+    cores = len(os.sched_getaffinity(0))
+    for backend in ("numpy", "torch"):
+        assert cells[("busy", backend)]["auto took"] == [max(1, min(cores, 2) - 1)] or cores > 2
+    assert "| busy | torch |" in out.stdout

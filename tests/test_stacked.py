@@ -293,11 +293,38 @@ def test_threads_auto_counts_only_the_free_cores(monkeypatch):
     digits = model_spec(load_config(None, []), 64, 10)
     config = load_config(None, ["train.batch_size=128"])
     monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    for load, threads in ((0.0, 4), (0.4, 4), (1.2, 3), (2.6, 1), (11.0, 1)):
-        monkeypatch.setattr(backends.os, "getloadavg", lambda load=load: (load, load, load))
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(backends.time, "sleep", lambda seconds: None)
+    # other processes busy over the window, in cores of 4: 400 ticks in all, busy ones of them
+    for busy, threads in ((0.0, 4), (0.4, 4), (1.2, 3), (2.6, 1), (4.0, 1)):
+        ticks = iter([(1000, 5000), (1000 + round(busy * 100), 5400)])
+        monkeypatch.setattr(backends, "_cpu_times", lambda ticks=ticks: next(ticks))
+        monkeypatch.setattr(backends, "_busy_seen", None)
+        assert backends.cpu_threads(config, mnist_size) == threads
+        # the models of a stack start within seconds: the same reading, no second look
         assert backends.cpu_threads(config, mnist_size) == threads
         assert backends.cpu_threads(config, digits) == 1  # small steps: one thread always
     assert backends.cpu_threads(load_config(None, ["threads=3"]), mnist_size) == 3
+
+    def unreadable():
+        raise OSError("no /proc/stat")
+
+    monkeypatch.setattr(backends, "_cpu_times", unreadable)  # elsewhere: the load average
+    monkeypatch.setattr(backends, "_busy_seen", None)
+    monkeypatch.setattr(backends.os, "getloadavg", lambda: (2.2, 0.0, 0.0))
+    assert backends.cpu_threads(config, mnist_size) == 2
+
+
+def test_busy_cores_reads_proc_stat_leaving_out_idle_and_nice_time(tmp_path):
+    from mlpx import backends
+
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  100 900 50 700 20 5 5 0 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+    assert backends._cpu_times(str(stat)) == (160, 1780)
+    if Path("/proc/stat").exists():  # the real file: a niced busy process counts for nothing
+        busy, total = backends._cpu_times()
+        assert 0 <= busy <= total
 
 
 def test_a_torch_stack_holds_its_models_as_rows_of_one_tensor_on_their_device():

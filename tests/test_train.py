@@ -63,6 +63,7 @@ def test_digits_reaches_95_percent_and_writes_every_file(cli):
     assert "precision" in report and "Confusion matrix" in report
     env = read_json(run / "env.json")
     assert env["versions"]["torch"] and env["device"] == "cpu"
+    assert env["threads"] == 1  # threads: auto on digits' small steps
 
 
 def test_best_row_is_the_epoch_of_lowest_validation_loss_not_a_max_over_epochs():

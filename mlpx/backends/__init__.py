@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,8 @@ class Backend(ABC):
     def __init__(self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]):
         self.config = config
         self.spec = spec
+        self.threads: int | None = None
+        """CPU threads of the arithmetic (:func:`cpu_threads`); None off the CPU."""
 
     @property
     @abstractmethod
@@ -185,19 +188,63 @@ def cpu_threads(config: Config, spec: ModelSpec) -> int:
     return free_cores()
 
 
+BUSY_WINDOW = 0.1
+"""Seconds over which :func:`busy_cores` watches the machine's CPU time."""
+
+
 def free_cores() -> int:
     """The cores this process may use (its CPU affinity) that other processes are not
-    keeping busy (the 1-minute load average), at least 1.
+    keeping busy now (:func:`busy_cores`), at least 1.
 
     A thread that must wait for a core another process holds stalls every thread of a
-    step at the next barrier (BLAS and OpenMP split each product evenly): on a 2-core
-    machine with one other busy process, 2 threads made an MNIST epoch 1.35x (numpy) to
-    2.5x (torch) slower than 1. A sweep's parallel trials already pin themselves to one
-    thread each.
+    step at the next barrier (BLAS and OpenMP split each product evenly, and spin while they
+    wait): on a 2-core machine with one other busy process, 2 threads made an MNIST epoch
+    1.35x (numpy) to 2.5x (torch) slower than 1. A sweep's parallel trials already pin
+    themselves to one thread each.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores or 1, int(cores or 1) - math.floor(busy + 0.5)))
+    cores = int(cores or 1)
+    global _busy_seen
+    now = time.monotonic()
+    if _busy_seen is None or now - _busy_seen[0] > BUSY_REUSE:  # a stack's models: once
+        _busy_seen = (now, busy_cores())
+    return max(1, min(cores, cores - math.floor(_busy_seen[1] + 0.5)))
+
+
+BUSY_REUSE = 5.0
+"""Seconds for which one :func:`busy_cores` reading stands (the models of a stack start
+together: one look at the machine, not one each)."""
+_busy_seen: tuple[float, float] | None = None
+
+
+def busy_cores(window: float = BUSY_WINDOW) -> float:
+    """How many cores other processes keep busy now: the machine's CPU time spent outside
+    idle over ``window`` seconds while this process sleeps, from /proc/stat (Linux); where
+    that cannot be read, the 1-minute load average.
+
+    Time of processes running at a lower priority (``nice``) does not count: they yield
+    their core to this one. The load average is a minute behind: a process that just
+    started or just ended would count for a minute too little or too long.
+    """
+    try:
+        before = _cpu_times()
+        time.sleep(window)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    busy, total = (a - b for a, b in zip(after, before, strict=True))
+    return (os.cpu_count() or 1) * busy / total if total > 0 else 0.0
+
+
+def _cpu_times(path: str = "/proc/stat") -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat's first line:
+    user nice system idle iowait irq softirq steal; busy leaves out nice, idle, iowait."""
+    with open(path, encoding="ascii") as stat:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(
+            int, stat.readline().split()[1:9]
+        )
+    total = user + nice + system + idle + iowait + irq + softirq + steal
+    return user + system + irq + softirq + steal, total
 
 
 def backend_class(name: str) -> type[Backend]:

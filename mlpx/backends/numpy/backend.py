@@ -55,7 +55,8 @@ class NumpyBackend(Backend):
                 "on the CPU only; use device: cpu or backend: torch"
             )
         # BLAS is process-wide: the limit holds while this process trains
-        threadpool_limits(cpu_threads(config, spec))
+        self.threads = cpu_threads(config, spec)
+        threadpool_limits(self.threads)
         self.dtype = np.dtype(config.dtype)
         self.regression = config.task == "regression"
         self.loss = LOSSES[config.loss].numpy_loss(config.task, config)

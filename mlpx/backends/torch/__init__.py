@@ -101,7 +101,8 @@ class TorchBackend(Backend):
         super().__init__(config, spec, params)
         self._device = resolve_device(config.device)
         if self._device.type == "cpu":
-            torch.set_num_threads(cpu_threads(config, spec))
+            self.threads = cpu_threads(config, spec)
+            torch.set_num_threads(self.threads)
         self.dtype = getattr(torch, config.dtype)
         torch.manual_seed(config.seed)
         self.model = MLP(spec).to(device=self._device, dtype=self.dtype)
