@@ -343,6 +343,11 @@ def _quiet_executable() -> Iterator[None]:
         spawn.set_executable(previous)
 
 
+def _draws_plots(task: TrialTask) -> bool:
+    """Whether a trial run alone draws its plots (``output.plots``, true by default)."""
+    return bool((task.config.get("output") or {}).get("plots", True))
+
+
 def _process_context(backend: str, plots: bool = True):
     """A multiprocessing context that is safe with torch (no fork of a threaded process).
 
@@ -447,7 +452,8 @@ class LocalExecutor:
         from multiprocessing.connection import wait
 
         queue, running = self.units(tasks), []
-        self.context = _process_context(self.backend, any(len(unit) == 1 for unit in queue))
+        plots = any(len(unit) == 1 and _draws_plots(unit[0]) for unit in queue)
+        self.context = _process_context(self.backend, plots)
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
