@@ -16,14 +16,12 @@ Writes benchmarks/results/regression-<date>-<host>.json and prints a side-by-sid
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import socket
 import statistics
 import tempfile
 import warnings
-from datetime import datetime
 from pathlib import Path
+
+from results_file import write_results
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE.parent / "configs" / "diabetes.yaml"
@@ -100,26 +98,21 @@ def main() -> None:
         print(f"| {name} | {mean[name]:.3f} ± {spread[name]:.3f} | {per_seed} | {minus} |")
     ok = all(abs(d) <= TARGET for d in difference.values())
     print(f"target |mlpx - sklearn| <= {TARGET}: {'met' if ok else 'NOT met'}")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    path = args.out / f"regression-{stamp}-{socket.gethostname()}{suffix}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "config": str(CONFIG.relative_to(HERE.parent)),
-                "seeds": seeds,
-                "epochs": epochs,
-                "r2": scores,
-                "mean": mean,
-                "std": spread,
-                "minus_sklearn": difference,
-                "target": TARGET,
-                "target_met": ok,
-                "platform": platform.platform(),
-            },
-            indent=2,
-        )
+    path = write_results(
+        args.out,
+        "regression",
+        args.quick,
+        {
+            "config": str(CONFIG.relative_to(HERE.parent)),
+            "seeds": seeds,
+            "epochs": epochs,
+            "r2": scores,
+            "mean": mean,
+            "std": spread,
+            "minus_sklearn": difference,
+            "target": TARGET,
+            "target_met": ok,
+        },
     )
     print(f"wrote {path}")
 

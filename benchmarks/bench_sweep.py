@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
+
+from results_file import write_results
 
 HERE = Path(__file__).resolve().parent
 
@@ -112,30 +110,26 @@ def main() -> None:
         for backend in ("numpy", "torch")
     }
     ratios["hidden jobs2 / jobs1"] = median["hidden jobs2"] / median["hidden jobs1"]
-    stamp = datetime.now()
-    result = {
-        "date": stamp.isoformat(timespec="seconds"),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "epochs": args.epochs,
-        "long_epochs": args.long_epochs,
-        "repeats": args.repeats,
-        "commands": {name: "mlpx sweep " + " ".join(a) for name, a in named.items()},
-        "median_wall_s": median,
-        "ratios": ratios,
-        "targets": {
-            "lr numpy local": "<= 3 s",
-            "lr torch local": "<= 5 s",
-            "stacked / process": "<= 0.3",
-            "hidden jobs2 / jobs1": "<= 0.65",
+    path = write_results(
+        args.out,
+        "sweep",
+        args.quick,
+        {
+            "epochs": args.epochs,
+            "long_epochs": args.long_epochs,
+            "repeats": args.repeats,
+            "commands": {name: "mlpx sweep " + " ".join(a) for name, a in named.items()},
+            "median_wall_s": median,
+            "ratios": ratios,
+            "targets": {
+                "lr numpy local": "<= 3 s",
+                "lr torch local": "<= 5 s",
+                "stacked / process": "<= 0.3",
+                "hidden jobs2 / jobs1": "<= 0.65",
+            },
+            "runs": runs,
         },
-        "runs": runs,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    path = args.out / f"sweep-{stamp:%Y%m%d-%H%M%S}-{socket.gethostname()}{suffix}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    )
     print("\n| sweep | median wall |\n|---|---|")
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.1f} s |")

@@ -20,17 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from results_file import write_results
 
 HERE = Path(__file__).resolve().parent
 ROWS, FEATURES, CLASSES = 16_000, 784, 10  # 80% train: 12,800 rows, 100 batches of 128
@@ -126,22 +124,18 @@ def main() -> None:
             best = min(cell["1"], cell["2"])
             cell["auto / best fixed"] = cell["auto"] / best
             table.append({"load": load, "backend": backend} | cell)
-    stamp = datetime.now()
-    result = {
-        "date": stamp.isoformat(timespec="seconds"),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "epochs": args.epochs,
-        "repeats": args.repeats,
-        "target": "auto / best fixed <= 1.2",
-        "table": table,
-        "runs": runs,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    path = args.out / f"threads-{stamp:%Y%m%d-%H%M%S}-{socket.gethostname()}{suffix}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = write_results(
+        args.out,
+        "threads",
+        args.quick,
+        {
+            "epochs": args.epochs,
+            "repeats": args.repeats,
+            "target": "auto / best fixed <= 1.2",
+            "table": table,
+            "runs": runs,
+        },
+    )
     print("\n| load | backend | 1 thread | 2 threads | auto (took) | auto / best fixed |")
     print("|---|---|---|---|---|---|")
     for row in table:

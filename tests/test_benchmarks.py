@@ -6,22 +6,29 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
 
 
-@pytest.mark.slow
-def test_quick_benchmark_runs_and_writes_its_results(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "benchmarks/bench_train.py", "--quick", "--out", str(tmp_path)],
+def run_quick(script: str, out: Path, timeout: int) -> subprocess.CompletedProcess:
+    """``python benchmarks/SCRIPT.py --quick --out OUT`` as a user runs it; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, f"benchmarks/{script}.py", "--quick", "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         env=os.environ | {"PYTHONPATH": str(REPO)},
     )
-    assert out.returncode == 0, out.stderr
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_and_writes_its_results(tmp_path):
+    out = run_quick("bench_train", tmp_path, timeout=600)
     assert "GEMM ceiling" in out.stdout and "| mnist-b256 | mlpx numpy |" in out.stdout
     (result,) = tmp_path.glob("*-quick.json")
     data = json.loads(result.read_text())
@@ -36,15 +43,7 @@ def test_quick_benchmark_runs_and_writes_its_results(tmp_path):
 
 @pytest.mark.slow
 def test_quick_sweep_benchmark_runs_and_writes_its_ratios(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "benchmarks/bench_sweep.py", "--quick", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=os.environ | {"PYTHONPATH": str(REPO)},
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_quick("bench_sweep", tmp_path, timeout=900)
     (result,) = tmp_path.glob("sweep-*-quick.json")
     data = json.loads(result.read_text())
     assert set(data["ratios"]) == {
@@ -59,15 +58,7 @@ def test_quick_sweep_benchmark_runs_and_writes_its_ratios(tmp_path):
 
 @pytest.mark.slow
 def test_regression_benchmark_runs_and_writes_its_results(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "benchmarks/bench_regression.py", "--quick", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=os.environ | {"PYTHONPATH": str(REPO)},
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_quick("bench_regression", tmp_path, timeout=600)
     assert "| mlpx numpy |" in out.stdout and "| sklearn |" in out.stdout
     (result,) = tmp_path.glob("regression-*-quick.json")
     data = json.loads(result.read_text())
@@ -82,15 +73,7 @@ def test_regression_benchmark_runs_and_writes_its_results(tmp_path):
 
 @pytest.mark.slow
 def test_threads_benchmark_runs_and_auto_takes_one_thread_beside_a_busy_process(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "benchmarks/bench_threads.py", "--quick", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=os.environ | {"PYTHONPATH": str(REPO)},
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_quick("bench_threads", tmp_path, timeout=900)
     (result,) = tmp_path.glob("threads-*-quick.json")
     data = json.loads(result.read_text())
     cells = {(row["load"], row["backend"]): row for row in data["table"]}
