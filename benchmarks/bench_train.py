@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from results_file import write_results
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -396,12 +396,7 @@ def main() -> None:
     rows = table_rows(timings, ceiling_rate, best_rate)
     report = render(rows, gemm, ceiling_rate, best_rate, overhead, e2e, args)
     print(report)
-    stamp = datetime.now()
     result = {
-        "date": stamp.isoformat(timespec="seconds"),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
         "threads": args.threads,
         "quick": args.quick,
         "load_average": os.getloadavg(),
@@ -418,10 +413,9 @@ def main() -> None:
         "end_to_end": e2e,
         "table": rows,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = f"{stamp:%Y%m%d-%H%M%S}-{socket.gethostname()}{'-quick' if args.quick else ''}.json"
-    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out / name}")
+    path = write_results(args.out, "train", args.quick, result)
+    name, stamp = path.name, datetime.now()
+    print(f"wrote {path}")
     if not (args.quick or args.no_results_md):
         latest = (
             f"Latest full run: `python benchmarks/bench_train.py` on {stamp:%Y-%m-%d %H:%M} "
