@@ -49,6 +49,7 @@ SETTINGS = {
         {},
         {"momentum": 0.5, "weight_decay": 0.05},
         {"centered": True, "alpha": 0.9, "momentum": 0.5},
+        {"centered": True},  # centered without momentum takes neither shortcut
     ],
     "adagrad": [{}, {"weight_decay": 0.05, "eps": 1e-8}],
     "adadelta": [{}, {"rho": 0.8, "eps": 1e-5, "weight_decay": 0.05}],
@@ -194,3 +195,18 @@ def test_a_rule_that_stacks_steps_k_models_as_k_separate_calls(name, settings, d
     for slot, column in stacked_state.items():
         kept = np.stack([np.reshape(state[slot], column.shape[1:]) for state in states])
         np.testing.assert_allclose(column, kept, rtol=rtol, atol=rtol * 1e-3)
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_torch_updates_keep_their_state_under_torch_optims_own_names(name, settings):
+    # checkpoints store the torch backend's optimizer state as opt/<param>/<slot>: the slots
+    # must be the ones torch.optim itself keeps for the same settings, named as it names them
+    from mlpx.optimizers import torch_update
+
+    config = OptimizerConfig(name=name, lr=0.05, **settings)
+    param = torch.zeros(3, requires_grad=True)
+    optimizer = torch_optim(name, [param], config)
+    param.grad = torch.ones(3)
+    optimizer.step()
+    kept = {slot for slot, value in optimizer.state[param].items() if value is not None}
+    assert {slot for slot in torch_update(config).slots if slot} == kept
