@@ -188,13 +188,11 @@ def test_a_rule_that_stacks_steps_k_models_as_k_separate_calls(name, settings, d
         for row, grad, state, rate in zip(separate, grads, states, rates, strict=True):
             rule.update(row, grad, state, float(rate))
         assert w.dtype == dtype
-        # float32: a column is float64 where a separate call's Python float is cast to
-        # float32 first, so a product may round one ulp apart
-        rtol = 1e-13 if dtype == np.float64 else 2e-5
-        np.testing.assert_allclose(w, np.stack(separate), rtol=rtol, atol=rtol * 1e-3)
+        # bit for bit, float32 too: a column is cast as NumPy casts a separate call's float
+        np.testing.assert_array_equal(w, np.stack(separate))
     for slot, column in stacked_state.items():
         kept = np.stack([np.reshape(state[slot], column.shape[1:]) for state in states])
-        np.testing.assert_allclose(column, kept, rtol=rtol, atol=rtol * 1e-3)
+        np.testing.assert_array_equal(column, kept)
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)

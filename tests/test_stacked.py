@@ -75,8 +75,10 @@ def assert_same_run(stacked: Path, separate: Path, rtol: float = 1e-6) -> None:
         # Adam's step count and rate as a column of one update (NumPy): AMSGrad, decay
         ("lr", "--values", "0.01,0.003", "--seeds", "2", "-s", "optimizer.name=adam",
          "-s", "optimizer.amsgrad=true", "-s", "optimizer.weight_decay=0.01"),
+        # two rules in one stack: each model steps alone, with its own state
+        ("optimizer", "--values", "sgd,adam", "--seeds", "2", "-s", "optimizer.lr=0.01"),
     ],
-    ids=["sgd-momentum-l2", "batchnorm-dropout-l1-clip-cosine", "adam-amsgrad-decay"],
+    ids=["sgd-momentum-l2", "batchnorm-dropout-l1-clip-cosine", "adam-amsgrad-decay", "mixed"],
 )  # fmt: skip
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_stacked_trials_equal_separate_runs_over_200_steps(cli, tmp_path, sweep_args, backend):
@@ -295,10 +297,11 @@ def test_threads_auto_counts_only_the_free_cores(monkeypatch):
     monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     monkeypatch.setattr(backends.os, "cpu_count", lambda: 4)
     monkeypatch.setattr(backends.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(backends, "_own_ticks", lambda: 0.0)  # this process: idle
     # other processes busy over the window, in cores of 4: 400 ticks in all, busy ones of them
     for busy, threads in ((0.0, 4), (0.4, 4), (1.2, 3), (2.6, 1), (4.0, 1)):
         ticks = iter([(1000, 5000), (1000 + round(busy * 100), 5400)])
-        monkeypatch.setattr(backends, "_cpu_times", lambda ticks=ticks: next(ticks))
+        monkeypatch.setattr(backends, "_cpu_times", lambda cpus, ticks=ticks: next(ticks))
         monkeypatch.setattr(backends, "_busy_seen", None)
         assert backends.cpu_threads(config, mnist_size) == threads
         # the models of a stack start within seconds: the same reading, no second look
@@ -306,7 +309,7 @@ def test_threads_auto_counts_only_the_free_cores(monkeypatch):
         assert backends.cpu_threads(config, digits) == 1  # small steps: one thread always
     assert backends.cpu_threads(load_config(None, ["threads=3"]), mnist_size) == 3
 
-    def unreadable():
+    def unreadable(cpus):
         raise OSError("no /proc/stat")
 
     monkeypatch.setattr(backends, "_cpu_times", unreadable)  # elsewhere: the load average
@@ -319,12 +322,32 @@ def test_busy_cores_reads_proc_stat_leaving_out_idle_and_nice_time(tmp_path):
     from mlpx import backends
 
     stat = tmp_path / "stat"
-    # user nice system idle iowait irq softirq steal guest guest_nice
-    stat.write_text("cpu  100 900 50 700 20 5 5 0 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
-    assert backends._cpu_times(str(stat)) == (160, 1780)
-    if Path("/proc/stat").exists():  # the real file: a niced busy process counts for nothing
-        busy, total = backends._cpu_times()
+    # user nice system idle iowait irq softirq steal guest guest_nice, of all CPUs, then each
+    stat.write_text(
+        "cpu  101 902 53 704 25 11 12 8 0 0\n"
+        "cpu0 100 900 50 700 20 5 5 0 0 0\n"
+        "cpu1 1 2 3 4 5 6 7 8 0 0\n"
+        "intr 12345 1 2\n"
+    )
+    assert backends._cpu_times({0}, str(stat)) == (160, 1780)  # nice, idle, iowait: not busy
+    assert backends._cpu_times({1}, str(stat)) == (25, 36)
+    assert backends._cpu_times({0, 1}, str(stat)) == (185, 1816)
+    with pytest.raises(ValueError, match="no line"):
+        backends._cpu_times({7}, str(stat))
+    if Path("/proc/stat").exists():  # the real file
+        busy, total = backends._cpu_times(backends._allowed_cpus())
         assert 0 <= busy <= total
+
+
+def test_busy_cores_leaves_out_this_processes_own_cpu_time(monkeypatch):
+    from mlpx import backends
+
+    monkeypatch.setattr(backends.time, "sleep", lambda seconds: None)
+    ticks = iter([(0, 0), (200, 400)])  # 2 CPUs busy half the window
+    own = iter([1000.0, 1100.0])  # of which this process's own threads took 100 ticks
+    monkeypatch.setattr(backends, "_cpu_times", lambda cpus: next(ticks))
+    monkeypatch.setattr(backends, "_own_ticks", lambda: next(own))
+    assert backends.busy_cores({0, 1}) == pytest.approx(0.5)
 
 
 def test_a_torch_stack_holds_its_models_as_rows_of_one_tensor_on_their_device():

@@ -202,13 +202,12 @@ def free_cores() -> int:
     1.35x (numpy) to 2.5x (torch) slower than 1. A sweep's parallel trials already pin
     themselves to one thread each.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = int(cores or 1)
+    cores = _allowed_cpus()
     global _busy_seen
     now = time.monotonic()
     if _busy_seen is None or now - _busy_seen[0] > BUSY_REUSE:  # a stack's models: once
-        _busy_seen = (now, busy_cores())
-    return max(1, min(cores, cores - math.floor(_busy_seen[1] + 0.5)))
+        _busy_seen = (now, busy_cores(cores))
+    return max(1, min(len(cores), len(cores) - math.floor(_busy_seen[1] + 0.5)))
 
 
 BUSY_REUSE = 5.0
@@ -217,34 +216,55 @@ together: one look at the machine, not one each)."""
 _busy_seen: tuple[float, float] | None = None
 
 
-def busy_cores(window: float = BUSY_WINDOW) -> float:
-    """How many cores other processes keep busy now: the machine's CPU time spent outside
-    idle over ``window`` seconds while this process sleeps, from /proc/stat (Linux); where
-    that cannot be read, the 1-minute load average.
+def _allowed_cpus() -> set[int]:
+    """The CPUs this process may run on (its affinity; all of them where that is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return set(os.sched_getaffinity(0))
+    return set(range(os.cpu_count() or 1))
+
+
+def busy_cores(cpus: set[int], window: float = BUSY_WINDOW) -> float:
+    """How many of ``cpus`` other processes keep busy now: their CPU time outside idle over
+    ``window`` seconds, less this process's own (its threads may still be running), from
+    /proc/stat (Linux); where that cannot be read, the 1-minute load average.
 
     Time of processes running at a lower priority (``nice``) does not count: they yield
     their core to this one. The load average is a minute behind: a process that just
     started or just ended would count for a minute too little or too long.
     """
     try:
-        before = _cpu_times()
+        before, own_before = _cpu_times(cpus), _own_ticks()
         time.sleep(window)
-        after = _cpu_times()
+        after, own_after = _cpu_times(cpus), _own_ticks()
     except (OSError, ValueError, IndexError):
         return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     busy, total = (a - b for a, b in zip(after, before, strict=True))
-    return (os.cpu_count() or 1) * busy / total if total > 0 else 0.0
+    busy = max(0.0, busy - (own_after - own_before))
+    return len(cpus) * busy / total if total > 0 else 0.0
 
 
-def _cpu_times(path: str = "/proc/stat") -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat's first line:
-    user nice system idle iowait irq softirq steal; busy leaves out nice, idle, iowait."""
+def _own_ticks() -> float:
+    """This process's CPU time, user and system, all threads, in clock ticks."""
+    times = os.times()
+    return (times.user + times.system) * os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_times(cpus: set[int], path: str = "/proc/stat") -> tuple[int, int]:
+    """(busy, total) clock ticks since boot of ``cpus``, from their ``cpuN`` lines of
+    /proc/stat: user nice system idle iowait irq softirq steal; busy leaves out nice,
+    idle and iowait."""
+    busy = total = 0
     with open(path, encoding="ascii") as stat:
-        user, nice, system, idle, iowait, irq, softirq, steal = map(
-            int, stat.readline().split()[1:9]
-        )
-    total = user + nice + system + idle + iowait + irq + softirq + steal
-    return user + system + irq + softirq + steal, total
+        for line in stat:
+            name, *fields = line.split()
+            if not name.startswith("cpu") or name == "cpu" or int(name[3:]) not in cpus:
+                continue
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields[:8])
+            busy += user + system + irq + softirq + steal
+            total += user + nice + system + idle + iowait + irq + softirq + steal
+    if not total:
+        raise ValueError(f"no line of {path} for CPUs {sorted(cpus)}")
+    return busy, total
 
 
 def backend_class(name: str) -> type[Backend]:

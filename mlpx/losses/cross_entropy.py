@@ -57,7 +57,8 @@ def stacked_softmax_cross_entropy(
     k, n, _ = scores.shape
     lse = logsumexp(scores, axis=2)
     models, rows = np.arange(k)[:, None], np.arange(n)[None, :]
-    losses = np.add.reduce(lse - scores[models, rows, y], axis=1) / n
+    # float64, as float(sum) / n is for one model
+    losses = np.add.reduce(lse - scores[models, rows, y], axis=1).astype(np.float64) / n
     dscores = np.subtract(scores, lse[:, :, None])
     np.exp(dscores, out=dscores)
     dscores[models, rows, y] -= 1

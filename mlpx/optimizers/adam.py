@@ -19,6 +19,7 @@ from mlpx.optimizers.base import (
     TorchUpdate,
     UpdateRule,
     eps,
+    scalar,
     weight_decay,
 )
 
@@ -63,10 +64,10 @@ class Adam(UpdateRule):
             )
         step_size = lr / (1 - beta1**step)
         denom = np.sqrt(exp_avg_sq, out=dw)
-        denom /= _root(1 - beta2**step)
+        denom /= scalar(_root(1 - beta2**step), denom)
         denom += self.eps
         np.divide(exp_avg, denom, out=dw)
-        dw *= -step_size
+        dw *= scalar(-step_size, dw)
         w += dw
 
 
@@ -102,7 +103,7 @@ class Adamax(UpdateRule):
         dw += self.eps
         np.maximum(exp_inf, dw, out=exp_inf)
         np.divide(exp_avg, exp_inf, out=dw)
-        dw *= -(lr / (1 - beta1**step))
+        dw *= scalar(-(lr / (1 - beta1**step)), dw)
         w += dw
 
 
@@ -208,7 +209,7 @@ def _root(x: float | np.ndarray) -> float | np.ndarray:
 def _decay(w: np.ndarray, dw: np.ndarray, lr: float, weight_decay: float, decoupled: bool) -> None:
     """Weight decay as torch applies it: shrink ``w`` (decoupled) or add to ``dw``."""
     if weight_decay and decoupled:
-        w *= 1 - lr * weight_decay
+        w *= scalar(1 - lr * weight_decay, w)
     elif weight_decay:
         dw += weight_decay * w
 

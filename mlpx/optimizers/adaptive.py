@@ -17,6 +17,7 @@ from mlpx.optimizers.base import (
     TorchUpdate,
     UpdateRule,
     eps,
+    scalar,
     weight_decay,
 )
 
@@ -68,7 +69,7 @@ class RMSprop(UpdateRule):
             buf *= self.momentum
             buf += dw
             np.copyto(dw, buf)
-        dw *= -lr
+        dw *= scalar(-lr, dw)
         w += dw
 
 
@@ -123,7 +124,7 @@ class Adadelta(UpdateRule):
         delta *= dw
         acc_delta *= self.rho
         acc_delta += np.square(delta) * (1 - self.rho)
-        delta *= -lr
+        delta *= scalar(-lr, delta)
         w += delta
 
 
@@ -134,7 +135,7 @@ def _step_by_scaled_gradient(
     denom = np.sqrt(accumulator)
     denom += eps
     dw /= denom
-    dw *= -lr
+    dw *= scalar(-lr, dw)
     w += dw
 
 

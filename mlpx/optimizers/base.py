@@ -131,6 +131,13 @@ class UpdateRule(ABC):
         """One step on ``w`` in place, given its gradient ``dw`` (same shape; overwritten)."""
 
 
+def scalar(value: float | np.ndarray, like: np.ndarray) -> float | np.ndarray:
+    """A rule's per-step factor as it meets ``like``: a Python float as it is (NumPy casts
+    it to ``like``'s dtype), a stack's (K, 1) column cast to that dtype here, so that each
+    model of a float32 stack is rounded as its separate call rounds it."""
+    return value if np.ndim(value) == 0 else np.asarray(value, like.dtype)
+
+
 @dataclass(frozen=True)
 class TorchUpdate:
     """The functional update ``torch.optim`` runs for one configuration.

@@ -14,6 +14,7 @@ from mlpx.optimizers.base import (
     OptimizerSettings,
     TorchUpdate,
     UpdateRule,
+    scalar,
     weight_decay,
 )
 
@@ -75,7 +76,7 @@ class SGD(UpdateRule):
                 dw += self.momentum * buf
             else:
                 np.copyto(dw, buf)
-        dw *= -lr
+        dw *= scalar(-lr, dw)
         w += dw
 
 

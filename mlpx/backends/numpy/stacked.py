@@ -29,6 +29,7 @@ from mlpx.backends.numpy.network import MLP
 from mlpx.backends.numpy.stepping import flat_view
 from mlpx.errors import BackendError
 from mlpx.losses import LOSSES
+from mlpx.optimizers import UpdateRule, numpy_rule
 
 if TYPE_CHECKING:
     from mlpx.config import Config
@@ -48,7 +49,7 @@ class StackedTrial(NumpyBackend):
         index: int,
     ):
         rows = (stack.params[index], stack.grads[index])
-        state_rows = functools.partial(stack.state_rows, index)
+        state_rows = functools.partial(stack.state_rows, index, numpy_rule(config.optimizer))
         super().__init__(config, spec, params, rows=rows, state_rows=state_rows)
         self.index = index
         for name, value in self.net.buffers.items():
@@ -104,9 +105,14 @@ class NumpyStack(Stack):
         self._net: StackedMLP | None = None
         loss = LOSSES[config.loss]
         self.stacked_loss = loss.stacked_numpy if config.task == "classification" else None
+        self.rule: UpdateRule | None = None
+        """The update rule whose models keep their state in the stack's rows: the first
+        model's, when it stacks (models of another rule keep theirs apart and step alone)."""
         self.state: dict[tuple, np.ndarray] = {}
-        """Optimizer state of every model: (slot, shape, dtype) -> (K, *shape) rows, a 0-d
-        slot's as a (K, 1) column."""
+        """That state: (slot, shape, dtype) -> (K, *shape) rows, a 0-d slot's as a (K, 1)
+        column."""
+        self.in_rows: set[int] = set()
+        """The models whose state is in those rows."""
 
     def backend(
         self, config: Config, spec: ModelSpec, params: dict[str, np.ndarray]
@@ -137,8 +143,17 @@ class NumpyStack(Stack):
             for name in spec.buffer_names()
         }
 
-    def state_rows(self, index: int, fresh: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Model ``index``'s rows of the stack's optimizer state, set to ``fresh``."""
+    def state_rows(
+        self, index: int, rule: UpdateRule, fresh: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Model ``index``'s rows of the stack's optimizer state, set to ``fresh``; or
+        ``fresh`` itself for a model of another rule than :attr:`rule` (rows for every rule
+        of an optimizer sweep would take memory no step uses)."""
+        if self.rule is None and rule.stacks:
+            self.rule = rule
+        if rule != self.rule:
+            return fresh
+        self.in_rows.add(index)
         rows = {}
         for slot, value in fresh.items():
             key = (slot, value.shape, value.dtype.str)
@@ -215,13 +230,11 @@ class NumpyStack(Stack):
             out[j] = float(data_losses[j]) + trial.net.penalty()
 
     def _steps_at_once(self, trials: list[StackedTrial], rows: slice | list[int]) -> bool:
-        """Whether one update steps every training model: their rows contiguous, the same
-        rule for all, one that stacks, and no clip."""
-        rules = {trial.stepper.rule for trial in trials}
+        """Whether one update steps every training model: their rows contiguous, their
+        state in the stack's rows (the same rule, one that stacks), and no clip."""
         return (
             isinstance(rows, slice)
-            and len(rules) == 1
-            and next(iter(rules)).stacks
+            and all(trial.index in self.in_rows for trial in trials)
             and all(trial.stepper.clip is None for trial in trials)
         )
 
@@ -233,7 +246,7 @@ class NumpyStack(Stack):
             for slot, value in stepper._state.items()
         }
         rates = np.array([trial.rates[step] for trial in trials])[:, None]
-        stepper.rule.update(self.params[rows], self.grads[rows], state, rates)
+        self.rule.update(self.params[rows], self.grads[rows], state, rates)
 
 
 def _contiguous(indices: list[int]) -> bool:
