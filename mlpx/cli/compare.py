@@ -15,7 +15,7 @@ def compare(
         ...,
         help="Run directories, or sweeps and cross-validations (their members).",
         show_default=False,
-        metavar="RUN...",
+        metavar="RUN",
     ),
     out: Path = typer.Option(
         Path("compare.png"),

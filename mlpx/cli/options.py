@@ -17,8 +17,9 @@ JOBS = typer.Option(
     None,
     "--jobs",
     "-j",
-    help="Trials (sweep) or folds (cross-validation) run in parallel by --executor local "
-    "(default: the number of cores).",
+    help="Processes run side by side, each a trial, a fold or a stack of trials (--executor "
+    "local, process or stacked; default: the number of cores). With more than one, each "
+    "gets one thread, and a stack of at least 2N trials is split into N.",
     show_default=False,
 )
 EXECUTOR = typer.Option(
