@@ -114,6 +114,31 @@ class Backend(ABC):
         """Read parameters written by :meth:`save_model`."""
 
 
+class StackedView:
+    """What a model of a :class:`Stack` does in place of training its epoch: it records the
+    epoch's steps (batch bounds and rates) for the stack to train, and hands the loop the
+    stats the stack set. Mixed in before the backend: ``class T(StackedView, NumpyBackend)``."""
+
+    stats: EpochStats | None = None
+
+    def start_epoch(self, order: np.ndarray) -> None:
+        super().start_epoch(order)  # type: ignore[misc]
+        self.bounds: list[tuple[int, int]] = []
+        self.rates: list[float] = []
+        self.stats = None
+
+    def train_step(self, start: int, stop: int, lr: float) -> None:
+        self.bounds.append((start, stop))
+        self.rates.append(lr)
+
+    def end_epoch(self) -> EpochStats:
+        if self.stats is None:
+            from mlpx.errors import BackendError
+
+            raise BackendError("a stacked model's epoch is read before its stack trained it")
+        return self.stats
+
+
 class Stack(ABC):
     """K models of one architecture trained as one, each seen by its run as a Backend.
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlpx.backends import EpochStats, Stack
+from mlpx.backends import EpochStats, Stack, StackedView
 from mlpx.backends.numpy.backend import NumpyBackend
 from mlpx.backends.numpy.layers import dropout_mask
 from mlpx.backends.numpy.network import MLP
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from mlpx.model import ModelSpec
 
 
-class StackedTrial(NumpyBackend):
+class StackedTrial(StackedView, NumpyBackend):
     """Model ``index`` of a :class:`NumpyStack`: records its epoch's steps, which the stack
     trains; everything else is :class:`NumpyBackend`'s over the stack's rows."""
 
@@ -55,23 +55,10 @@ class StackedTrial(NumpyBackend):
         for name, value in self.net.buffers.items():
             stack.buffers[name][index] = value
             self.net.buffers[name] = stack.buffers[name][index]
-        self.bounds: list[tuple[int, int]] = []
-        self.rates: list[float] = []
-        self.stats: EpochStats | None = None
-
-    def start_epoch(self, order: np.ndarray) -> None:
-        super().start_epoch(order)
-        self.bounds, self.rates, self.stats = [], [], None
 
     def train_step(self, start: int, stop: int, lr: float) -> None:
         self.check_batch(start, stop)
-        self.bounds.append((start, stop))
-        self.rates.append(lr)
-
-    def end_epoch(self) -> EpochStats:
-        if self.stats is None:
-            raise BackendError("a stacked model's epoch is read before its stack trained it")
-        return self.stats
+        super().train_step(start, stop, lr)
 
 
 class StackedMLP(MLP):

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from mlpx.backends import EpochStats, Stack
+from mlpx.backends import EpochStats, Stack, StackedView
 from mlpx.backends.torch import TorchBackend
 from mlpx.backends.torch.optim import step_together, together_key
 from mlpx.errors import BackendError
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
 
-class TorchStackedTrial(TorchBackend):
+class TorchStackedTrial(StackedView, TorchBackend):
     """Model ``index`` of a :class:`TorchStack`: records its epoch's steps, which the stack
     trains; everything else is :class:`TorchBackend`'s over the stack's rows."""
 
@@ -61,22 +61,6 @@ class TorchStackedTrial(TorchBackend):
             self.generator.set_state(torch.get_rng_state())
         stack.adopt(self)
         self._bind_optimizer()
-        self.bounds: list[tuple[int, int]] = []
-        self.rates: list[float] = []
-        self.stats: EpochStats | None = None
-
-    def start_epoch(self, order: np.ndarray) -> None:
-        super().start_epoch(order)
-        self.bounds, self.rates, self.stats = [], [], None
-
-    def train_step(self, start: int, stop: int, lr: float) -> None:
-        self.bounds.append((start, stop))
-        self.rates.append(lr)
-
-    def end_epoch(self) -> EpochStats:
-        if self.stats is None:
-            raise BackendError("a stacked model's epoch is read before its stack trained it")
-        return self.stats
 
     def state(self) -> dict[str, np.ndarray]:
         state = super().state()
