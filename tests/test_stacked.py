@@ -222,22 +222,31 @@ def test_mlpx_plot_of_a_directory_that_is_not_a_run_is_one_line(cli, tmp_path):
     assert "no config.yaml" in line and str(tmp_path) in line
 
 
-def test_a_killed_stack_keeps_its_finished_trials_and_its_others_resume(cli, tmp_path):
+def start_stacked_epochs_sweep(cwd: Path, runs: Path, values: str):
+    """``mlpx sweep epochs --values VALUES`` as one stack, started in the background as a
+    user starts it (a process of its own); returns the process."""
     import os
-    import signal
     import subprocess
     import sys
 
     from conftest import REPO
+
+    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", values]
+    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+
+
+def test_a_killed_stack_keeps_its_finished_trials_and_its_others_resume(cli, tmp_path):
+    import os
+    import signal
+
     from test_sweep import read_results, running_pid, wait_for
 
     # one stack of two trials: 2 epochs ends and is recorded while 150 epochs trains on;
     # then the stack's process is killed (like the OOM killer would)
     runs = tmp_path / "runs"
-    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "2,150"]
-    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    group = start_stacked_epochs_sweep(tmp_path, runs, "2,150")
     try:
         sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
         wait_for(lambda: [r["trial"] for r in read_results(sweep_dir)] == ["2-seed0"])
@@ -384,19 +393,12 @@ def test_a_torch_stack_holds_its_models_as_rows_of_one_tensor_on_their_device():
 
 @pytest.mark.slow
 def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path):
-    import os
     import signal
-    import subprocess
-    import sys
 
-    from conftest import REPO
     from test_sweep import read_results, wait_for
 
     runs = tmp_path / "runs"
-    command = [sys.executable, "-m", "mlpx", "sweep", "epochs", "--values", "1000,1001"]
-    command += ["--executor", "stacked", "--jobs", "1", *FLOAT64, "--runs-dir", str(runs)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    group = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    group = start_stacked_epochs_sweep(tmp_path, runs, "1000,1001")
     try:
         sweep_dir = wait_for(lambda: next(runs.glob("sweep-*"), None))
         trials = [sweep_dir / "trials" / name for name in ("1000-seed0", "1001-seed0")]

@@ -70,6 +70,9 @@ class UpdateRule:
         }
         # The lists themselves are passed to every step: SGD fills in its buffers in place.
         self._state_lists = [self.slots[name] if name else [] for name in self._slot_names]
+        # what rules must share to step in one step_together call, computed once
+        self.together = (self.function, tuple(self.kernel.items()))
+        self.together += (repr(sorted(self.hyperparameters.items())),)
 
     @property
     def fused(self) -> bool:
@@ -144,8 +147,3 @@ def step_together(rules: list[UpdateRule], grads: list[list[torch.Tensor]], lr: 
             own = rule._state_lists[i]
             own[:] = states[offset : offset + len(own)]
             offset += len(own)
-
-
-def together_key(rule: UpdateRule) -> tuple:
-    """What rules must share to step in one :func:`step_together` call."""
-    return (rule.function, tuple(rule.kernel.items()), repr(sorted(rule.hyperparameters.items())))

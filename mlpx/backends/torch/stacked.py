@@ -28,7 +28,7 @@ from torch.nn import functional
 
 from mlpx.backends import EpochStats, Stack, StackedView
 from mlpx.backends.torch import TorchBackend
-from mlpx.backends.torch.optim import step_together, together_key
+from mlpx.backends.torch.optim import step_together
 from mlpx.errors import BackendError
 from mlpx.losses import LOSSES
 
@@ -188,7 +188,7 @@ class TorchStack(Stack):
         together: dict[tuple, list[TorchStackedTrial]] = {}
         for trial in trials:
             if trial.clip is None:
-                key = (*together_key(trial.optimizer), trial.rates[step])
+                key = (*trial.optimizer.together, trial.rates[step])
                 together.setdefault(key, []).append(trial)
                 continue
             own = [g[trial.index] for g in grads]
