@@ -53,6 +53,20 @@ def figure(width: float, height: float) -> Figure:
     return fig
 
 
+def warm_up() -> None:
+    """Import what drawing takes and load the default font: a second or more on a small
+    machine, which a sweep spends in a thread while its trials train (its parent only
+    waits then) instead of after the last one."""
+    from matplotlib import colormaps  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+    from matplotlib.patches import Patch  # noqa: F401
+    from matplotlib.ticker import MaxNLocator  # noqa: F401
+
+    get_font(findfont(FontProperties()))
+
+
 def add_axes(fig: Figure, left: float, bottom: float, width: float, height: float) -> Axes:
     """Axes at a fixed place on the figure, in inches from its lower left corner.
 

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from mlpx.groups.executors import (
     open_executor,
     read_summary,
 )
-from mlpx.groups.plan import GroupPlan, Trial
+from mlpx.groups.plan import GroupPlan, SweepPlan, Trial
 from mlpx.groups.results import (
     GroupResult,
     TrialResult,
@@ -159,6 +160,11 @@ def _continue(
             if observer:
                 observer.on_trial_end(ended[task.name])
 
+        if pending and isinstance(plan, SweepPlan):
+            # the sweep draws its plots after the last trial; the imports can come before
+            from mlpx.plots import warm_up
+
+            threading.Thread(target=warm_up, name="mlpx-warm-plots", daemon=True).start()
         interrupted = False
         try:
             with sigterm_as_interrupt():
