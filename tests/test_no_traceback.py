@@ -258,3 +258,38 @@ def test_see_summary_json_only_when_the_run_wrote_one(cli, monkeypatch):
     monkeypatch.setattr(RunDir, "create", too_long)
     line = one_error_line(cli.train("configs/toy.yaml", *QUICK, expect=2))
     assert line == "error: runs/x: the name is too long; file names may have at most 255 bytes"
+
+
+EXIT_PROBE = """
+import atexit, sys, threading, time
+from pathlib import Path
+atexit.register(Path(sys.argv[1]).write_text, "exit handlers ran")
+if sys.argv[2] == "thread":  # a thread that is not a daemon: the exit waits for it
+    threading.Thread(target=lambda: (time.sleep(0.5), print("thread done", flush=True))).start()
+sys.argv = ["mlpx", *sys.argv[3:]]
+from mlpx.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["train", "no-such.yaml"], 2)])
+def test_the_quick_exit_keeps_exit_codes_output_and_exit_handlers(tmp_path, thread, args, code):
+    """mlpx skips the interpreter's teardown at exit but not what a normal exit does: the
+    status, everything printed (into a pipe), atexit handlers, and waiting for threads."""
+    marker = tmp_path / "marker"
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, str(marker), thread, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert result.returncode == code, result.stderr
+    assert marker.read_text() == "exit handlers ran"
+    if code:
+        assert result.stderr.strip() == "error: no-such.yaml: no such config file"
+    else:
+        assert result.stdout.startswith("mlpx ")
+    assert ("thread done" in result.stdout) == (thread == "thread")
