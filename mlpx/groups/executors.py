@@ -366,8 +366,8 @@ def _process_context(backend: str, plots: bool = True):
     preload = ["mlpx.groups.executors", "mlpx.train", "mlpx.report"]
     if plots:
         preload += ["mlpx.plots", "matplotlib.figure", "matplotlib.backends.backend_agg"]
-    if backend == "torch":  # torch.optim imports torch._dynamo on first use: seconds
-        preload += ["mlpx.backends.torch", "torch._dynamo"]
+    if backend == "torch":  # torch: 3-4 s here (the backend never imports torch._dynamo)
+        preload += ["mlpx.backends.torch"]
     context.set_forkserver_preload(preload)
     return context
 
