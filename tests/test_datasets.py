@@ -130,6 +130,27 @@ def test_limit_keeps_exactly_n_samples_in_proportion():
     assert np.bincount(y[keep]).tolist() == [6, 3, 2]  # 5.5, 3.3, 2.2: the .5 gets the extra
 
 
+def test_limit_gives_the_leftover_samples_to_the_largest_remainders_first_classes_on_ties():
+    """30 classes, many with equal remainders: the quotas against exact fractions sorted by
+    Python's stable sort (numpy's default quicksort orders ties otherwise beyond 16 items)."""
+    from fractions import Fraction
+
+    from mlpx.data.dataset import stratified_subset
+
+    counts = [8, 10, 4, 10, 6, 8, 8, 6, 10, 4, 6, 6, 8, 6, 4, 4, 4, 4, 4, 10, 4, 8, 10, 4, 6]
+    counts += [6, 6, 10, 4, 10]
+    y = np.repeat(np.arange(len(counts)), counts)
+    n, total = 24, sum(counts)
+    exact = [Fraction(n * c, total) for c in counts]
+    quota = [int(e) for e in exact]  # floor: every fraction is positive
+    largest = sorted(range(len(counts)), key=lambda c: -(exact[c] - quota[c]))
+    for c in largest[: n - sum(quota)]:
+        quota[c] += 1
+    keep = stratified_subset(y, n, np.random.default_rng(0))
+    assert len(keep) == n and len(np.unique(keep)) == n
+    assert np.bincount(y[keep], minlength=len(counts)).tolist() == quota
+
+
 @pytest.mark.parametrize("method", ["global", "scale"])
 def test_global_and_scale_normalisation_are_fitted_on_the_training_part(tmp_path, method):
     write_mnist(tmp_path, n_train=300, n_test=40)
