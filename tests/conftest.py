@@ -31,6 +31,24 @@ from mlpx.cli import app  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
+# mutmut's own values of MUTANT_UNDER_TEST; any other is the name of a mutant under test
+MUTMUT_PASSES = {"", "stats", "fail", "list_all_tests", "mutant_generation"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """While mutmut tests a mutant, its tests run fastest first (by the times mutmut's stats
+    pass recorded): most mutants fail some test and the first failure ends the run (``-x``),
+    so a mutant is killed in the time of its fastest failing test, not of the tests that
+    happen to come before it."""
+    if os.environ.get("MUTANT_UNDER_TEST", "") in MUTMUT_PASSES:
+        return
+    try:  # mutmut runs the tests in its copy, mutants/, beside this file
+        stats = json.loads(Path("mutmut-stats.json").read_text())
+        durations = stats["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+
 
 def mlpx_imports(*args: str) -> tuple[str, set[str]]:
     """Run ``python -X importtime -m mlpx ARGS`` in a subprocess (it must succeed); return
