@@ -43,12 +43,14 @@ def _leave(code: object) -> None:
     """End the process as ``sys.exit(code)`` would, without the interpreter's teardown:
     freeing every module of numpy, matplotlib and torch took 0.3-0.4 s after the command had
     finished. The exit handlers still run (multiprocessing's, MLflow's, logging's) and the
-    standard streams are flushed; with a thread still running (one that is not a daemon),
-    Python's own exit waits for it, as always."""
+    standard streams are flushed. Python's own exit is kept where something waits for it: a
+    thread still running (one that is not a daemon), or a profiler or tracer around mlpx
+    (``python -m cProfile -m mlpx``, a debugger, coverage), which reports after mlpx returns."""
     import atexit
     import threading
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+    waiting = any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:])
+    if waiting or sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     if code is None or isinstance(code, int):
         status = code or 0

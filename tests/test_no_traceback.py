@@ -293,3 +293,21 @@ def test_the_quick_exit_keeps_exit_codes_output_and_exit_handlers(tmp_path, thre
     else:
         assert result.stdout.startswith("mlpx ")
     assert ("thread done" in result.stdout) == (thread == "thread")
+
+
+def test_a_profiler_around_mlpx_still_gets_its_report(tmp_path):
+    """``python -m cProfile -o FILE -m mlpx ...`` writes FILE after mlpx returns: the quick
+    exit steps aside for a profiler."""
+    out = tmp_path / "mlpx.prof"
+    result = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "mlpx", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    import pstats
+
+    assert pstats.Stats(str(out)).total_calls > 0
