@@ -511,3 +511,72 @@ def test_mlpx_data_on_mnist1d_counts_every_split_and_draws_signals(mnist1d_root,
     assert splits["test"]["raw"]["max"] == pytest.approx(cached["x_test"].max())
     assert abs(splits["train"]["normalized"]["mean"]) < 1e-6
     assert png.stat().st_size > 10_000
+
+
+# --- regression targets: every way they can be wrong is one message -------------------------
+
+
+def _nan_targets() -> np.ndarray:
+    y = np.zeros((8, 2))
+    y[3, 0], y[5, 1] = np.nan, np.inf
+    return y
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (np.zeros((4, 0)), "regression targets must be (N,) or (N, outputs), got shape (4, 0)"),
+        (
+            np.zeros((4, 2, 1)),
+            "regression targets must be (N,) or (N, outputs), got shape (4, 2, 1)",
+        ),
+        (np.array(["a", "b"]), "regression targets must be real numbers, got dtype <U1"),
+        (_nan_targets(), "2 target(s) are NaN or inf (first at index 3); remove those samples"),
+    ],
+)
+def test_bad_regression_targets_are_refused_with_what_is_wrong(targets, message):
+    from mlpx.data.dataset import check_targets
+    from mlpx.errors import DataError
+
+    with pytest.raises(DataError) as refused:
+        check_targets(targets, "where")
+    assert str(refused.value) == f"where: {message}"
+
+
+def test_regression_targets_become_float64_columns():
+    from mlpx.data.dataset import check_targets
+
+    for given, expected in [([1, 2, 3], [[1.0], [2.0], [3.0]]), (np.eye(2), np.eye(2))]:
+        y = check_targets(np.asarray(given), "where")
+        assert y.dtype == np.float64
+        np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize(
+    ("y_test", "message"),
+    [
+        (np.zeros((5, 2)), "my-data test: 2 target(s) per sample, the training part has 1"),
+        (
+            np.array([1.0, np.nan, 2.0, 3.0, 4.0]),
+            "my-data test: 1 target(s) are NaN or inf (first at index 1); remove those samples",
+        ),
+    ],
+)
+def test_a_sources_test_targets_are_checked_against_its_training_targets(y_test, message):
+    """What a registered dataset (a source module of one's own) hands over is checked as an
+    npz file's arrays are: its test targets are real, finite and as many per sample."""
+    from mlpx.data.dataset import Source, prepare
+    from mlpx.errors import DataError
+
+    rng = np.random.default_rng(0)
+    source = Source(
+        x=rng.normal(size=(40, 3)),
+        y=rng.normal(size=40),
+        x_test=rng.normal(size=(5, 3)),
+        y_test=y_test,
+    )
+    data = load_config(None, ["data.name=synth_regression", "task=regression"]).data
+    data = data.model_copy(update={"name": "my-data"})
+    with pytest.raises(DataError) as refused:
+        prepare(source, data, 0, "float64", "regression")
+    assert str(refused.value) == message
