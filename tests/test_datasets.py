@@ -580,3 +580,38 @@ def test_a_sources_test_targets_are_checked_against_its_training_targets(y_test,
     with pytest.raises(DataError) as refused:
         prepare(source, data, 0, "float64", "regression")
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(("outputs", "names"), [(1, ["y"]), (2, ["y1", "y2"])])
+@pytest.mark.parametrize("val_fraction", [0.25, 0.0])
+def test_a_regression_dataset_has_its_name_outputs_dtype_and_parts(outputs, names, val_fraction):
+    """A source of real targets becomes a Dataset named as the config says, its outputs named
+    y or y1..yK (the source gave no names), every array in the dtype asked for, the source's
+    image shape kept, and no validation part when val_fraction is 0."""
+    from mlpx.data.dataset import Source, prepare
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(40, outputs)).squeeze(axis=1) if outputs == 1 else rng.normal(size=(40, 2))
+    source = Source(
+        x=rng.normal(size=(40, 3)),
+        y=y,
+        x_test=rng.normal(size=(6, 3)),
+        y_test=rng.normal(size=(6, outputs)),
+        image_shape=(1, 3),
+    )
+    overrides = ["data.name=synth_regression", "task=regression"]
+    data = load_config(None, [*overrides, f"data.val_fraction={val_fraction}"]).data
+    dataset = prepare(
+        source, data.model_copy(update={"name": "my-data"}), 0, "float32", "regression"
+    )
+    assert dataset.name == "my-data"
+    assert dataset.class_names == names and dataset.n_classes == outputs
+    assert dataset.image_shape == (1, 3)
+    parts = ["x_train", "y_train", "x_test", "y_test"]
+    if val_fraction:
+        parts += ["x_val", "y_val"]
+    else:
+        assert dataset.x_val is None and dataset.y_val is None
+    for part in parts:
+        assert getattr(dataset, part).dtype == np.float32, part
+    assert len(dataset.x_train) == 40 - round(40 * val_fraction)
