@@ -615,3 +615,19 @@ def test_a_regression_dataset_has_its_name_outputs_dtype_and_parts(outputs, name
     for part in parts:
         assert getattr(dataset, part).dtype == np.float32, part
     assert len(dataset.x_train) == 40 - round(40 * val_fraction)
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax", "global", "scale", "none"])
+def test_normalization_npz_reads_back_as_written(tmp_path, method):
+    """normalization.npz round trip (what predict reads): the method's name, shift and scale."""
+    from mlpx.data.dataset import Normalization
+
+    x = np.random.default_rng(0).normal(size=(20, 3)) * [1.0, 5.0, 0.0] + 2.0
+    fitted = Normalization.fit(method, x)
+    np.savez(tmp_path / "normalization.npz", **fitted.to_arrays())
+    with np.load(tmp_path / "normalization.npz", allow_pickle=False) as arrays:
+        read = Normalization.from_arrays(arrays)
+    assert read.method == method
+    np.testing.assert_array_equal(read.shift, fitted.shift)
+    np.testing.assert_array_equal(read.scale, fitted.scale)
+    np.testing.assert_array_equal(read.apply(x, "float64"), fitted.apply(x, "float64"))
