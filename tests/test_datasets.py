@@ -631,3 +631,44 @@ def test_normalization_npz_reads_back_as_written(tmp_path, method):
     np.testing.assert_array_equal(read.shift, fitted.shift)
     np.testing.assert_array_equal(read.scale, fitted.scale)
     np.testing.assert_array_equal(read.apply(x, "float64"), fitted.apply(x, "float64"))
+
+
+def _blake2b_of(parts: dict[str, np.ndarray | None]) -> str:
+    """The documented fingerprint, by hand: blake2b-128 over each part's name and, for the
+    parts present, its dtype, shape and bytes, in the order train, val, test."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        digest.update(name.encode())
+        if parts.get(name) is not None:
+            array = np.ascontiguousarray(parts[name])
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("val_fraction", [0.25, 0.0])
+def test_the_data_digest_covers_every_part_a_run_uses(val_fraction):
+    """A resume compares the digest of the data with the one the run started with: it must
+    change with any part, the test part included when there is no validation part."""
+    from dataclasses import replace
+
+    from mlpx.data.dataset import Source, prepare
+
+    rng = np.random.default_rng(0)
+    source = Source(
+        x=rng.normal(size=(40, 3)),
+        y=np.arange(40) % 2,
+        x_test=rng.normal(size=(6, 3)),
+        y_test=np.arange(6) % 2,
+    )
+    config = load_config(None, ["data.name=toy", f"data.val_fraction={val_fraction}"]).data
+    dataset = prepare(source, config, 0, "float32")
+    parts = {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_val", "y_val")}
+    parts |= {"x_test": dataset.x_test, "y_test": dataset.y_test}
+    assert dataset.digest() == _blake2b_of(parts)
+    for name, array in parts.items():
+        if array is None:
+            continue
+        changed = array.copy()
+        changed.flat[-1] += 1
+        assert replace(dataset, **{name: changed}).digest() != dataset.digest(), name
