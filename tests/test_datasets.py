@@ -672,3 +672,21 @@ def test_the_data_digest_covers_every_part_a_run_uses(val_fraction):
         changed = array.copy()
         changed.flat[-1] += 1
         assert replace(dataset, **{name: changed}).digest() != dataset.digest(), name
+
+
+@pytest.mark.parametrize(
+    ("fraction", "held"),
+    [(0.2, [0, 1, 1, 1, 2]), (0.8, [0, 1, 2, 4, 8])],
+)
+def test_the_split_holds_out_about_the_fraction_and_keeps_one_on_each_side(fraction, held):
+    """Classes of 1, 2, 3, 5 and 10 samples, the held-out counts worked out by hand: round
+    (fraction x n), but at least one held out and one kept when a class has two or more, and a
+    lone sample kept for training."""
+    from mlpx.data.dataset import stratified_split
+
+    y = np.repeat(np.arange(5), [1, 2, 3, 5, 10])
+    train, held_out = stratified_split(y, fraction, np.random.default_rng(0))
+    assert np.bincount(y[held_out], minlength=5).tolist() == held
+    kept = [n - k for n, k in zip([1, 2, 3, 5, 10], held, strict=True)]
+    assert np.bincount(y[train], minlength=5).tolist() == kept
+    assert sorted([*train, *held_out]) == list(range(len(y)))
