@@ -49,7 +49,8 @@ def _leave(code: object) -> None:
     import atexit
     import threading
 
-    waiting = any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:])
+    main = threading.main_thread()
+    waiting = any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate())
     if waiting or sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     if code is None or isinstance(code, int):

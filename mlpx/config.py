@@ -679,7 +679,7 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """Block-style sections with inline lists (``hidden: [64, 32]``), like the configs/.
-    LibYAML's emitter where PyYAML has it (the same text, ten times faster: every trial of
+    LibYAML's emitter where PyYAML has it (the same text, four times faster: every trial of
     a sweep writes its config twice)."""
 
 

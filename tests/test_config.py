@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from mlpx.config import build_config, dump_config, load_config, parse_yaml
 from mlpx.errors import ConfigError, ConfigWarning
@@ -276,3 +277,24 @@ def test_a_bound_broken_on_the_command_line_is_one_line_exit_2(cli):
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), result.output
         assert override.partition("=")[0] in lines[0]
+
+
+def test_a_dumped_config_is_the_text_pure_python_yaml_writes():
+    """config.yaml is written with LibYAML's emitter where PyYAML has it: the same text as
+    PyYAML's own (block sections, inline lists), which reloads to the same config."""
+    import yaml
+
+    class PurePython(yaml.SafeDumper):
+        pass
+
+    PurePython.add_representer(
+        list, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, True)
+    )
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        if path.name == "backprop.yaml":  # mlpx backprop's network, not a training config
+            continue
+        config = load_config(path, [])
+        text = dump_config(config)
+        assert text == yaml.dump(config.to_dict(), Dumper=PurePython, sort_keys=False), path
+        assert "hidden: [" in text
+        assert build_config(yaml.safe_load(text), []) == config
