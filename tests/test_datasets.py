@@ -690,3 +690,11 @@ def test_the_split_holds_out_about_the_fraction_and_keeps_one_on_each_side(fract
     kept = [n - k for n, k in zip([1, 2, 3, 5, 10], held, strict=True)]
     assert np.bincount(y[train], minlength=5).tolist() == kept
     assert sorted([*train, *held_out]) == list(range(len(y)))
+
+
+def test_the_split_of_no_samples_is_two_empty_index_arrays():
+    from mlpx.data.dataset import stratified_split
+
+    train, held_out = stratified_split(np.zeros(0, np.int64), 0.2, np.random.default_rng(0))
+    assert train.tolist() == [] and held_out.tolist() == []
+    assert train.dtype.kind == held_out.dtype.kind == "i"
