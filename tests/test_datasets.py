@@ -698,3 +698,24 @@ def test_the_split_of_no_samples_is_two_empty_index_arrays():
     train, held_out = stratified_split(np.zeros(0, np.int64), 0.2, np.random.default_rng(0))
     assert train.tolist() == [] and held_out.tolist() == []
     assert train.dtype.kind == held_out.dtype.kind == "i"
+
+
+@pytest.mark.parametrize(
+    ("labels", "found"),
+    [
+        ([0.0, 1.0, 2.5, 1.0, np.nan], "found non-integers (e.g. 2.5)"),
+        ([0.0, 1.0, np.inf], "found NaN or inf"),
+    ],
+)
+def test_float_labels_that_are_not_whole_numbers_are_named_in_the_message(labels, found):
+    """The example the message gives is a non-integer from the labels (not the first label,
+    not a whole one); with none, it says NaN or inf."""
+    from mlpx.data.dataset import check_labels
+    from mlpx.errors import DataError
+
+    with pytest.raises(DataError) as refused:
+        check_labels(np.array(labels), "where")
+    assert str(refused.value) == (
+        f"where: labels must be whole numbers 0..C-1, {found}; for real-valued targets set "
+        "task: regression"
+    )
