@@ -158,6 +158,34 @@ def test_optimizer_mistakes_name_the_key_and_what_the_optimizer_takes(optimizer,
     assert "\n" not in str(error.value)
 
 
+ADAM_KEYS = "name, lr, lr_decay, betas, eps, weight_decay, amsgrad"  # torch.optim.Adam's, + ours
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "message"),
+    [
+        # a slip of a key this optimizer takes
+        ({"name": "adam", "betass": 1}, "unknown key; did you mean 'optimizer.betas'? "),
+        # a slip of another optimizer's key: the spelling is suggested (the next message
+        # then says that adam does not take it)
+        ({"name": "adam", "momentun": 1}, "unknown key; did you mean 'optimizer.momentum'? "),
+        ({"name": "adam", "dampenin": 1}, "unknown key; did you mean 'optimizer.dampening'? "),
+        # nothing near: no guess
+        ({"name": "adam", "zzz": 1}, "unknown key; "),
+        ({"name": "adam", "warmup_steps": 1}, "unknown key; "),
+    ],
+)
+def test_an_unknown_optimizer_key_gets_the_nearest_spelling_and_the_keys_allowed(
+    optimizer, message
+):
+    """The whole message: a guess only where one is near (difflib's ratio >= 0.6), first
+    from the keys allowed here, then from other optimizers' keys."""
+    (key,) = set(optimizer) - {"name"}
+    with pytest.raises(ConfigError) as error:
+        build_config({"optimizer": optimizer})
+    assert str(error.value) == f"optimizer.{key}: {message}allowed here: {ADAM_KEYS}"
+
+
 OLD_RUN_CONFIG = """\
 name: old
 seed: 0

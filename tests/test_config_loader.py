@@ -4,12 +4,16 @@ threads and infinities; every case through the real command line."""
 from __future__ import annotations
 
 import os
+import socket
+import stat
 import subprocess
 import sys
 
 import pytest
 from conftest import REPO
 from test_datasets import one_error_line
+
+from mlpx.config import _file_kind
 
 BILLION_LAUGHS = "\n".join(
     [
@@ -50,6 +54,29 @@ def test_a_device_is_not_read(cli):
         line
         == "error: /dev/zero: is a character device, not a regular file; give a YAML config file"
     )
+
+
+def test_every_kind_of_special_file_is_named_in_the_message(cli, tmp_path):
+    """A FIFO and a socket given as the config (in this process, so nothing waits on them),
+    and the name of every file type the stat module knows, by its mode bits."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    sock = tmp_path / "sock.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(sock))
+        for path, kind in [(fifo, "named pipe (FIFO)"), (sock, "socket")]:
+            assert print_config(cli, path) == (
+                f"error: {path}: is a {kind}, not a regular file; give a YAML config file"
+            )
+    named = {
+        stat.S_IFIFO: "named pipe (FIFO)",
+        stat.S_IFCHR: "character device",
+        stat.S_IFBLK: "block device",
+        stat.S_IFSOCK: "socket",
+        0: "special file",  # a type none of the four tests knows
+    }
+    for kind, name in named.items():
+        assert _file_kind(kind | 0o644) == name
 
 
 def test_a_huge_file_is_refused_by_its_size(cli, write_config):
