@@ -453,3 +453,42 @@ def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monke
     chunked = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "chunks")}
     assert sizes == [2, 1]
     assert chunked == together
+
+
+@pytest.mark.parametrize("stacked", [True, False], ids=["stack", "process"])
+def test_a_sweeps_thread_cap_stands_for_auto_and_keeps_an_explicit_count(
+    monkeypatch, tmp_path, stacked
+):
+    """Trials side by side get a thread cap (``TrialTask.threads``, 1): it replaces a config's
+    ``threads: auto``, an explicit ``threads: N`` is kept, and without a cap ``auto`` picks the
+    free cores (2 here); each trial's config.yaml records the setting it ran with and its
+    env.json the threads used."""
+    import yaml
+
+    from mlpx import backends
+    from mlpx.groups.executors import TrialTask, run_stacked, run_trial
+
+    monkeypatch.setattr(backends, "free_cores", lambda: 2)
+    # 64-512-512-10 on batches of 256: a step big enough that auto does not pick 1 thread
+    config = {"backend": "numpy", "model": {"hidden": [512, 512]}, "train": {"epochs": 1}}
+    config |= {"output": {"plots": False}, "threads": "auto"}
+    config["train"]["batch_size"] = 256
+    # name: (the config's threads, the cap, config.yaml's threads, the threads used)
+    cases = {
+        "auto-capped": ("auto", 1, 1, 1),
+        "three": (3, 1, 3, 3),
+        "auto-free": ("auto", None, "auto", 2),
+    }
+    for name, (threads, cap, recorded, used) in cases.items():
+        tasks = [
+            TrialTask(f"{name}-{s}", config | {"threads": threads, "seed": s}, cap) for s in (0, 1)
+        ]
+        if stacked:
+            outcomes = [o for _, o in run_stacked(tasks, tmp_path)]
+        else:
+            outcomes = [run_trial(task, tmp_path / task.name) for task in tasks]
+        assert [o.status for o in outcomes] == ["completed", "completed"], name
+        for task in tasks:
+            run = tmp_path / task.name
+            assert yaml.safe_load((run / "config.yaml").read_text())["threads"] == recorded, name
+            assert read_json(run / "env.json")["threads"] == used, name
