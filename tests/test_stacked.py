@@ -4,6 +4,7 @@ numbers and files; the executors choose, force or refuse stacking."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -436,7 +437,9 @@ def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monke
     config = {"backend": "numpy", "dtype": "float64", "train": {"epochs": 2}}
     config |= {"output": {"plots": False}}
     tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in range(3)]
-    together = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "one")}
+    first = list(run_stacked(tasks, tmp_path / "one"))
+    assert [(t.name, o.status) for t, o in first] == [(f"s{k}", "completed") for k in range(3)]
+    together = {t.name: o.summary["final"] for t, o in first}
 
     from mlpx.config import build_config
 
@@ -453,6 +456,8 @@ def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monke
     chunked = {t.name: o.summary["final"] for t, o in run_stacked(tasks, tmp_path / "chunks")}
     assert sizes == [2, 1]
     assert chunked == together
+    for run in (tmp_path / "chunks").iterdir():  # each trial into its own path, all of it
+        assert read_json(run / "summary.json")["epochs_completed"] == 2
 
 
 @pytest.mark.parametrize("stacked", [True, False], ids=["stack", "process"])
@@ -492,3 +497,105 @@ def test_a_sweeps_thread_cap_stands_for_auto_and_keeps_an_explicit_count(
             run = tmp_path / task.name
             assert yaml.safe_load((run / "config.yaml").read_text())["threads"] == recorded, name
             assert read_json(run / "env.json")["threads"] == used, name
+
+
+# --- run_stacked in this process: what a stack's trial process runs ----------------------
+
+STACK_BASE = {"backend": "numpy", "train": {"epochs": 3}, "output": {"plots": False}}
+SWEEP_COMMAND = ["mlpx", "sweep", "lr", "--values", "1e4,0.01"]
+
+
+def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_path):
+    """A trial that diverges ends first, its summary's message as its error; one whose
+    directory exists already fails at once with the run directory's message and that
+    directory's own summary, untouched; the others complete without error. Each outcome's
+    summary is its summary.json, its seconds lie within the call's, and every run trained
+    records the sweep's command line."""
+    from mlpx.groups.executors import TrialTask, run_stacked
+
+    sgd = {"optimizer": {"name": "sgd", "lr": 0.01}}
+    configs = {
+        "ok-0": STACK_BASE | sgd | {"seed": 0},
+        "ok-1": STACK_BASE | sgd | {"seed": 1},
+        "diverges": STACK_BASE | {"optimizer": {"name": "sgd", "lr": 1e4}},
+        "taken": STACK_BASE | sgd | {"seed": 2},
+    }
+    tasks = [TrialTask(name, config, command=SWEEP_COMMAND) for name, config in configs.items()]
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "summary.json").write_text('{"status": "completed", "mine": 1}')
+    started = time.perf_counter()
+    ended = [(task.name, outcome) for task, outcome in run_stacked(tasks, tmp_path)]
+    wall = time.perf_counter() - started
+    assert [name for name, _ in ended] == ["taken", "diverges", "ok-0", "ok-1"]
+    outcomes = dict(ended)
+    taken = outcomes.pop("taken")
+    assert (taken.status, taken.summary) == ("failed", {"status": "completed", "mine": 1})
+    assert taken.error == f"{tmp_path / 'taken'} already exists; mlpx never overwrites a run"
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["summary.json"]
+    for name, outcome in outcomes.items():
+        summary = read_json(tmp_path / name / "summary.json")
+        assert outcome.summary == summary
+        assert outcome.status == summary["status"]
+        assert outcome.error == summary.get("message")
+        assert 0 < outcome.seconds <= wall
+        assert read_json(tmp_path / name / "env.json")["command"] == SWEEP_COMMAND
+        assert summary["epochs_completed"] == (3 if name.startswith("ok") else 0)
+    assert outcomes["diverges"].status == "diverged"
+    assert outcomes["diverges"].error.startswith("training diverged at epoch 1")
+    assert [o.status for o in (outcomes["ok-0"], outcomes["ok-1"])] == ["completed"] * 2
+    assert outcomes["ok-0"].error is None and outcomes["ok-1"].error is None
+
+
+def test_an_error_in_the_stacked_arithmetic_fails_every_trial_still_going(monkeypatch, tmp_path):
+    """What the trials are told: the exception's type and message (not an mlpx error)."""
+    from mlpx.backends.numpy.stacked import NumpyStack
+    from mlpx.groups.executors import TrialTask, run_stacked
+
+    epochs = []
+    train_epoch = NumpyStack.train_epoch
+
+    def breaks_in_epoch_2(self, active):
+        epochs.append(len(active))
+        if len(epochs) == 2:
+            raise FloatingPointError("overflow in matmul")
+        train_epoch(self, active)
+
+    monkeypatch.setattr(NumpyStack, "train_epoch", breaks_in_epoch_2)
+    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in (0, 1)]
+    outcomes = dict((t.name, o) for t, o in run_stacked(tasks, tmp_path))
+    assert sorted(outcomes) == ["s0", "s1"]
+    for name, outcome in outcomes.items():
+        assert outcome.status == "failed"
+        assert outcome.error == "FloatingPointError: overflow in matmul"
+        assert outcome.summary == read_json(tmp_path / name / "summary.json")
+        assert outcome.summary["status"] == "failed"
+        assert outcome.summary["epochs_completed"] == 1
+
+
+def test_ctrl_c_in_a_chunk_ends_its_trials_interrupted_and_starts_no_later_chunk(
+    monkeypatch, tmp_path
+):
+    from mlpx.backends.numpy.stacked import NumpyStack
+    from mlpx.groups import stacked
+    from mlpx.groups.executors import TrialTask, run_stacked
+
+    epochs = []
+    train_epoch = NumpyStack.train_epoch
+
+    def ctrl_c_in_epoch_2(self, active):
+        epochs.append(len(active))
+        if len(epochs) == 2:
+            raise KeyboardInterrupt
+        train_epoch(self, active)
+
+    monkeypatch.setattr(NumpyStack, "train_epoch", ctrl_c_in_epoch_2)
+    monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
+    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
+    outcomes = dict((t.name, o) for t, o in run_stacked(tasks, tmp_path))
+    assert sorted(outcomes) == ["s0", "s1"]  # the second chunk never started
+    assert not (tmp_path / "s2").exists() and not (tmp_path / "s3").exists()
+    for name, outcome in outcomes.items():
+        assert outcome.status == "interrupted"
+        assert outcome.summary == read_json(tmp_path / name / "summary.json")
+        assert outcome.summary["status"] == "interrupted"
+        assert outcome.summary["epochs_completed"] == 1
