@@ -508,7 +508,8 @@ SWEEP_COMMAND = ["mlpx", "sweep", "lr", "--values", "1e4,0.01"]
 def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_path):
     """A trial that diverges ends first, its summary's message as its error; one whose
     directory exists already fails at once with the run directory's message and that
-    directory's own summary, untouched; the others complete without error. Each outcome's
+    directory's own summary, untouched; the others complete without error (early stopping's
+    message is none). Each outcome's
     summary is its summary.json, its seconds lie within the call's, and every run trained
     records the sweep's command line."""
     from mlpx.groups.executors import TrialTask, run_stacked
@@ -518,6 +519,10 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
         "ok-0": STACK_BASE | sgd | {"seed": 0},
         "ok-1": STACK_BASE | sgd | {"seed": 1},
         "diverges": STACK_BASE | {"optimizer": {"name": "sgd", "lr": 1e4}},
+        # early stopping ends a run as completed, with a message that is no error
+        "stops": STACK_BASE
+        | {"optimizer": {"name": "sgd", "lr": 2.0}, "seed": 3}
+        | {"train": {"epochs": 3, "early_stopping": 1}},
         "taken": STACK_BASE | sgd | {"seed": 2},
     }
     tasks = [TrialTask(name, config, command=SWEEP_COMMAND) for name, config in configs.items()]
@@ -526,7 +531,7 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
     started = time.perf_counter()
     ended = [(task.name, outcome) for task, outcome in run_stacked(tasks, tmp_path)]
     wall = time.perf_counter() - started
-    assert [name for name, _ in ended] == ["taken", "diverges", "ok-0", "ok-1"]
+    assert [name for name, _ in ended] == ["taken", "diverges", "stops", "ok-0", "ok-1"]
     outcomes = dict(ended)
     taken = outcomes.pop("taken")
     assert (taken.status, taken.summary) == ("failed", {"status": "completed", "mine": 1})
@@ -536,14 +541,16 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
         summary = read_json(tmp_path / name / "summary.json")
         assert outcome.summary == summary
         assert outcome.status == summary["status"]
-        assert outcome.error == summary.get("message")
         assert 0 < outcome.seconds <= wall
         assert read_json(tmp_path / name / "env.json")["command"] == SWEEP_COMMAND
-        assert summary["epochs_completed"] == (3 if name.startswith("ok") else 0)
     assert outcomes["diverges"].status == "diverged"
+    assert outcomes["diverges"].error == outcomes["diverges"].summary["message"]
     assert outcomes["diverges"].error.startswith("training diverged at epoch 1")
-    assert [o.status for o in (outcomes["ok-0"], outcomes["ok-1"])] == ["completed"] * 2
-    assert outcomes["ok-0"].error is None and outcomes["ok-1"].error is None
+    assert outcomes["stops"].summary["message"].startswith("early stopping at epoch 2")
+    for name in ("stops", "ok-0", "ok-1"):
+        assert (outcomes[name].status, outcomes[name].error) == ("completed", None)
+    epochs = {name: o.summary["epochs_completed"] for name, o in outcomes.items()}
+    assert epochs == {"diverges": 0, "stops": 2, "ok-0": 3, "ok-1": 3}
 
 
 def test_an_error_in_the_stacked_arithmetic_fails_every_trial_still_going(monkeypatch, tmp_path):
@@ -599,3 +606,28 @@ def test_ctrl_c_in_a_chunk_ends_its_trials_interrupted_and_starts_no_later_chunk
         assert outcome.summary == read_json(tmp_path / name / "summary.json")
         assert outcome.summary["status"] == "interrupted"
         assert outcome.summary["epochs_completed"] == 1
+
+
+def test_ctrl_c_that_reaches_one_trial_while_another_completes_still_stops_the_chunks(
+    monkeypatch, tmp_path
+):
+    """Ctrl-C can land in one trial's own bookkeeping (here: while s0 writes its last epoch's
+    metrics) in the round where another trial completes: s0 ends interrupted, s1 completed
+    after it, and the next chunk does not start."""
+    from mlpx.groups import stacked
+    from mlpx.groups.executors import TrialTask, run_stacked
+    from mlpx.runs import RunDir
+
+    append_metrics = RunDir.append_metrics
+
+    def ctrl_c_in_s0s_last_epoch(self, record):
+        if self.path.name == "s0" and record["epoch"] == 3:
+            raise KeyboardInterrupt
+        append_metrics(self, record)
+
+    monkeypatch.setattr(RunDir, "append_metrics", ctrl_c_in_s0s_last_epoch)
+    monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
+    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
+    ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
+    assert ended == [("s0", "interrupted"), ("s1", "completed")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s0", "s1"]
