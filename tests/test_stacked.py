@@ -608,12 +608,13 @@ def test_ctrl_c_in_a_chunk_ends_its_trials_interrupted_and_starts_no_later_chunk
         assert outcome.summary["epochs_completed"] == 1
 
 
-def test_ctrl_c_that_reaches_one_trial_while_another_completes_still_stops_the_chunks(
-    monkeypatch, tmp_path
+@pytest.mark.parametrize("s1_ends", ["completed", "failed"])
+def test_ctrl_c_that_reaches_one_trial_while_another_ends_still_stops_the_chunks(
+    monkeypatch, tmp_path, s1_ends
 ):
     """Ctrl-C can land in one trial's own bookkeeping (here: while s0 writes its last epoch's
-    metrics) in the round where another trial completes: s0 ends interrupted, s1 completed
-    after it, and the next chunk does not start."""
+    metrics) in the round where another trial ends (completes, or fails with an error of
+    its own): s0 ends interrupted, s1 after it, and the next chunk does not start."""
     from mlpx.groups import stacked
     from mlpx.groups.executors import TrialTask, run_stacked
     from mlpx.runs import RunDir
@@ -623,11 +624,39 @@ def test_ctrl_c_that_reaches_one_trial_while_another_completes_still_stops_the_c
     def ctrl_c_in_s0s_last_epoch(self, record):
         if self.path.name == "s0" and record["epoch"] == 3:
             raise KeyboardInterrupt
+        if self.path.name == "s1" and record["epoch"] == 3 and s1_ends == "failed":
+            raise OSError("disk full")
         append_metrics(self, record)
 
     monkeypatch.setattr(RunDir, "append_metrics", ctrl_c_in_s0s_last_epoch)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
     tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
     ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
-    assert ended == [("s0", "interrupted"), ("s1", "completed")]
+    assert ended == [("s0", "interrupted"), ("s1", s1_ends)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0", "s1"]
+
+
+def test_ctrl_c_while_a_trial_sets_up_ends_it_interrupted_and_stops_the_chunks(
+    monkeypatch, tmp_path
+):
+    """Ctrl-C while s0 writes its config.yaml (before its loop, which would catch it): the
+    trial ends interrupted with the time it took, and no later chunk starts."""
+    from mlpx.groups import stacked
+    from mlpx.groups.executors import TrialTask, run_stacked
+    from mlpx.runs import RunDir
+
+    write_config = RunDir.write_config
+
+    def ctrl_c_in_s0s_setup(self, config):
+        if self.path.name == "s0":
+            raise KeyboardInterrupt
+        write_config(self, config)
+
+    monkeypatch.setattr(RunDir, "write_config", ctrl_c_in_s0s_setup)
+    monkeypatch.setattr(stacked, "chunk_size", lambda *args: 1)
+    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(2)]
+    started = time.perf_counter()
+    ((task, outcome),) = run_stacked(tasks, tmp_path)
+    assert (task.name, outcome.status) == ("s0", "interrupted")
+    assert 0 < outcome.seconds <= time.perf_counter() - started
+    assert not (tmp_path / "s1").exists()
