@@ -326,3 +326,36 @@ def test_a_dumped_config_is_the_text_pure_python_yaml_writes():
         assert text == yaml.dump(config.to_dict(), Dumper=PurePython, sort_keys=False), path
         assert "hidden: [" in text
         assert build_config(yaml.safe_load(text), []) == config
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        # a Literal field, a registry field (in the registry's order)
+        ("model.activation=5", "one of relu, sigmoid, tanh"),
+        ("loss=5", "one of cross_entropy, nll, mse, mae, huber"),
+        ("schedule.name=5", "one of constant, step, multistep, exponential, cosine, plateau"),
+        # a kind and its bounds: > (gt), >= (ge), < (lt), <= (le), two joined by "and"
+        ("optimizer.lr=[1]", "a number > 0.0"),
+        ("regularization.l1=x", "a number >= 0.0"),
+        ("model.dropout=x", "a number >= 0.0 and < 1.0"),
+        ("optimizer.lr_decay=x", "a number > 0.0 and <= 1.0"),
+        ("seed=x", "an integer >= 0 and <= 4294967295"),
+        ("train.batch_size=x", "an integer >= 1"),
+        ("train.early_stopping=x", "an integer or null >= 1"),
+        ("data.path=5", "a string or null"),
+        ("data.root=5", "a string"),
+        ("data.download=5", "true or false"),
+        ("model.hidden=x", "a non-empty list of positive integers, e.g. [64, 32]"),
+        # fields whose type says less than the rule
+        ("device=5", "auto, cpu, cuda or cuda:N"),
+        ("threads=x", "auto or a number of threads >= 1"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_told_what_its_field_allows(override, expected):
+    """The "expected ..." of every kind of field, read from the schema, written out by hand."""
+    key, _, value = override.partition("=")
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [override])
+    shown = value if value in ("5", "[1]") else repr(value)
+    assert str(error.value) == f"{key}: {shown} is not allowed; expected {expected}"
