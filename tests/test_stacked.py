@@ -660,3 +660,68 @@ def test_ctrl_c_while_a_trial_sets_up_ends_it_interrupted_and_stops_the_chunks(
     assert (task.name, outcome.status) == ("s0", "interrupted")
     assert 0 < outcome.seconds <= time.perf_counter() - started
     assert not (tmp_path / "s1").exists()
+
+
+# --- how many trials a stack holds ---------------------------------------------------------
+
+
+def test_a_trials_bytes_are_its_parameters_state_and_a_batchs_activations():
+    """64-32-16-10 on batches of 64, worked out by hand: 2,778 parameters (with biases)
+    held four times (weights, gradients, two optimizer slots), and per sample the inputs,
+    the outputs of every layer and five arrays per hidden unit."""
+    from mlpx.config import load_config
+    from mlpx.groups.stacked import trial_bytes
+
+    params = (64 * 32 + 32) + (32 * 16 + 16) + (16 * 10 + 10)
+    assert params == 2778
+    activations = 64 * ((64 + 32 + 16 + 10) + 5 * (32 + 16))
+    for dtype, itemsize in (("float32", 4), ("float64", 8)):
+        config = load_config(None, ["model.hidden=[32,16]", "train.batch_size=64"])
+        config.dtype = dtype
+        assert trial_bytes(config, 64, 10) == itemsize * (4 * params + activations)
+
+
+MEMINFO = "MemTotal:       24000000 kB\nMemFree:         1000000 kB\nMemAvailable:    9000000 kB\n"
+
+
+@pytest.mark.parametrize(
+    ("meminfo", "sysconf", "expected"),
+    [
+        (MEMINFO, None, 9_000_000 * 1024),  # Linux: MemAvailable, in kB
+        (MEMINFO.replace("MemAvailable", "Available"), "pages", 1000 * 4096),  # no such line
+        (None, "pages", 1000 * 4096),  # no /proc/meminfo: the free pages
+        (None, None, 1 << 30),  # neither: 1 GiB
+    ],
+    ids=["meminfo", "no-line", "no-proc", "nothing"],
+)
+def test_available_memory_reads_memavailable_else_the_free_pages_else_1_gib(
+    monkeypatch, meminfo, sysconf, expected
+):
+    import io
+
+    from mlpx.groups import stacked
+
+    def fake_open(path, *args, **kwargs):
+        if path != "/proc/meminfo" or meminfo is None:
+            raise FileNotFoundError(path)
+        return io.StringIO(meminfo)
+
+    def fake_sysconf(name):
+        if sysconf is None:
+            raise ValueError(name)
+        return {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}[name]
+
+    monkeypatch.setattr(stacked, "open", fake_open, raising=False)
+    monkeypatch.setattr(stacked.os, "sysconf", fake_sysconf)
+    assert stacked.available_memory() == expected
+
+
+def test_a_chunk_is_the_memory_share_over_a_trials_bytes_and_at_least_one(monkeypatch):
+    from mlpx.config import load_config
+    from mlpx.groups import stacked
+
+    config = load_config(None, [])
+    one = stacked.trial_bytes(config, 64, 10)
+    for memory, size in ((one * 40 + 3, 10), (one * 4, 1), (one * 3, 1), (0, 1)):
+        monkeypatch.setattr(stacked, "available_memory", lambda memory=memory: memory)
+        assert stacked.chunk_size(config, 64, 10) == size  # a quarter of it, rounded down
