@@ -636,30 +636,67 @@ def test_ctrl_c_that_reaches_one_trial_while_another_ends_still_stops_the_chunks
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0", "s1"]
 
 
-def test_ctrl_c_while_a_trial_sets_up_ends_it_interrupted_and_stops_the_chunks(
+def test_ctrl_c_while_a_trial_sets_up_interrupts_its_chunk_and_stops_the_chunks(
     monkeypatch, tmp_path
 ):
-    """Ctrl-C while s0 writes its config.yaml (before its loop, which would catch it): the
-    trial ends interrupted with the time it took, and no later chunk starts."""
+    """Ctrl-C while s0 writes its config.yaml (before its loop, which would catch it) ends s0
+    interrupted, with the time it took; s1 fails at the same point with an error of its own;
+    s2, of the same chunk, is stopped as interrupted before its first epoch; s3, of the
+    next chunk, never starts."""
     from mlpx.groups import stacked
     from mlpx.groups.executors import TrialTask, run_stacked
     from mlpx.runs import RunDir
 
     write_config = RunDir.write_config
 
-    def ctrl_c_in_s0s_setup(self, config):
+    def setups_that_end(self, config):
         if self.path.name == "s0":
             raise KeyboardInterrupt
+        if self.path.name == "s1":
+            raise OSError("disk full")
         write_config(self, config)
 
-    monkeypatch.setattr(RunDir, "write_config", ctrl_c_in_s0s_setup)
-    monkeypatch.setattr(stacked, "chunk_size", lambda *args: 1)
-    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(2)]
+    monkeypatch.setattr(RunDir, "write_config", setups_that_end)
+    monkeypatch.setattr(stacked, "chunk_size", lambda *args: 3)
+    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
     started = time.perf_counter()
-    ((task, outcome),) = run_stacked(tasks, tmp_path)
-    assert (task.name, outcome.status) == ("s0", "interrupted")
-    assert 0 < outcome.seconds <= time.perf_counter() - started
-    assert not (tmp_path / "s1").exists()
+    ended = list(run_stacked(tasks, tmp_path))
+    wall = time.perf_counter() - started
+    assert [(t.name, o.status) for t, o in ended] == [
+        ("s0", "interrupted"),
+        ("s1", "failed"),
+        ("s2", "interrupted"),
+    ]
+    assert ended[1][1].error == "OSError: disk full"
+    assert all(0 < o.seconds <= wall for _, o in ended)
+    assert read_json(tmp_path / "s2" / "summary.json")["epochs_completed"] == 0
+    assert not (tmp_path / "s3").exists()
+
+
+def test_a_trial_interrupted_on_its_own_stops_the_others_even_if_one_ends_beside_it(
+    monkeypatch, tmp_path
+):
+    """Ctrl-C lands in s0's bookkeeping of epoch 2 (of 4), in the round where s1 stops early
+    (completed): s2 must not train on, but end interrupted after 2 epochs."""
+    from mlpx.groups.executors import TrialTask, run_stacked
+    from mlpx.runs import RunDir
+
+    append_metrics = RunDir.append_metrics
+
+    def ctrl_c_in_s0s_epoch_2(self, record):
+        if self.path.name == "s0" and record["epoch"] == 2:
+            raise KeyboardInterrupt
+        append_metrics(self, record)
+
+    monkeypatch.setattr(RunDir, "append_metrics", ctrl_c_in_s0s_epoch_2)
+    four = STACK_BASE | {"train": {"epochs": 4}}
+    stops = {"optimizer": {"name": "sgd", "lr": 2.0}, "train": {"epochs": 4, "early_stopping": 1}}
+    configs = [four | {"seed": 0}, four | stops | {"seed": 3}, four | {"seed": 2}]
+    tasks = [TrialTask(f"s{k}", config) for k, config in enumerate(configs)]
+    ended = [
+        (t.name, o.status, o.summary["epochs_completed"]) for t, o in run_stacked(tasks, tmp_path)
+    ]
+    assert ended == [("s0", "interrupted", 1), ("s1", "completed", 2), ("s2", "interrupted", 2)]
 
 
 # --- how many trials a stack holds ---------------------------------------------------------
