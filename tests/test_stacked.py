@@ -699,6 +699,32 @@ def test_a_trial_interrupted_on_its_own_stops_the_others_even_if_one_ends_beside
     assert ended == [("s0", "interrupted", 1), ("s1", "completed", 2), ("s2", "interrupted", 2)]
 
 
+def test_a_stack_leaves_its_trials_plots_to_mlpx_plot(tmp_path):
+    """Drawing outlasts training: with plots on, a stacked trial writes everything else."""
+    from mlpx.groups.executors import TrialTask, run_stacked
+
+    config = {"backend": "numpy", "train": {"epochs": 2}}
+    tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in (0, 1)]
+    assert [o.status for _, o in run_stacked(tasks, tmp_path)] == ["completed"] * 2
+    for task in tasks:
+        assert (tmp_path / task.name / "report.txt").is_file()
+        assert not (tmp_path / task.name / "plots").exists()
+
+
+def test_run_stacked_trains_each_trial_as_run_trial_does(tmp_path):
+    """In this process: each trial of a stack (its own seed and data split, float64 data)
+    holds the numbers of the same trial run alone."""
+    from mlpx.groups.executors import TrialTask, run_stacked, run_trial
+
+    config = STACK_BASE | {"dtype": "float64", "optimizer": {"name": "sgd", "lr": 0.05}}
+    tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in (0, 1)]
+    assert [o.status for _, o in run_stacked(tasks, tmp_path / "stack")] == ["completed"] * 2
+    for task in tasks:
+        alone = tmp_path / "alone" / task.name
+        assert run_trial(task, alone).status == "completed"
+        assert_same_run(tmp_path / "stack" / task.name, alone)
+
+
 # --- how many trials a stack holds ---------------------------------------------------------
 
 
