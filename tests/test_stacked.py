@@ -501,7 +501,8 @@ def test_a_sweeps_thread_cap_stands_for_auto_and_keeps_an_explicit_count(
 
 # --- run_stacked in this process: what a stack's trial process runs ----------------------
 
-STACK_BASE = {"backend": "numpy", "train": {"epochs": 3}, "output": {"plots": False}}
+STACK_BASE = {"backend": "numpy", "dtype": "float64", "train": {"epochs": 3}}
+STACK_BASE |= {"output": {"plots": False}}
 SWEEP_COMMAND = ["mlpx", "sweep", "lr", "--values", "1e4,0.01"]
 
 
@@ -518,7 +519,7 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
     configs = {
         "ok-0": STACK_BASE | sgd | {"seed": 0},
         "ok-1": STACK_BASE | sgd | {"seed": 1},
-        "diverges": STACK_BASE | {"optimizer": {"name": "sgd", "lr": 1e4}},
+        "diverges": STACK_BASE | {"optimizer": {"name": "sgd", "lr": 1e12}},
         # early stopping ends a run as completed, with a message that is no error
         "stops": STACK_BASE
         | {"optimizer": {"name": "sgd", "lr": 2.0}, "seed": 3}

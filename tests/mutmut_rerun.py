@@ -1,0 +1,75 @@
+"""Run chosen mutants of mutmut's copy again, one at a time, against chosen tests.
+
+mutmut gives a mutant only the tests that called its function in the test's own process.
+Functions that a sweep runs in its trial processes are reached there by few tests or none,
+although the sweep tests run them (a trial process inherits ``MUTANT_UNDER_TEST``). Run from
+the directory that holds ``mutants/``, after ``mutmut run``::
+
+    python tests/mutmut_rerun.py --names 'executors\\.x_run_stacked' -- tests/test_stacked.py
+    python tests/mutmut_rerun.py --codes 33 --names 'executors\\.' -- tests/test_sweep.py
+
+``--codes`` picks mutmut's results to run again (0: survived, 33: no test reached it);
+``--names`` is a regular expression on the mutant's name; the rest goes to pytest, which
+runs in ``mutants/`` with ``-x``. Each result (pytest's exit code: 0 survived, 1 killed) is
+kept in ``mutants/rerun.json`` with the tests it ran; a mutant already killed there is not
+run again. See docs/MUTATION.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MUTANTS = Path("mutants")
+RESULTS = MUTANTS / "rerun.json"
+
+
+def chosen(codes: set[int], names: str, done: dict) -> list[str]:
+    """The mutants whose mutmut result is one of ``codes`` and whose name matches, less
+    those already killed by a rerun."""
+    picked = []
+    for meta in sorted(MUTANTS.glob("mlpx/**/*.meta")):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if code in codes and re.search(names, name) and done.get(name, {}).get("code") != 1:
+                picked.append(name)
+    return picked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codes", default="0,33", help="mutmut results to rerun (0,33)")
+    parser.add_argument("--names", required=True, help="regular expression on mutant names")
+    parser.add_argument("pytest_args", nargs="+", help="test files and pytest options")
+    args = parser.parse_args()
+    if not MUTANTS.is_dir():
+        sys.exit("error: no mutants/ here; run this where mutmut ran")
+    done = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    todo = chosen({int(c) for c in args.codes.split(",")}, args.names, done)
+    print(f"{len(todo)} mutant(s) to run", flush=True)
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:xdist"]
+    command += ["-p", "no:randomly", "-p", "no:cacheprovider", *args.pytest_args]
+    for name in todo:
+        started = time.time()
+        env = os.environ | {"MUTANT_UNDER_TEST": name}
+        try:
+            result = subprocess.run(
+                command, cwd=MUTANTS, env=env, capture_output=True, text=True, timeout=1800
+            )
+            code, last = result.returncode, (result.stdout.strip().splitlines() or [""])[-1]
+        except subprocess.TimeoutExpired:
+            code, last = "timeout", ""
+        seconds = round(time.time() - started, 1)
+        done[name] = {"code": code, "tests": args.pytest_args, "seconds": seconds, "last": last}
+        RESULTS.with_suffix(".tmp").write_text(json.dumps(done, indent=1))
+        RESULTS.with_suffix(".tmp").replace(RESULTS)
+        print(time.strftime("%H:%M:%S"), name, code, seconds, last[:80], flush=True)
+
+
+if __name__ == "__main__":
+    main()
