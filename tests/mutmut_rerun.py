@@ -11,8 +11,8 @@ the directory that holds ``mutants/``, after ``mutmut run``::
 ``--codes`` picks mutmut's results to run again (0: survived, 33: no test reached it);
 ``--names`` is a regular expression on the mutant's name; the rest goes to pytest, which
 runs in ``mutants/`` with ``-x``. Each result (pytest's exit code: 0 survived, 1 killed) is
-kept in ``mutants/rerun.json`` with the tests it ran; a mutant already killed there is not
-run again. See docs/MUTATION.md.
+kept in ``mutants/rerun.json`` with the tests it ran; a mutant killed there, or survived with
+the same tests, is not run again (so an interrupted rerun resumes). See docs/MUTATION.md.
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ MUTANTS = Path("mutants")
 RESULTS = MUTANTS / "rerun.json"
 
 
-def chosen(codes: set[int], names: str, done: dict) -> list[str]:
+def chosen(codes: set[int], names: str, done: dict, tests: list[str]) -> list[str]:
     """The mutants whose mutmut result is one of ``codes`` and whose name matches, less
-    those already killed by a rerun."""
+    those a rerun has killed or has run with these same tests."""
     picked = []
     for meta in sorted(MUTANTS.glob("mlpx/**/*.meta")):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code in codes and re.search(names, name) and done.get(name, {}).get("code") != 1:
+            before = done.get(name, {})
+            if before.get("code") == 1 or (before.get("code") == 0 and before["tests"] == tests):
+                continue
+            if code in codes and re.search(names, name):
                 picked.append(name)
     return picked
 
@@ -50,7 +53,8 @@ def main() -> None:
     if not MUTANTS.is_dir():
         sys.exit("error: no mutants/ here; run this where mutmut ran")
     done = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    todo = chosen({int(c) for c in args.codes.split(",")}, args.names, done)
+    codes = {int(c) for c in args.codes.split(",")}
+    todo = chosen(codes, args.names, done, args.pytest_args)
     print(f"{len(todo)} mutant(s) to run", flush=True)
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:xdist"]
     command += ["-p", "no:randomly", "-p", "no:cacheprovider", *args.pytest_args]
