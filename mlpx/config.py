@@ -243,15 +243,13 @@ class ScheduleConfig(Section):
         for key in SCHEDULE_SETTINGS:
             if key in entry.settings:
                 if data.get(key) is None and entry.settings[key] is REQUIRED:
-                    raise SettingError(
-                        f"schedule.{key}", None, f"schedule {entry.name} needs {key}"
-                    )
+                    raise SettingError(key, None, f"schedule {entry.name} needs {key}")
                 if data.get(key) is None:
                     data[key] = entry.settings[key]
             elif data.get(key) is not None:
                 takes = ", ".join(entry.settings) or "no settings"
                 raise SettingError(
-                    f"schedule.{key}",
+                    key,
                     data[key],
                     f"schedule {entry.name} does not take {key}; it takes {takes} "
                     "(and warmup_epochs, as every schedule)",
@@ -291,7 +289,7 @@ class TrainConfig(Section):
     def _one_clip(self) -> TrainConfig:
         if self.clip_grad_norm is not None and self.clip_grad_value is not None:
             raise SettingError(
-                "train.clip_grad_value",
+                "clip_grad_value",
                 self.clip_grad_value,
                 "choose one way of clipping: train.clip_grad_norm or train.clip_grad_value",
             )
