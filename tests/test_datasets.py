@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import random
+import re
 import zipfile
 from pathlib import Path
 from urllib.error import URLError
@@ -30,8 +31,13 @@ IDX = [
 
 
 def one_error_line(result) -> str:
+    """The one ``error: ...`` line a refused command prints; a key path it starts with names
+    each section once (a section's own check once gave schedule.schedule.step_size)."""
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    key = re.match(r"error: ([A-Za-z_][\w.]*): ", lines[0])
+    parts = key.group(1).split(".") if key else []
+    assert all(a != b for a, b in zip(parts, parts[1:], strict=False)), lines[0]
     return lines[0]
 
 

@@ -291,7 +291,8 @@ def test_the_quick_exit_keeps_exit_codes_output_and_exit_handlers(tmp_path, thre
     if code:
         assert result.stderr.strip() == "error: no-such.yaml: no such config file"
     else:
-        assert result.stdout.startswith("mlpx ")
+        # the thread may print first: starting mlpx can outlast its 0.5 s on a busy machine
+        assert any(line.startswith("mlpx ") for line in result.stdout.splitlines())
     assert ("thread done" in result.stdout) == (thread == "thread")
 
 
