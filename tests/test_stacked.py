@@ -726,6 +726,62 @@ def test_run_stacked_trains_each_trial_as_run_trial_does(tmp_path):
         assert_same_run(tmp_path / "stack" / task.name, alone)
 
 
+def test_run_trial_turns_every_way_a_trial_ends_into_its_outcome(monkeypatch, tmp_path):
+    """A trial in a process of its own (``run_trial``): completed without error, early
+    stopping's message being none; diverged with its message; an existing directory
+    refused with that directory's summary; a bug in a step failed with its type and
+    message; Ctrl-C before the loop interrupted. Each with the time it took, and each run
+    records the sweep's command line."""
+    from mlpx.backends.numpy.backend import NumpyBackend
+    from mlpx.groups.executors import TrialTask, run_trial
+    from mlpx.runs import RunDir
+
+    sgd = {"optimizer": {"name": "sgd", "lr": 0.01}}
+    stops = {"optimizer": {"name": "sgd", "lr": 2.0}, "seed": 3}
+    stops |= {"train": {"epochs": 3, "early_stopping": 1}}
+    cases = {
+        "ok": (STACK_BASE | sgd, "completed", None),
+        "stops": (STACK_BASE | stops, "completed", None),
+        "diverges": (STACK_BASE | {"optimizer": {"name": "sgd", "lr": 1e12}}, "diverged", ""),
+    }
+    for name, (config, status, error) in cases.items():
+        started = time.perf_counter()
+        outcome = run_trial(TrialTask(name, config, command=SWEEP_COMMAND), tmp_path / name)
+        summary = read_json(tmp_path / name / "summary.json")
+        assert (outcome.status, outcome.summary) == (status, summary), name
+        assert outcome.error == (summary["message"] if error is not None else None), name
+        assert 0 < outcome.seconds <= time.perf_counter() - started
+        assert read_json(tmp_path / name / "env.json")["command"] == SWEEP_COMMAND
+    assert read_json(tmp_path / "stops" / "summary.json")["message"].startswith("early stop")
+
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "summary.json").write_text('{"status": "completed", "mine": 1}')
+    taken = run_trial(TrialTask("taken", STACK_BASE), tmp_path / "taken")
+    assert (taken.status, taken.summary) == ("failed", {"status": "completed", "mine": 1})
+    assert taken.error == f"{tmp_path / 'taken'} already exists; mlpx never overwrites a run"
+
+    def bug(*args):
+        raise ValueError("a bug in a step")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(NumpyBackend, "train_step", bug)
+        failed = run_trial(TrialTask("bug", STACK_BASE), tmp_path / "bug")
+    assert (failed.status, failed.error) == ("failed", "ValueError: a bug in a step")
+    assert failed.summary == read_json(tmp_path / "bug" / "summary.json")
+    assert failed.summary["status"] == "failed"
+
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RunDir, "write_env", ctrl_c)  # after config.yaml, before the summary
+        started = time.perf_counter()
+        stopped = run_trial(TrialTask("stopped", STACK_BASE), tmp_path / "stopped")
+    assert (stopped.status, stopped.error, stopped.summary) == ("interrupted", "interrupted", None)
+    assert 0 < stopped.seconds <= time.perf_counter() - started
+    assert (tmp_path / "stopped" / "config.yaml").is_file()
+
+
 # --- how many trials a stack holds ---------------------------------------------------------
 
 
