@@ -359,3 +359,53 @@ def test_a_value_of_the_wrong_kind_is_told_what_its_field_allows(override, expec
         load_config(None, [override])
     shown = value if value in ("5", "[1]") else repr(value)
     assert str(error.value) == f"{key}: {shown} is not allowed; expected {expected}"
+
+
+TOP_KEYS = (
+    "name, seed, backend, device, dtype, threads, task, loss, huber_delta, data, model, "
+    "optimizer, schedule, regularization, train, output"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "overrides", "message"),
+    [
+        # the whole config is not a mapping (from Python: a file is refused before)
+        ([1], [], f"config: expected a section (mapping) with keys {TOP_KEYS}, got [1]"),
+        # an unknown top-level key: the nearest key anywhere, the top level's keys
+        ({}, ["lr=0.1"], f"lr: unknown key; did you mean 'optimizer.lr'? allowed here: {TOP_KEYS}"),
+        ({}, ["foo.bar=1"], f"foo: unknown key; allowed here: {TOP_KEYS}"),
+        # an unknown key of a section: that section's keys
+        (
+            {},
+            ["model.hiden=[3]"],
+            "model.hiden: unknown key; did you mean 'model.hidden'? allowed here: kind, hidden, "
+            "activation, dropout, batchnorm, init, init_std",
+        ),
+        # the first problem, and how many other keys have one
+        (
+            {},
+            ["model.dropout=x", "optimizer.lr=x"],
+            "model.dropout: 'x' is not allowed; expected a number >= 0.0 and < 1.0 "
+            "(and 1 more problem(s))",
+        ),
+        (
+            {},
+            ["model.dropout=x", "optimizer.lr=x", "train.epochs=x"],
+            "model.dropout: 'x' is not allowed; expected a number >= 0.0 and < 1.0 "
+            "(and 2 more problem(s))",
+        ),
+        # a union-typed field reports one error per member: one problem, one key path
+        (
+            {},
+            ["threads=[1]"],
+            "threads: [1] is not allowed; expected auto or a number of threads >= 1",
+        ),
+    ],
+)  # fmt: skip
+def test_a_config_error_names_its_key_path_once_and_counts_the_other_problems(
+    data, overrides, message
+):
+    with pytest.raises(ConfigError) as error:
+        build_config(data, overrides)
+    assert str(error.value) == message
