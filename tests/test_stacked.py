@@ -759,6 +759,10 @@ def test_run_trial_turns_every_way_a_trial_ends_into_its_outcome(monkeypatch, tm
     taken = run_trial(TrialTask("taken", STACK_BASE), tmp_path / "taken")
     assert (taken.status, taken.summary) == ("failed", {"status": "completed", "mine": 1})
     assert taken.error == f"{tmp_path / 'taken'} already exists; mlpx never overwrites a run"
+    (tmp_path / "file").write_text("not a directory")
+    blocked = run_trial(TrialTask("t", STACK_BASE), tmp_path / "file" / "t")
+    assert (blocked.status, blocked.summary) == ("failed", None)
+    assert blocked.error == f"run directory: {tmp_path / 'file'} exists and is not a directory"
 
     def bug(*args):
         raise ValueError("a bug in a step")

@@ -340,3 +340,6 @@ def test_an_executor_is_one_registry_entry(cli, monkeypatch):
     assert line == "error: --executor ray: expected local, process, stacked, dask or inline"
     line = cli("sweep", "lr", "--executor", "inline", "--jobs", "2", expect=2).output.strip()
     assert line == "error: --jobs is for --executor local, process or stacked, not inline"
+    # an option one executor takes names it alone
+    line = cli("sweep", "lr", "--scheduler", "tcp://h:8786", expect=2).output.strip()
+    assert line == "error: --scheduler is for --executor dask, not local"
