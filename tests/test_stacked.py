@@ -674,6 +674,31 @@ def test_ctrl_c_while_a_trial_sets_up_interrupts_its_chunk_and_stops_the_chunks(
     assert not (tmp_path / "s3").exists()
 
 
+@pytest.mark.parametrize(("setup_raises", "next_chunk"), [("ctrl-c", False), ("error", True)])
+def test_a_chunk_whose_one_trial_ends_in_setup_lets_the_next_start_unless_interrupted(
+    monkeypatch, tmp_path, setup_raises, next_chunk
+):
+    """Chunks of one trial: s0 ends while it sets up. Ctrl-C there stops the sweep's later
+    chunks; an error of s0's own does not stop s1."""
+    from mlpx.groups import stacked
+    from mlpx.groups.executors import TrialTask, run_stacked
+    from mlpx.runs import RunDir
+
+    write_config = RunDir.write_config
+
+    def setup_of_s0_ends(self, config):
+        if self.path.name == "s0":
+            raise KeyboardInterrupt if setup_raises == "ctrl-c" else OSError("disk full")
+        write_config(self, config)
+
+    monkeypatch.setattr(RunDir, "write_config", setup_of_s0_ends)
+    monkeypatch.setattr(stacked, "chunk_size", lambda *args: 1)
+    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(2)]
+    ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
+    first = ("s0", "interrupted" if setup_raises == "ctrl-c" else "failed")
+    assert ended == ([first, ("s1", "completed")] if next_chunk else [first])
+
+
 def test_a_trial_interrupted_on_its_own_stops_the_others_even_if_one_ends_beside_it(
     monkeypatch, tmp_path
 ):
