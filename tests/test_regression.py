@@ -67,9 +67,20 @@ def test_metrics_of_several_outputs_average_as_scikit_learn_does():
         )
 
 
-def test_synth_regression_fits_sin_and_draws_it(cli):
+def test_synth_regression_fits_sin_and_draws_it(cli, monkeypatch):
+    from matplotlib.axes import Axes
+
+    titles = []
+    set_title = Axes.set_title
+    monkeypatch.setattr(
+        Axes, "set_title", lambda ax, t, *a, **k: (titles.append(t), set_title(ax, t, *a, **k))[1]
+    )
     cli.train("configs/synth-regression.yaml", "train.epochs=25", "backend=numpy")
     run = cli.last_run()
+    # the plots are of the validation split, as the report is, and say so in their titles
+    assert any(t.startswith("val: ") and " samples, R² " in t for t in titles), titles
+    assert any(t.startswith("val: residuals, RMSE ") for t in titles), titles
+    assert "Model (map) and val data (points)" in titles
     summary = read_json(run / "summary.json")
     assert summary["test"]["r2"] > 0.85 and summary["test"]["rmse"] < 0.2
     assert set(summary["test"]) == {"loss", "mae", "rmse", "r2"}
