@@ -375,12 +375,26 @@ TOP_KEYS = (
         # an unknown top-level key: the nearest key anywhere, the top level's keys
         ({}, ["lr=0.1"], f"lr: unknown key; did you mean 'optimizer.lr'? allowed here: {TOP_KEYS}"),
         ({}, ["foo.bar=1"], f"foo: unknown key; allowed here: {TOP_KEYS}"),
+        ({}, ["seeed=1"], f"seeed: unknown key; did you mean 'seed'? allowed here: {TOP_KEYS}"),
+        # a slip of a section's name (not a leaf)
+        (
+            {},
+            ["modle.hidden=[3]"],
+            f"modle: unknown key; did you mean 'model'? allowed here: {TOP_KEYS}",
+        ),
         # an unknown key of a section: that section's keys
         (
             {},
             ["model.hiden=[3]"],
             "model.hiden: unknown key; did you mean 'model.hidden'? allowed here: kind, hidden, "
             "activation, dropout, batchnorm, init, init_std",
+        ),
+        # inside a section, a guess only from that section's keys
+        (
+            {},
+            ["model.lrr=1"],
+            "model.lrr: unknown key; allowed here: kind, hidden, activation, dropout, batchnorm, "
+            "init, init_std",
         ),
         # the first problem, and how many other keys have one
         (
