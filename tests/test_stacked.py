@@ -12,6 +12,7 @@ import pytest
 from conftest import Cli, read_json, read_jsonl
 
 from mlpx.backends import backend_class
+from mlpx.groups.executors import TrialTask, run_stacked, run_trial
 
 STEPS_9_EPOCHS = 9 * 23  # digits: 1438 training samples, batches of 64
 FLOAT64 = ("-s", "backend=numpy", "-s", "dtype=float64", "-s", "output.plots=false")
@@ -432,7 +433,6 @@ def test_ctrl_c_ends_a_stack_as_interrupted_and_resume_finishes_it(cli, tmp_path
 
 def test_a_stack_too_big_for_memory_trains_in_chunks_with_the_same_numbers(monkeypatch, tmp_path):
     from mlpx.groups import stacked
-    from mlpx.groups.executors import TrialTask, run_stacked
 
     config = {"backend": "numpy", "dtype": "float64", "train": {"epochs": 2}}
     config |= {"output": {"plots": False}}
@@ -471,7 +471,6 @@ def test_a_sweeps_thread_cap_stands_for_auto_and_keeps_an_explicit_count(
     import yaml
 
     from mlpx import backends
-    from mlpx.groups.executors import TrialTask, run_stacked, run_trial
 
     monkeypatch.setattr(backends, "free_cores", lambda: 2)
     # 64-512-512-10 on batches of 256: a step big enough that auto does not pick 1 thread
@@ -503,7 +502,12 @@ def test_a_sweeps_thread_cap_stands_for_auto_and_keeps_an_explicit_count(
 
 STACK_BASE = {"backend": "numpy", "dtype": "float64", "train": {"epochs": 3}}
 STACK_BASE |= {"output": {"plots": False}}
-SWEEP_COMMAND = ["mlpx", "sweep", "lr", "--values", "1e4,0.01"]
+SWEEP_COMMAND = ["mlpx", "sweep", "lr", "--values", "1e12,0.01"]
+
+
+def seeds(n: int) -> list[TrialTask]:
+    """Trials s0, s1, ... of STACK_BASE with seeds 0, 1, ..."""
+    return [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(n)]
 
 
 def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_path):
@@ -513,7 +517,6 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
     message is none). Each outcome's
     summary is its summary.json, its seconds lie within the call's, and every run trained
     records the sweep's command line."""
-    from mlpx.groups.executors import TrialTask, run_stacked
 
     sgd = {"optimizer": {"name": "sgd", "lr": 0.01}}
     configs = {
@@ -557,7 +560,6 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
 def test_an_error_in_the_stacked_arithmetic_fails_every_trial_still_going(monkeypatch, tmp_path):
     """What the trials are told: the exception's type and message (not an mlpx error)."""
     from mlpx.backends.numpy.stacked import NumpyStack
-    from mlpx.groups.executors import TrialTask, run_stacked
 
     epochs = []
     train_epoch = NumpyStack.train_epoch
@@ -569,7 +571,7 @@ def test_an_error_in_the_stacked_arithmetic_fails_every_trial_still_going(monkey
         train_epoch(self, active)
 
     monkeypatch.setattr(NumpyStack, "train_epoch", breaks_in_epoch_2)
-    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in (0, 1)]
+    tasks = seeds(2)
     outcomes = dict((t.name, o) for t, o in run_stacked(tasks, tmp_path))
     assert sorted(outcomes) == ["s0", "s1"]
     for name, outcome in outcomes.items():
@@ -585,7 +587,6 @@ def test_ctrl_c_in_a_chunk_ends_its_trials_interrupted_and_starts_no_later_chunk
 ):
     from mlpx.backends.numpy.stacked import NumpyStack
     from mlpx.groups import stacked
-    from mlpx.groups.executors import TrialTask, run_stacked
 
     epochs = []
     train_epoch = NumpyStack.train_epoch
@@ -598,7 +599,7 @@ def test_ctrl_c_in_a_chunk_ends_its_trials_interrupted_and_starts_no_later_chunk
 
     monkeypatch.setattr(NumpyStack, "train_epoch", ctrl_c_in_epoch_2)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
-    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
+    tasks = seeds(4)
     outcomes = dict((t.name, o) for t, o in run_stacked(tasks, tmp_path))
     assert sorted(outcomes) == ["s0", "s1"]  # the second chunk never started
     assert not (tmp_path / "s2").exists() and not (tmp_path / "s3").exists()
@@ -617,7 +618,6 @@ def test_ctrl_c_that_reaches_one_trial_while_another_ends_still_stops_the_chunks
     metrics) in the round where another trial ends (completes, or fails with an error of
     its own): s0 ends interrupted, s1 after it, and the next chunk does not start."""
     from mlpx.groups import stacked
-    from mlpx.groups.executors import TrialTask, run_stacked
     from mlpx.runs import RunDir
 
     append_metrics = RunDir.append_metrics
@@ -631,7 +631,7 @@ def test_ctrl_c_that_reaches_one_trial_while_another_ends_still_stops_the_chunks
 
     monkeypatch.setattr(RunDir, "append_metrics", ctrl_c_in_s0s_last_epoch)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
-    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
+    tasks = seeds(4)
     ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
     assert ended == [("s0", "interrupted"), ("s1", s1_ends)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0", "s1"]
@@ -645,7 +645,6 @@ def test_ctrl_c_while_a_trial_sets_up_interrupts_its_chunk_and_stops_the_chunks(
     s2, of the same chunk, is stopped as interrupted before its first epoch; s3, of the
     next chunk, never starts."""
     from mlpx.groups import stacked
-    from mlpx.groups.executors import TrialTask, run_stacked
     from mlpx.runs import RunDir
 
     write_config = RunDir.write_config
@@ -659,7 +658,7 @@ def test_ctrl_c_while_a_trial_sets_up_interrupts_its_chunk_and_stops_the_chunks(
 
     monkeypatch.setattr(RunDir, "write_config", setups_that_end)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 3)
-    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(4)]
+    tasks = seeds(4)
     started = time.perf_counter()
     ended = list(run_stacked(tasks, tmp_path))
     wall = time.perf_counter() - started
@@ -681,7 +680,6 @@ def test_a_chunk_whose_one_trial_ends_in_setup_lets_the_next_start_unless_interr
     """Chunks of one trial: s0 ends while it sets up. Ctrl-C there stops the sweep's later
     chunks; an error of s0's own does not stop s1."""
     from mlpx.groups import stacked
-    from mlpx.groups.executors import TrialTask, run_stacked
     from mlpx.runs import RunDir
 
     write_config = RunDir.write_config
@@ -693,7 +691,7 @@ def test_a_chunk_whose_one_trial_ends_in_setup_lets_the_next_start_unless_interr
 
     monkeypatch.setattr(RunDir, "write_config", setup_of_s0_ends)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 1)
-    tasks = [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(2)]
+    tasks = seeds(2)
     ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
     first = ("s0", "interrupted" if setup_raises == "ctrl-c" else "failed")
     assert ended == ([first, ("s1", "completed")] if next_chunk else [first])
@@ -704,7 +702,6 @@ def test_a_trial_interrupted_on_its_own_stops_the_others_even_if_one_ends_beside
 ):
     """Ctrl-C lands in s0's bookkeeping of epoch 2 (of 4), in the round where s1 stops early
     (completed): s2 must not train on, but end interrupted after 2 epochs."""
-    from mlpx.groups.executors import TrialTask, run_stacked
     from mlpx.runs import RunDir
 
     append_metrics = RunDir.append_metrics
@@ -727,7 +724,6 @@ def test_a_trial_interrupted_on_its_own_stops_the_others_even_if_one_ends_beside
 
 def test_a_stack_leaves_its_trials_plots_to_mlpx_plot(tmp_path):
     """Drawing outlasts training: with plots on, a stacked trial writes everything else."""
-    from mlpx.groups.executors import TrialTask, run_stacked
 
     config = {"backend": "numpy", "train": {"epochs": 2}}
     tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in (0, 1)]
@@ -740,7 +736,6 @@ def test_a_stack_leaves_its_trials_plots_to_mlpx_plot(tmp_path):
 def test_run_stacked_trains_each_trial_as_run_trial_does(tmp_path):
     """In this process: each trial of a stack (its own seed and data split, float64 data)
     holds the numbers of the same trial run alone."""
-    from mlpx.groups.executors import TrialTask, run_stacked, run_trial
 
     config = STACK_BASE | {"dtype": "float64", "optimizer": {"name": "sgd", "lr": 0.05}}
     tasks = [TrialTask(f"s{seed}", config | {"seed": seed}) for seed in (0, 1)]
@@ -758,7 +753,6 @@ def test_run_trial_turns_every_way_a_trial_ends_into_its_outcome(monkeypatch, tm
     message; Ctrl-C before the loop interrupted. Each with the time it took, and each run
     records the sweep's command line."""
     from mlpx.backends.numpy.backend import NumpyBackend
-    from mlpx.groups.executors import TrialTask, run_trial
     from mlpx.runs import RunDir
 
     sgd = {"optimizer": {"name": "sgd", "lr": 0.01}}
