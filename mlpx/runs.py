@@ -21,7 +21,7 @@ import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import numpy as np
 
@@ -38,9 +38,12 @@ from mlpx.data.vision import one_line
 from mlpx.errors import RunDirError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from mlpx.backends import Backend
+
+Result = TypeVar("Result")
+"""What a reader of normalization.npz returns."""
 
 CONFIG = "config.yaml"
 """The resolved config, every default filled in; ``mlpx train`` it to rerun."""
@@ -352,24 +355,27 @@ class RunDir:
     def read_normalization(self) -> Normalization:
         """The normalisation of normalization.npz; a RunDirError when it is missing or
         damaged."""
+        return self._read_normalization_file(Normalization.from_arrays)
+
+    def read_target_scaling(self) -> Normalization | None:
+        """The targets' standardisation of a regression run (normalization.npz's
+        ``target_shift`` and ``target_scale``), or None for a classification run; a
+        RunDirError when the file is missing or damaged."""
+        return self._read_normalization_file(_target_scaling)
+
+    def _read_normalization_file(self, read: Callable[[Any], Result]) -> Result:
+        """``read`` of normalization.npz's arrays (never unpickled: an object array is
+        refused); a RunDirError when the file is missing or damaged."""
         path = self.file(NORMALIZATION)
         if not path.is_file():
             raise RunDirError(f"{self.path}: no {NORMALIZATION}; not a complete run directory")
         try:
             with np.load(path, allow_pickle=False) as arrays:
-                return Normalization.from_arrays(arrays)
+                return read(arrays)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise RunDirError(
                 f"{self.path}: cannot read {NORMALIZATION} ({type(exc).__name__}: {one_line(exc)})"
             ) from None
-
-    def read_target_scaling(self) -> Normalization | None:
-        """The targets' standardisation of a regression run (normalization.npz's
-        ``target_shift`` and ``target_scale``), or None for a classification run."""
-        with np.load(self.file(NORMALIZATION), allow_pickle=False) as arrays:
-            if "target_shift" not in arrays.files:
-                return None
-            return Normalization("standard", arrays["target_shift"], arrays["target_scale"])
 
     def read_model(self, backend_type: type[Backend]) -> dict[str, np.ndarray]:
         """The parameters (by mlpx's names) of the model file ``backend_type`` wrote; a
@@ -395,6 +401,13 @@ class RunDir:
             raise RunDirError(
                 f"{self.path}: cannot read {path.name} ({type(exc).__name__}: {one_line(exc)})"
             ) from None
+
+
+def _target_scaling(arrays: Any) -> Normalization | None:
+    """The targets' standardisation among normalization.npz's arrays, or None."""
+    if "target_shift" not in arrays.files:
+        return None
+    return Normalization("standard", arrays["target_shift"], arrays["target_scale"])
 
 
 def values_csv(values: np.ndarray, names: list[str]) -> str:

@@ -122,20 +122,49 @@ def test_predict_mistakes_are_one_line(cli, challenge_run, tmp_path):
         assert expected in one_error_line(cli(*args, expect=2)), name
     (run / "model.pt").rename(run / "model.bak")
     line = one_error_line(cli("predict", run, "--data", data, expect=2))
-    assert "no model.pt, though the run completed; was it moved or deleted?" in line
+    assert line == f"error: {run}: no model.pt, though the run completed; was it moved or deleted?"
+
+
+def load_error(load, path: Path) -> str:
+    """How ``load(path)`` fails, as a message names it: ``Type: text``."""
+    from mlpx.data.vision import one_line
+
+    try:
+        load(path)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {one_line(exc)}"
+    raise AssertionError(f"{path} loaded")
 
 
 def test_predict_names_a_damaged_run_file_in_one_line(cli, challenge_run):
+    """The whole line, the loader's own error (torch's, numpy's) in it."""
     run, data = challenge_run
+    model = (run / "model.pt").read_bytes()
     (run / "model.pt").write_bytes(b"not a torch file")
     line = one_error_line(cli("predict", run, "--data", data, expect=2))
-    assert f"{run}: cannot read model.pt (" in line
+    why = load_error(lambda p: torch.load(p, weights_only=True), run / "model.pt")
+    assert line == f"error: {run}: cannot read model.pt ({why})"
+    (run / "model.pt").write_bytes(model)
     (run / "normalization.npz").write_bytes(b"PK\x03\x04 torn")
     line = one_error_line(cli("predict", run, "--data", data, expect=2))
-    assert f"{run}: cannot read normalization.npz (" in line
-    (run / "normalization.npz").unlink()
+    why = load_error(lambda p: np.load(p, allow_pickle=False), run / "normalization.npz")
+    assert line == f"error: {run}: cannot read normalization.npz ({why})"
+    # an object array would be unpickled (code run) if allowed: refused, in the inputs'
+    # statistics or in the targets' (a regression's; the second was a traceback)
+    norm = run / "normalization.npz"
+    good = {"method": np.array("standard"), "shift": np.zeros(12), "scale": np.ones(12)}
+    for bad in (
+        {"shift": np.array([{}], dtype=object)},
+        {"target_shift": np.array([{}], dtype=object), "target_scale": np.ones(1)},
+    ):
+        np.savez(norm, **(good | bad))
+        line = one_error_line(cli("predict", run, "--data", data, expect=2))
+        why = load_error(lambda p: dict(np.load(p, allow_pickle=False)), norm)
+        assert why.startswith("ValueError: Object arrays cannot be loaded when allow_pickle=False")
+        assert line == f"error: {run}: cannot read normalization.npz ({why})"
+    norm.unlink()
     line = one_error_line(cli("predict", run, "--data", data, expect=2))
-    assert "no normalization.npz; not a complete run directory" in line
+    assert line == f"error: {run}: no normalization.npz; not a complete run directory"
 
 
 def test_a_completed_run_summary_names_its_predictions(challenge_run):
