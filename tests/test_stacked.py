@@ -510,6 +510,40 @@ def seeds(n: int) -> list[TrialTask]:
     return [TrialTask(f"s{seed}", STACK_BASE | {"seed": seed}) for seed in range(n)]
 
 
+def raise_in_run_dir(monkeypatch, method: str, errors: dict) -> None:
+    """Make ``RunDir.<method>(arg)`` raise ``errors[(trial name, key)]`` where the table has
+    it (``key``: an epoch record's ``epoch``, else None) and work as usual elsewhere."""
+
+    from mlpx.runs import RunDir
+
+    original = getattr(RunDir, method)
+
+    def wrapper(self, arg):
+        key = arg.get("epoch") if isinstance(arg, dict) else None
+        error = errors.get((self.path.name, key))
+        if error is not None:
+            raise error
+        return original(self, arg)
+
+    monkeypatch.setattr(RunDir, method, wrapper)
+
+
+def raise_in_stack_epoch_2(monkeypatch, error: BaseException) -> None:
+    """Make the NumPy stack's second epoch raise ``error`` (the first trains as usual)."""
+    from mlpx.backends.numpy.stacked import NumpyStack
+
+    epochs = []
+    train_epoch = NumpyStack.train_epoch
+
+    def wrapper(self, active):
+        epochs.append(len(active))
+        if len(epochs) == 2:
+            raise error
+        train_epoch(self, active)
+
+    monkeypatch.setattr(NumpyStack, "train_epoch", wrapper)
+
+
 def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_path):
     """A trial that diverges ends first, its summary's message as its error; one whose
     directory exists already fails at once with the run directory's message and that
@@ -559,18 +593,7 @@ def test_run_stacked_yields_each_trial_as_it_ends_with_its_error_and_files(tmp_p
 
 def test_an_error_in_the_stacked_arithmetic_fails_every_trial_still_going(monkeypatch, tmp_path):
     """What the trials are told: the exception's type and message (not an mlpx error)."""
-    from mlpx.backends.numpy.stacked import NumpyStack
-
-    epochs = []
-    train_epoch = NumpyStack.train_epoch
-
-    def breaks_in_epoch_2(self, active):
-        epochs.append(len(active))
-        if len(epochs) == 2:
-            raise FloatingPointError("overflow in matmul")
-        train_epoch(self, active)
-
-    monkeypatch.setattr(NumpyStack, "train_epoch", breaks_in_epoch_2)
+    raise_in_stack_epoch_2(monkeypatch, FloatingPointError("overflow in matmul"))
     tasks = seeds(2)
     outcomes = dict((t.name, o) for t, o in run_stacked(tasks, tmp_path))
     assert sorted(outcomes) == ["s0", "s1"]
@@ -585,19 +608,9 @@ def test_an_error_in_the_stacked_arithmetic_fails_every_trial_still_going(monkey
 def test_ctrl_c_in_a_chunk_ends_its_trials_interrupted_and_starts_no_later_chunk(
     monkeypatch, tmp_path
 ):
-    from mlpx.backends.numpy.stacked import NumpyStack
     from mlpx.groups import stacked
 
-    epochs = []
-    train_epoch = NumpyStack.train_epoch
-
-    def ctrl_c_in_epoch_2(self, active):
-        epochs.append(len(active))
-        if len(epochs) == 2:
-            raise KeyboardInterrupt
-        train_epoch(self, active)
-
-    monkeypatch.setattr(NumpyStack, "train_epoch", ctrl_c_in_epoch_2)
+    raise_in_stack_epoch_2(monkeypatch, KeyboardInterrupt())
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
     tasks = seeds(4)
     outcomes = dict((t.name, o) for t, o in run_stacked(tasks, tmp_path))
@@ -618,18 +631,11 @@ def test_ctrl_c_that_reaches_one_trial_while_another_ends_still_stops_the_chunks
     metrics) in the round where another trial ends (completes, or fails with an error of
     its own): s0 ends interrupted, s1 after it, and the next chunk does not start."""
     from mlpx.groups import stacked
-    from mlpx.runs import RunDir
 
-    append_metrics = RunDir.append_metrics
-
-    def ctrl_c_in_s0s_last_epoch(self, record):
-        if self.path.name == "s0" and record["epoch"] == 3:
-            raise KeyboardInterrupt
-        if self.path.name == "s1" and record["epoch"] == 3 and s1_ends == "failed":
-            raise OSError("disk full")
-        append_metrics(self, record)
-
-    monkeypatch.setattr(RunDir, "append_metrics", ctrl_c_in_s0s_last_epoch)
+    errors = {("s0", 3): KeyboardInterrupt()}
+    if s1_ends == "failed":
+        errors[("s1", 3)] = OSError("disk full")
+    raise_in_run_dir(monkeypatch, "append_metrics", errors)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 2)
     tasks = seeds(4)
     ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
@@ -645,18 +651,9 @@ def test_ctrl_c_while_a_trial_sets_up_interrupts_its_chunk_and_stops_the_chunks(
     s2, of the same chunk, is stopped as interrupted before its first epoch; s3, of the
     next chunk, never starts."""
     from mlpx.groups import stacked
-    from mlpx.runs import RunDir
 
-    write_config = RunDir.write_config
-
-    def setups_that_end(self, config):
-        if self.path.name == "s0":
-            raise KeyboardInterrupt
-        if self.path.name == "s1":
-            raise OSError("disk full")
-        write_config(self, config)
-
-    monkeypatch.setattr(RunDir, "write_config", setups_that_end)
+    errors = {("s0", None): KeyboardInterrupt(), ("s1", None): OSError("disk full")}
+    raise_in_run_dir(monkeypatch, "write_config", errors)
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 3)
     tasks = seeds(4)
     started = time.perf_counter()
@@ -680,16 +677,9 @@ def test_a_chunk_whose_one_trial_ends_in_setup_lets_the_next_start_unless_interr
     """Chunks of one trial: s0 ends while it sets up. Ctrl-C there stops the sweep's later
     chunks; an error of s0's own does not stop s1."""
     from mlpx.groups import stacked
-    from mlpx.runs import RunDir
 
-    write_config = RunDir.write_config
-
-    def setup_of_s0_ends(self, config):
-        if self.path.name == "s0":
-            raise KeyboardInterrupt if setup_raises == "ctrl-c" else OSError("disk full")
-        write_config(self, config)
-
-    monkeypatch.setattr(RunDir, "write_config", setup_of_s0_ends)
+    error = KeyboardInterrupt() if setup_raises == "ctrl-c" else OSError("disk full")
+    raise_in_run_dir(monkeypatch, "write_config", {("s0", None): error})
     monkeypatch.setattr(stacked, "chunk_size", lambda *args: 1)
     tasks = seeds(2)
     ended = [(t.name, o.status) for t, o in run_stacked(tasks, tmp_path)]
@@ -702,16 +692,7 @@ def test_a_trial_interrupted_on_its_own_stops_the_others_even_if_one_ends_beside
 ):
     """Ctrl-C lands in s0's bookkeeping of epoch 2 (of 4), in the round where s1 stops early
     (completed): s2 must not train on, but end interrupted after 2 epochs."""
-    from mlpx.runs import RunDir
-
-    append_metrics = RunDir.append_metrics
-
-    def ctrl_c_in_s0s_epoch_2(self, record):
-        if self.path.name == "s0" and record["epoch"] == 2:
-            raise KeyboardInterrupt
-        append_metrics(self, record)
-
-    monkeypatch.setattr(RunDir, "append_metrics", ctrl_c_in_s0s_epoch_2)
+    raise_in_run_dir(monkeypatch, "append_metrics", {("s0", 2): KeyboardInterrupt()})
     four = STACK_BASE | {"train": {"epochs": 4}}
     stops = {"optimizer": {"name": "sgd", "lr": 2.0}, "train": {"epochs": 4, "early_stopping": 1}}
     configs = [four | {"seed": 0}, four | stops | {"seed": 3}, four | {"seed": 2}]
