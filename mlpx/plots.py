@@ -328,28 +328,42 @@ def plot_run(
     predictions: np.ndarray,
     backend: Backend,
 ) -> None:
-    """Every plot of a run into ``run.plots``."""
+    """Every plot of a run into ``run.plots``, drawn side by side where there are cores
+    (:func:`~mlpx.side_by_side.side_by_side`; the model is used here, before any child)."""
+    from mlpx.side_by_side import side_by_side
+
+    warm_up()  # once, before the children fork
     run.plots.mkdir(exist_ok=True)
-    plot_loss(run.plots / LOSS_PLOT, history, read_steps(run.file(STEPS)))
-    plot_accuracy(run.plots / ACCURACY_PLOT, history)
     x, y = dataset.splits()[split]
-    plot_confusion(run.plots / CONFUSION_PLOT, y, predictions, dataset.class_names, split)
+    names = dataset.class_names
+    pieces = [
+        lambda: plot_loss(run.plots / LOSS_PLOT, history, read_steps(run.file(STEPS))),
+        lambda: plot_accuracy(run.plots / ACCURACY_PLOT, history),
+        lambda: plot_confusion(run.plots / CONFUSION_PLOT, y, predictions, names, split),
+    ]
     wrong = np.flatnonzero(y != predictions)
     if dataset.image_shape is not None and len(wrong):  # none wrong: report.txt says so
         shown = wrong[:MISCLASSIFIED_SHOWN]  # only these are mapped back to pixel values
         norm = dataset.normalization
-        plot_misclassified(
-            run.plots / MISCLASSIFIED_PLOT,
-            x[shown] * norm.scale + norm.shift,
-            y[shown],
-            predictions[shown],
-            dataset.class_names,
-            dataset.image_shape,
-            total=len(wrong),
+        images = x[shown] * norm.scale + norm.shift
+        w1 = backend.params()["W1"]
+        pieces.append(
+            lambda: plot_misclassified(
+                run.plots / MISCLASSIFIED_PLOT,
+                images,
+                y[shown],
+                predictions[shown],
+                names,
+                dataset.image_shape,
+                total=len(wrong),
+            )
         )
-        plot_weights(run.plots / WEIGHTS_PLOT, backend.params()["W1"], dataset.image_shape)
-    elif dataset.n_features == 2:
-        plot_boundary(run.plots / BOUNDARY_PLOT, backend, dataset, x, y, split)
+        pieces.append(lambda: plot_weights(run.plots / WEIGHTS_PLOT, w1, dataset.image_shape))
+    elif dataset.n_features == 2:  # it asks the model: drawn here
+        pieces.insert(
+            0, lambda: plot_boundary(run.plots / BOUNDARY_PLOT, backend, dataset, x, y, split)
+        )
+    side_by_side(pieces)
 
 
 def weight_images(w: np.ndarray, image_shape: tuple[int, ...], limit: int) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import mlpx_imports
 
-from mlpx import plots
+from mlpx import plots, side_by_side
 
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -122,6 +122,7 @@ def test_a_run_shows_its_first_32_misclassified_of_all(cli, monkeypatch):
         shown.update(images=images, y_true=y_true, y_pred=y_pred, total=total)
 
     monkeypatch.setattr(plots, "plot_misclassified", capture)
+    monkeypatch.setattr(side_by_side, "usable_cores", lambda: 1)  # captured in this process
     cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", "optimizer.lr=1e-4")
     report = (cli.last_run() / "report.txt").read_text().split("predicted)\n")[1]
     report = report.split("\n\n")[0]
@@ -181,6 +182,7 @@ def test_a_run_on_images_draws_its_model_first_layer_weights(cli, monkeypatch):
         real(path, w, image_shape)
 
     monkeypatch.setattr(plots, "plot_weights", capture)
+    monkeypatch.setattr(side_by_side, "usable_cores", lambda: 1)  # captured in this process
     cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=2", "model.hidden=[70]")
     run = cli.last_run()
     with np.load(run / "model.npz") as model:

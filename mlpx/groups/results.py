@@ -397,6 +397,7 @@ def crossval_document(result: GroupResult) -> dict[str, Any]:
 def write_sweep_plots(result: GroupResult) -> None:
     """plots/sweep.png and plots/curves.png, when at least one trial completed."""
     from mlpx import plots
+    from mlpx.side_by_side import side_by_side
 
     summaries = [s for s in result.by_value() if s.results]
     if not any(s.completed for s in summaries):
@@ -406,9 +407,19 @@ def write_sweep_plots(result: GroupResult) -> None:
     plan = result.plan
     scale = plots.axis_scale(plan.param, [s.value for s in summaries])
     panels = plots.REGRESSION_PANELS if result.regression else plots.SWEEP_PANELS
-    plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, len(plan.seeds), panels)
-    histories = [(s.label, [_seed_run(result, r) for r in s.results if r.ok]) for s in summaries]
-    plots.plot_curves(directory / "curves.png", plan.param, plots.seed_curves(histories))
+
+    def sweep() -> None:
+        seeds = len(plan.seeds)
+        plots.plot_sweep(directory / "sweep.png", plan.param, summaries, scale, seeds, panels)
+
+    def curves() -> None:
+        histories = [
+            (s.label, [_seed_run(result, r) for r in s.results if r.ok]) for s in summaries
+        ]
+        plots.plot_curves(directory / "curves.png", plan.param, plots.seed_curves(histories))
+
+    plots.warm_up()  # done by now in a sweep that ran trials (see mlpx.groups.runner)
+    side_by_side([sweep, curves])  # half a second each: at once where there are two cores
 
 
 def _seed_run(result: GroupResult, trial: TrialResult) -> tuple[list[dict], tuple]:

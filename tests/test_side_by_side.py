@@ -1,0 +1,114 @@
+"""side_by_side: pieces of work (plots) run at once in forked children, each exactly once,
+and a piece that fails in a child runs again here with its error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from mlpx import side_by_side as sbs
+
+PARENT = os.getpid()
+pytestmark = pytest.mark.skipif(not sbs.can_fork(), reason="forks on Linux only")
+
+
+def writer(directory: Path, name: str, wait_for: Path | None = None):
+    """A piece that writes name -> the pid that ran it (after ``wait_for`` exists)."""
+
+    def piece() -> None:
+        if wait_for is not None:
+            deadline = time.monotonic() + 20
+            while not wait_for.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        (directory / name).write_text(str(os.getpid()))
+
+    return piece
+
+
+def ran_by(directory: Path) -> dict[str, int]:
+    return {path.name: int(path.read_text()) for path in directory.iterdir()}
+
+
+def test_every_piece_runs_once_and_a_child_takes_some(tmp_path):
+    # the first piece (always here) waits for the last one: only a child can have run it
+    names = [f"p{k}" for k in range(6)]
+    pieces = [writer(tmp_path, names[0], wait_for=tmp_path / names[-1])]
+    pieces += [writer(tmp_path, name) for name in names[1:]]
+    sbs.side_by_side(pieces, cores=2)
+    pids = ran_by(tmp_path)
+    assert sorted(pids) == names
+    assert pids["p0"] == PARENT
+    assert pids["p5"] != PARENT
+
+
+def test_one_core_runs_everything_here_in_order(tmp_path):
+    order = []
+    sbs.side_by_side([lambda k=k: order.append((k, os.getpid())) for k in range(4)], cores=1)
+    assert order == [(k, PARENT) for k in range(4)]
+
+
+def test_a_piece_that_fails_in_a_child_runs_again_here(tmp_path):
+    def flaky() -> None:  # raises anywhere but here
+        if os.getpid() != PARENT:
+            (tmp_path / "flaky-tried").write_text(str(os.getpid()))
+            raise RuntimeError("child")
+        (tmp_path / "flaky").write_text(str(os.getpid()))
+
+    def killed() -> None:  # a child dies of a signal in it
+        if os.getpid() != PARENT:
+            (tmp_path / "killed-tried").write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        (tmp_path / "killed").write_text(str(os.getpid()))
+
+    # the first piece keeps this process busy until the child has tried the other three
+    first = writer(tmp_path, "first", wait_for=tmp_path / "killed-tried")
+    start = time.monotonic()
+    sbs.side_by_side([first, writer(tmp_path, "after"), flaky, killed], cores=2)
+    assert time.monotonic() - start < 20
+    pids = ran_by(tmp_path)
+    child = pids["after"]
+    assert child != PARENT and pids["flaky-tried"] == child and pids["killed-tried"] == child
+    assert pids["flaky"] == PARENT and pids["killed"] == PARENT and pids["first"] == PARENT
+
+
+def test_an_error_is_raised_as_without_children(tmp_path):
+    def broken() -> None:
+        raise ValueError("cannot draw: disk full")
+
+    with pytest.raises(ValueError, match="cannot draw: disk full"):
+        sbs.side_by_side([writer(tmp_path, "a"), broken, writer(tmp_path, "b")], cores=2)
+
+
+def test_ctrl_c_here_kills_the_children(tmp_path):
+    def slow() -> None:
+        (tmp_path / "slow").write_text(str(os.getpid()))
+        time.sleep(60)
+
+    def interrupted() -> None:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "slow").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sbs.side_by_side([interrupted, slow], cores=2)
+    assert time.monotonic() - start < 20
+    child = int((tmp_path / "slow").read_text())
+    assert child != PARENT
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(child, 0)
+
+
+def test_no_children_while_cuda_is_in_use(monkeypatch, tmp_path):
+    cuda = types.SimpleNamespace(is_initialized=lambda: True)
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    assert not sbs.can_fork()
+    sbs.side_by_side([writer(tmp_path, "a"), writer(tmp_path, "b")], cores=2)
+    assert set(ran_by(tmp_path).values()) == {PARENT}
