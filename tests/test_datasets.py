@@ -116,6 +116,25 @@ def test_digits_file_unreadable_is_one_line(cli, tmp_path, monkeypatch, content)
     assert line.startswith("error: data.name digits: ") and str(path) in line
 
 
+def test_digits_are_parsed_once_per_file_version_and_each_read_gets_its_own_arrays(tmp_path):
+    from mlpx.data import digits
+
+    def write(rows: list[list[int]]) -> None:
+        text = "\n".join(",".join(map(str, row)) for row in rows) + "\n"
+        path.write_bytes(gzip.compress(text.encode(), mtime=0))
+
+    path = tmp_path / "digits.csv.gz"
+    write([[1] * 64 + [3], [2] * 64 + [7]])
+    images, labels = digits.read_digits(path)
+    images[0] = -1  # a caller's changes stay in its own arrays
+    labels[:] = 0
+    again, again_labels = digits.read_digits(path)
+    assert again[:, 0, 0].tolist() == [1.0, 2.0] and again_labels.tolist() == [3, 7]
+    write([[5] * 64 + [1]])  # a new version of the file is read again, not served cached
+    newer, newer_labels = digits.read_digits(path)
+    assert newer.shape == (1, 8, 8) and newer[0, 7, 7] == 5.0 and newer_labels.tolist() == [1]
+
+
 def test_limit_trains_on_a_seeded_stratified_subset(tmp_path):
     write_mnist(tmp_path, n_train=500, n_test=30)
     cfg = load_config(None, ["data.name=mnist", f"data.root={tmp_path}", "data.limit=100"])
