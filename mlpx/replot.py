@@ -37,3 +37,8 @@ def draw_run_plots(run_dir: Path) -> Path:
     x, _ = dataset.splits()[split]
     plot_run(run, history, dataset, split, trained.backend.predict(x), trained.backend)
     return run.plots
+
+
+def plots_dir(run_dir: Path) -> Path:
+    """Where :func:`draw_run_plots` draws the plots of ``run_dir``."""
+    return RunDir(Path(run_dir).expanduser()).plots

@@ -47,6 +47,8 @@ def side_by_side(pieces: Sequence[Callable[[], object]], cores: int | None = Non
     """
     pieces = list(pieces)
     workers = min(len(pieces), usable_cores() if cores is None else cores)
+    if _in_child:  # a piece that is itself side by side: its child has one core's share
+        workers = 1
     if workers < 2 or len(pieces) > MAX_PIECES or not can_fork():
         for piece in pieces:
             piece()
@@ -84,6 +86,9 @@ def side_by_side(pieces: Sequence[Callable[[], object]], cores: int | None = Non
 MAX_PIECES = 255
 """A piece's number travels as one byte."""
 
+_in_child = False
+"""Whether this process is a child of :func:`side_by_side`."""
+
 
 def _take(pieces: list[Callable[[], object]], todo: int, done: int | None) -> set[int]:
     """Run the pieces whose numbers this process reads from ``todo``, until none is left;
@@ -115,6 +120,8 @@ def _fork(pieces: list[Callable[[], object]], todo: int, done: int) -> int:
     pid = os.fork()
     if pid:
         return pid
+    global _in_child
+    _in_child = True
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the children
         _take(pieces, todo, done)

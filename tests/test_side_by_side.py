@@ -112,3 +112,20 @@ def test_no_children_while_cuda_is_in_use(monkeypatch, tmp_path):
     assert not sbs.can_fork()
     sbs.side_by_side([writer(tmp_path, "a"), writer(tmp_path, "b")], cores=2)
     assert set(ran_by(tmp_path).values()) == {PARENT}
+
+
+def test_a_piece_that_is_itself_side_by_side_runs_its_pieces_in_its_own_process(tmp_path):
+    def outer(name: str):
+        def piece() -> None:
+            (tmp_path / name).write_text(str(os.getpid()))
+            inner = [writer(tmp_path, f"{name}-{k}") for k in range(3)]
+            sbs.side_by_side(inner, cores=2)
+
+        return piece
+
+    first = writer(tmp_path, "first", wait_for=tmp_path / "b-2")  # b runs in a child
+    sbs.side_by_side([first, outer("a"), outer("b")], cores=2)
+    pids = ran_by(tmp_path)
+    assert pids["b"] != PARENT
+    for name in ("a", "b"):  # the child's inner pieces ran in it (no grandchildren)
+        assert all(pids[f"{name}-{k}"] == pids[name] for k in range(3))

@@ -4,6 +4,7 @@ numbers and files; the executors choose, force or refuse stacking."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -222,6 +223,27 @@ def test_mlpx_plot_of_a_directory_that_is_not_a_run_is_one_line(cli, tmp_path):
     result = cli("plot", tmp_path, expect=2)
     (line,) = result.output.strip().splitlines()
     assert "no config.yaml" in line and str(tmp_path) in line
+
+
+def test_mlpx_plot_draws_several_runs_and_a_bad_one_stops_none_of_the_others(cli, tmp_path):
+    runs = []
+    for lr in ("0.01", "0.001"):
+        cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", f"optimizer.lr={lr}",
+                  "output.plots=false")  # fmt: skip
+        runs.append(cli.last_run())
+    assert not any((run / "plots").exists() for run in runs)
+    result = cli("plot", *runs)
+    lines = result.output.replace("\n", "").replace("plots: ", "\nplots: ").split("\n")[1:]
+    assert lines == [f"plots: {run / 'plots'}" for run in runs]
+    for run in runs:
+        assert len(list((run / "plots").glob("*.png"))) == 5
+        shutil.rmtree(run / "plots")
+    not_a_run = tmp_path / "empty"
+    not_a_run.mkdir()
+    result = cli("plot", runs[0], not_a_run, runs[1], expect=2)
+    (line,) = result.output.strip().splitlines()
+    assert "no config.yaml" in line and str(not_a_run) in line
+    assert all(len(list((run / "plots").glob("*.png"))) == 5 for run in runs)
 
 
 def start_stacked_epochs_sweep(cwd: Path, runs: Path, values: str):
