@@ -45,10 +45,12 @@ def side_by_side(pieces: Sequence[Callable[[], object]], cores: int | None = Non
     raising what it raises; one that fails here raises at once. Ctrl-C here kills the
     children and is raised.
     """
+    global _children
     pieces = list(pieces)
-    workers = min(len(pieces), usable_cores() if cores is None else cores)
-    if _in_child:  # a piece that is itself side by side: its child has one core's share
-        workers = 1
+    # a piece that is itself side by side gets the cores its call's children leave (in a
+    # child, its one core)
+    free = (usable_cores() if cores is None else cores) - _children
+    workers = 1 if _in_child else min(len(pieces), free)
     if workers < 2 or len(pieces) > MAX_PIECES or not can_fork():
         for piece in pieces:
             piece()
@@ -61,6 +63,7 @@ def side_by_side(pieces: Sequence[Callable[[], object]], cores: int | None = Non
     try:
         for _ in range(workers - 1):
             children.append(_fork(pieces, todo_r, done_w))
+            _children += 1
         os.close(done_w)
         done_w = -1
         pieces[0]()
@@ -68,6 +71,7 @@ def side_by_side(pieces: Sequence[Callable[[], object]], cores: int | None = Non
         while children:
             os.waitpid(children[0], 0)
             children.pop(0)
+            _children -= 1
         done = here | set(_read_all(done_r))
     finally:
         for pid in children:  # only after Ctrl-C or an error here
@@ -75,6 +79,7 @@ def side_by_side(pieces: Sequence[Callable[[], object]], cores: int | None = Non
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+            _children -= 1
         for fd in (todo_r, done_r, done_w):
             if fd >= 0:
                 os.close(fd)
@@ -88,6 +93,8 @@ MAX_PIECES = 255
 
 _in_child = False
 """Whether this process is a child of :func:`side_by_side`."""
+_children = 0
+"""How many children :func:`side_by_side` calls of this process have running."""
 
 
 def _take(pieces: list[Callable[[], object]], todo: int, done: int | None) -> set[int]:

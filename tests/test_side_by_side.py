@@ -129,3 +129,18 @@ def test_a_piece_that_is_itself_side_by_side_runs_its_pieces_in_its_own_process(
     assert pids["b"] != PARENT
     for name in ("a", "b"):  # the child's inner pieces ran in it (no grandchildren)
         assert all(pids[f"{name}-{k}"] == pids[name] for k in range(3))
+
+
+def test_a_piece_here_that_is_side_by_side_leaves_the_busy_cores_to_its_calls_children(
+    tmp_path,
+):
+    def outer() -> None:  # runs here while the outer call's child holds the other core
+        (tmp_path / "outer").write_text(str(os.getpid()))
+        sbs.side_by_side([writer(tmp_path, f"inner-{k}") for k in range(3)], cores=2)
+
+    child = writer(tmp_path, "child", wait_for=tmp_path / "inner-2")  # busy until then
+    sbs.side_by_side([outer, child], cores=2)
+    pids = ran_by(tmp_path)
+    assert pids["outer"] == PARENT and pids["child"] != PARENT
+    assert all(pids[f"inner-{k}"] == PARENT for k in range(3))
+    assert sbs._children == 0
