@@ -871,3 +871,24 @@ def test_a_chunk_is_the_memory_share_over_a_trials_bytes_and_at_least_one(monkey
     for memory, size in ((one * 40 + 3, 10), (one * 4, 1), (one * 3, 1), (0, 1)):
         monkeypatch.setattr(stacked, "available_memory", lambda memory=memory: memory)
         assert stacked.chunk_size(config, 64, 10) == size  # a quarter of it, rounded down
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_stacks_trials_get_their_seeds_data_in_their_dtype_loaded_once_per_seed(dtype):
+    """What each trial trains on is what its separate run loads: split by its seed, in its
+    dtype (normalised in float32 for a float32 stack, not cast from float64)."""
+    from mlpx.config import build_config
+    from mlpx.data import load_dataset
+    from mlpx.groups.stacked import _shared_datasets
+
+    configs = [build_config(STACK_BASE | {"dtype": dtype, "seed": s}) for s in (0, 0, 1)]
+    datasets = _shared_datasets(configs)
+    assert datasets[0] is datasets[1] and datasets[2] is not datasets[0]
+    for config, data in zip(configs, datasets, strict=True):
+        alone = load_dataset(config.data, config.seed, config.dtype)
+        for part in ("x_train", "y_train", "x_val", "y_val"):
+            got, expected = getattr(data, part), getattr(alone, part)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+    assert datasets[0].x_train.dtype == np.dtype(dtype)
+    assert not np.array_equal(datasets[0].y_val, datasets[2].y_val)
