@@ -32,9 +32,20 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
-def regression_report(y_true: np.ndarray, y_pred: np.ndarray, names: list[str], split: str) -> str:
-    """report.txt of a regression: MAE, RMSE and R² of every output of y_pred against
-    y_true (N, K), their average over outputs, and the targets' mean and spread."""
+def regression_report(parts: list[tuple[np.ndarray, np.ndarray, str]], names: list[str]) -> str:
+    """report.txt of a regression: for each (y_true, y_pred, split) of ``parts``, MAE, RMSE
+    and R² of every output of y_pred against y_true (N, K), their average over outputs, and
+    the targets' mean and spread; then, once, what the columns mean."""
+    sections = [_regression_section(y, predicted, names, split) for y, predicted, split in parts]
+    return "\n\n".join(sections) + (
+        "\n\nMAE and RMSE in the targets' units; R2 as scikit-learn's r2_score (1 is a "
+        "perfect fit, 0 predicting the mean); mean and std: of the true targets\n"
+    )
+
+
+def _regression_section(
+    y_true: np.ndarray, y_pred: np.ndarray, names: list[str], split: str
+) -> str:
     y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
     width = max(len("average"), *(len(name) for name in names))
@@ -50,9 +61,5 @@ def regression_report(y_true: np.ndarray, y_pred: np.ndarray, names: list[str], 
     if len(names) > 1:
         m = regression_metrics(y_true, y_pred)
         rows.append(f"{'average':>{width}} {m['mae']:>12.6g} {m['rmse']:>12.6g} {m['r2']:>9.4f}")
-    return (
-        f"Regression report on the {split} split ({len(y_true)} samples)\n\n{head}\n"
-        + "\n".join(rows)
-        + "\n\nMAE and RMSE in the targets' units; R2 as scikit-learn's r2_score (1 is a "
-        "perfect fit, 0 predicting the mean); mean and std: of the true targets\n"
-    )
+    title = f"Regression report on the {split} split ({len(y_true)} samples)"
+    return f"{title}\n\n{head}\n" + "\n".join(rows)

@@ -475,7 +475,11 @@ class Trainer:
         data = self.dataset
         y_true = data.raw_targets[split]
         y_pred = data.targets.invert(self.backend.evaluate(split).predictions)
-        run.write_report(regression_report(y_true, y_pred, data.class_names, split))
+        parts = [(y_true, y_pred, split)]
+        if "test" in data.raw_targets:  # a labelled test split: reported beside validation
+            test_pred = data.targets.invert(self.backend.evaluate("test").predictions)
+            parts.append((data.raw_targets["test"], test_pred, "test"))
+        run.write_report(regression_report(parts, data.class_names))
         if self.config.output.plots:
             x = data.splits()[split][0]
             raw_x = data.normalization.invert(x)

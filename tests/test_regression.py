@@ -229,3 +229,26 @@ def test_an_interrupted_regression_resumes_to_the_same_numbers(cli, tmp_path):
     assert finished["final"] == reference["final"] and "val_r2" in finished["final"]
     assert finished["best_val_r2"] == reference["best_val_r2"]
     assert (interrupted.run_dir / "report.txt").read_text() == (whole / "report.txt").read_text()
+
+
+def test_a_labelled_test_split_is_reported_beside_validation_as_scikit_learn_scores_it(cli):
+    cli.train("configs/synth-regression.yaml", *FAST, "backend=numpy", "train.epochs=6")
+    run = cli.last_run()
+    config = load_config(run / "config.yaml")
+    data = load_dataset(config.data, config.seed, "float64", "regression")
+    model = load_trained(run)
+    sections = (run / "report.txt").read_text().split("\n\n")
+    titles = [s for s in sections if s.startswith("Regression report on the ")]
+    assert titles == [
+        "Regression report on the val split (400 samples)",
+        "Regression report on the test split (1000 samples)",
+    ]
+    test_part = (run / "report.txt").read_text().split(titles[1])[1]
+    (row,) = [line.split() for line in test_part.splitlines() if line.startswith(" ")][1:2]
+    x_test, y_test = data.normalization.invert(data.x_test), data.raw_targets["test"]
+    predicted = model.predict(x_test)
+    mae, rmse, r2 = (float(v) for v in row[1:4])
+    assert mae == pytest.approx(mean_absolute_error(y_test, predicted), rel=1e-5)
+    assert rmse == pytest.approx(np.sqrt(mean_squared_error(y_test, predicted)), rel=1e-5)
+    assert r2 == pytest.approx(r2_score(y_test, predicted), abs=1e-4)
+    assert read_json(run / "summary.json")["test"]["r2"] == pytest.approx(r2, abs=1e-4)
