@@ -11,6 +11,7 @@ naming the pip command before anything is written.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,13 +58,17 @@ def check_trackers(config: Config) -> None:
         require("mlflow")
 
 
-def open_trackers(config: Config, run: RunDir) -> list[Tracker]:
-    """The trackers the config asks for, writing for ``run``."""
+def open_trackers(
+    config: Config, run: RunDir, summary: dict[str, Any], history: list[dict[str, Any]]
+) -> list[Tracker]:
+    """The trackers the config asks for, writing for ``run``; ``summary`` and ``history``
+    are the run's (a resumed run's name the MLflow run it continues and the epochs before)."""
     trackers: list[Tracker] = []
     if config.output.tensorboard:
         trackers.append(TensorBoardTracker(config, run))
     if config.output.mlflow is not None:
-        trackers.append(MlflowTracker(config, run))
+        previous = summary.get("mlflow_run_id")
+        trackers.append(MlflowTracker(config, run, previous, history))
     return trackers
 
 
@@ -154,24 +159,67 @@ class MlflowTracker:
     """An MLflow run in experiment ``mlpx`` of ``output.mlflow``: the config as params, each
     epoch's metrics (step = epoch), tags (status, backend, dataset, run directory), and at
     the end the final metrics and the whole run directory as artifacts. Its id goes into
-    summary.json (``mlflow_run_id``), where a group finds its members."""
+    summary.json (``mlflow_run_id``), where a group finds its members.
 
-    def __init__(self, config: Config, run: RunDir):
+    A resumed run (``previous``: the id its summary names) goes on in the same MLflow run
+    when the tracking store still has it: epochs it logged before are not logged again (the
+    resume trains them again to the same numbers on the CPU), and params MLflow already holds
+    keep their values (it allows no change: ``--epochs`` shows in the artifacts' config.yaml
+    and summary.json); the tag ``resumed`` counts the resumes. Otherwise a new run starts,
+    holding the resumed run's earlier epochs (``history``) too.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        run: RunDir,
+        previous: str | None = None,
+        history: Sequence[dict[str, Any]] = (),
+    ):
         from mlflow.entities import Param
 
         self.run = run
         self.client, experiment = _mlflow_client(str(config.output.mlflow))
-        tags = {
-            "backend": config.backend,
-            "dataset": config.data.name,
-            "status": "running",
-            "mlpx.run_dir": str(run.path.resolve()),
-        }
-        created = self.client.create_run(experiment, run_name=run.path.name, tags=tags)
-        self.run_id = created.info.run_id
-        params = [Param(k, str(v)[:6000]) for k, v in scalar_hparams(config).items()]
+        self.logged_through = 0
+        """The last epoch the MLflow run has metrics of (a resumed run's earlier epochs)."""
+        found = self._continued(previous, experiment)
+        if found is None:
+            tags = {
+                "backend": config.backend,
+                "dataset": config.data.name,
+                "status": "running",
+                "mlpx.run_dir": str(run.path.resolve()),
+            }
+            created = self.client.create_run(experiment, run_name=run.path.name, tags=tags)
+            self.run_id, logged = created.info.run_id, {}
+            for record in history:  # a resumed run's epochs before, in a new MLflow run
+                self.epoch(record, 0, np.zeros(0))
+        else:
+            self.run_id, logged = found.info.run_id, found.data.params
+            resumed = int(found.data.tags.get("resumed", "0")) + 1
+            self.client.update_run(self.run_id, status="RUNNING")
+            self.client.set_tag(self.run_id, "status", "running")
+            self.client.set_tag(self.run_id, "resumed", str(resumed))
+            history = self.client.get_metric_history(self.run_id, "train_loss")
+            self.logged_through = max((m.step for m in history), default=0)
+        params = [
+            Param(k, str(v)[:6000]) for k, v in scalar_hparams(config).items() if k not in logged
+        ]
         for first in range(0, len(params), 100):  # MLflow takes 100 params per batch
             self.client.log_batch(self.run_id, params=params[first : first + 100])
+
+    def _continued(self, previous: str | None, experiment: str):
+        """The MLflow run ``previous`` names, when this store holds it, live, in ``mlpx``."""
+        if not previous:
+            return None
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.get_run(previous)
+        except MlflowException:
+            return None
+        live = found.info.lifecycle_stage == "active"
+        return found if live and found.info.experiment_id == experiment else None
 
     def start(self, summary: dict[str, Any]) -> None:
         summary["mlflow_run_id"] = self.run_id
@@ -182,6 +230,8 @@ class MlflowTracker:
         from mlflow.entities import Metric
 
         now, step = int(time.time() * 1000), record["epoch"]
+        if step <= self.logged_through:  # logged before the run was resumed
+            return
         metrics = [
             Metric(key, float(value), now, step)
             for key, value in record.items()

@@ -290,7 +290,7 @@ class Trainer:
     def _train(self, run: RunDir, first_epoch: int) -> Training:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._checkpointed = -math.inf
-        self.trackers = open_trackers(self.config, run)
+        self.trackers = open_trackers(self.config, run, self.summary, self.history)
         for tracker in self.trackers:
             tracker.start(self.summary)
         run.write_summary(self.summary)

@@ -3,6 +3,10 @@ EventAccumulator, its MLflow run found with MLflow's own search in a local store
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+
 import pytest
 from conftest import REPO, read_json, read_jsonl
 
@@ -82,6 +86,58 @@ def test_mlflow_finds_the_run_its_params_metrics_tags_and_files(cli, tmp_path):
     assert (tmp_path / "mlruns").is_dir() and found.info.artifact_uri.startswith(
         (tmp_path / "mlruns").as_uri()
     )
+
+
+@pytest.mark.slow
+def test_a_resumed_run_goes_on_in_its_mlflow_run_and_logs_each_epoch_once(
+    cli, tmp_path, monkeypatch
+):
+    mlflow = pytest.importorskip("mlflow")
+    from mlpx import tracking
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    logged = tracking.MlflowTracker.epoch
+
+    def ctrl_c_after_epoch_2(self, record, first_step, losses):
+        logged(self, record, first_step, losses)
+        if record["epoch"] == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tracking.MlflowTracker, "epoch", ctrl_c_after_epoch_2)
+        cli.train(REPO / "configs/digits.yaml", "backend=numpy", "train.epochs=3",
+                  "output.plots=false", f"output.mlflow={uri}", expect=130)  # fmt: skip
+    run = cli.last_run()
+    again = shutil.copytree(run, tmp_path / "again")  # to resume once more, below
+    first_id = read_json(run / "summary.json")["mlflow_run_id"]
+    mlflow.set_tracking_uri(uri)
+    (stopped,) = mlflow.search_runs(experiment_names=["mlpx"], output_format="list")
+    assert stopped.info.status == "KILLED" and stopped.data.tags["status"] == "interrupted"
+    cli("train", "--resume", run, "--epochs", "4")
+    summary = read_json(run / "summary.json")
+    assert summary["mlflow_run_id"] == first_id and summary["status"] == "completed"
+    (found,) = mlflow.search_runs(experiment_names=["mlpx"], output_format="list")
+    assert found.info.run_id == first_id and found.info.status == "FINISHED"
+    assert found.data.tags["resumed"] == "1" and found.data.tags["status"] == "completed"
+    assert found.data.params["train.epochs"] == "3"  # MLflow keeps a param's first value
+    client = mlflow.tracking.MlflowClient(uri)
+    records = read_jsonl(run / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    for key in ("train_loss", "val_loss", "val_acc"):
+        history = sorted((m.step, m.value) for m in client.get_metric_history(first_id, key))
+        assert history == [(r["epoch"], r[key]) for r in records]  # each epoch once
+    assert found.data.metrics["final_val_acc"] == summary["final"]["val_acc"]
+    # the MLflow run deleted meanwhile: the resume starts a new one and records its id
+    client.delete_run(first_id)
+    cli("train", "--resume", again)
+    (fresh,) = mlflow.search_runs(experiment_names=["mlpx"], output_format="list")
+    assert read_json(again / "summary.json")["mlflow_run_id"] == fresh.info.run_id != first_id
+    assert "resumed" not in fresh.data.tags and fresh.info.status == "FINISHED"
+    history = client.get_metric_history(fresh.info.run_id, "val_loss")
+    records = read_jsonl(again / "metrics.jsonl")  # the two epochs before, and the third
+    assert sorted((m.step, m.value) for m in history) == [
+        (r["epoch"], r["val_loss"]) for r in records
+    ]
 
 
 @pytest.mark.slow
