@@ -18,6 +18,7 @@ from typing import Any
 
 from mlpx.config import parse_yaml
 from mlpx.errors import MlpxError, RunDirError, UsageError
+from mlpx.groups.plan import SWEEP_TRIALS
 from mlpx.groups.results import RESULTS
 from mlpx.runs import CONFIG, SUMMARY, RunDir, run_status
 from mlpx.status import GROUP_STATUSES, RUN_STATUSES, group_status
@@ -238,7 +239,8 @@ def read_group(path: Path, name: str, plan: str) -> RunRow:
         if kind == "sweep":
             _describe(row, _section(document, "base"))
             row.param, row.swept = str(document.get("param", "?")), str(document.get("path", ""))
-            members = sorted(p for p in (path / "trials").glob("*") if not p.name.startswith("."))
+            members = [p for p in (path / SWEEP_TRIALS).glob("*") if not p.name.startswith(".")]
+            members.sort()
             trials = document.get("trials")
             planned = len(trials) if isinstance(trials, list) else 0
         else:

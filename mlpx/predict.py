@@ -135,9 +135,30 @@ def load_trained(run_dir: Path) -> TrainedModel:
 
 
 def check_run_dir(run_dir: Path) -> None:
-    """Refuse a directory that is not a run directory (no config.yaml)."""
-    if not RunDir(Path(run_dir).expanduser()).has_config():
-        raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
+    """Refuse what is not a run directory (no config.yaml), saying what it is instead."""
+    from mlpx.groups.plan import SWEEP_TRIALS, CrossValPlan, SweepPlan
+
+    path = Path(run_dir).expanduser()
+    if RunDir(path).has_config():
+        return
+    if not path.exists():
+        raise RunDirError(
+            f"{run_dir}: no such directory; give a run directory written by mlpx train"
+        )
+    if not path.is_dir():
+        raise RunDirError(f"{run_dir}: not a directory; give a run directory written by mlpx train")
+    sweep = SweepPlan.plan_file
+    if (path / sweep).is_file():
+        raise RunDirError(
+            f"{run_dir}: a sweep ({sweep}), not a run; its trials' runs are in "
+            f"{Path(run_dir) / SWEEP_TRIALS}/"
+        )
+    if (path / CrossValPlan.plan_file).is_file():
+        raise RunDirError(
+            f"{run_dir}: a cross-validation ({CrossValPlan.plan_file}), not a run; its folds' "
+            "runs are the directories in it"
+        )
+    raise RunDirError(f"{run_dir}: no {CONFIG}; give a run directory written by mlpx train")
 
 
 def predict_file(run_dir: Path, data: Path) -> Prediction:

@@ -232,7 +232,7 @@ def test_predict_names_a_missing_run_not_its_default_output(cli, tmp_path):
     data = tmp_path / "toy.npz"
     np.savez(data, data_x=np.zeros((2, 4)))
     line = one_error_line(cli("predict", tmp_path / "nothing", "--data", data, expect=2))
-    expected = "no config.yaml; give a run directory written by mlpx train"
+    expected = "no such directory; give a run directory written by mlpx train"
     assert line == f"error: {tmp_path / 'nothing'}: {expected}"
 
 

@@ -225,25 +225,63 @@ def test_mlpx_plot_of_a_directory_that_is_not_a_run_is_one_line(cli, tmp_path):
     assert "no config.yaml" in line and str(tmp_path) in line
 
 
+NOT_A_RUN = {
+    "missing": "{p}: no such directory; give a run directory written by mlpx train",
+    "file": "{p}: not a directory; give a run directory written by mlpx train",
+    "sweep": "{p}: a sweep (sweep.yaml), not a run; its trials' runs are in {p}/trials/",
+    "cv": "{p}: a cross-validation (cv.yaml), not a run; its folds' runs are the directories in it",
+}
+
+
+@pytest.mark.parametrize("kind", NOT_A_RUN)
+def test_what_is_not_a_run_is_named_for_what_it_is(cli, tmp_path, kind):
+    path = tmp_path / "given"
+    if kind == "file":
+        path.write_text("x")
+    elif kind in ("sweep", "cv"):
+        path.mkdir()
+        (path / f"{kind}.yaml").write_text("x")
+    for command in (("plot", path), ("predict", path, "--data", tmp_path / "x.npz")):
+        (line,) = cli(*command, expect=2).output.strip().splitlines()
+        assert line == "error: " + NOT_A_RUN[kind].format(p=path)
+
+
 def test_mlpx_plot_draws_several_runs_and_a_bad_one_stops_none_of_the_others(cli, tmp_path):
     runs = []
-    for lr in ("0.01", "0.001"):
+    for lr in ("0.01", "0.001", "0.1"):
         cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", f"optimizer.lr={lr}",
                   "output.plots=false")  # fmt: skip
         runs.append(cli.last_run())
     assert not any((run / "plots").exists() for run in runs)
-    result = cli("plot", *runs)
+    result = cli("plot", runs[0], runs[1], runs[0])  # a run given twice is drawn once
     lines = result.output.replace("\n", "").replace("plots: ", "\nplots: ").split("\n")[1:]
-    assert lines == [f"plots: {run / 'plots'}" for run in runs]
-    for run in runs:
+    assert lines == [f"plots: {run / 'plots'}" for run in runs[:2]]
+    for run in runs[:2]:
         assert len(list((run / "plots").glob("*.png"))) == 5
         shutil.rmtree(run / "plots")
-    not_a_run = tmp_path / "empty"
+    # bad ones first, between and last: every good run is drawn whole, and one line names
+    # the first bad one's problem and the others not drawn
+    missing, not_a_run = tmp_path / "missing", tmp_path / "empty"
     not_a_run.mkdir()
-    result = cli("plot", runs[0], not_a_run, runs[1], expect=2)
-    (line,) = result.output.strip().splitlines()
-    assert "no config.yaml" in line and str(not_a_run) in line
-    assert all(len(list((run / "plots").glob("*.png"))) == 5 for run in runs)
+    result = cli("plot", missing, runs[0], not_a_run, runs[1], runs[2], tmp_path / "x", expect=2)
+    lines = result.output.strip().replace("\n", "").replace("plots: ", "\nplots: ")
+    lines = lines.replace("error: ", "\nerror: ").split("\n")[1:]
+    assert lines[:3] == [f"plots: {run / 'plots'}" for run in runs]
+    assert lines[3] == (
+        f"error: {missing}: no such directory; give a run directory written by mlpx train; "
+        f"not drawn either: {not_a_run}, {tmp_path / 'x'}"
+    )
+    for run in runs:
+        pngs = sorted((run / "plots").iterdir())
+        assert len(pngs) == 5 and all(p.suffix == ".png" for p in pngs)  # no temporary file
+        for png in pngs:
+            assert plt_image(png).shape[2] == 4  # a whole PNG
+
+
+def plt_image(path: Path) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    return mpimg.imread(path)
 
 
 def start_stacked_epochs_sweep(cwd: Path, runs: Path, values: str):

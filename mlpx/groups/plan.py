@@ -201,6 +201,10 @@ class GroupPlan(abc.ABC):
         return directory
 
 
+SWEEP_TRIALS = "trials"
+"""The folder of a sweep's directory that holds its trials' run directories."""
+
+
 @dataclass
 class SweepPlan(GroupPlan):
     """A sweep: ``sweep-<param>-<stamp>/`` with sweep.yaml, ``trials/<value>-seed<k>/``."""
@@ -210,7 +214,7 @@ class SweepPlan(GroupPlan):
     plan_file: ClassVar[str] = "sweep.yaml"
 
     def members_dir(self, directory: Path) -> Path:
-        return directory / "trials"
+        return directory / SWEEP_TRIALS
 
     def dir_name(self, stamp: str) -> str:
         return f"sweep-{value_slug(self.param)}-{stamp}"
