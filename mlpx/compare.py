@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpx.atomic import atomic_path
 from mlpx.config import parse_yaml
 from mlpx.errors import MlpxError, RunDirError, UsageError
 from mlpx.runs import CONFIG, RunDir
@@ -142,7 +141,7 @@ def differing_keys(runs: list[Compared]) -> list[str]:
 def plot_comparison(path: Path, runs: list[Compared]) -> None:
     """One PNG: validation (solid) and training (dashed) loss, and validation accuracy, per
     epoch, one colour per run, written atomically."""
-    from mlpx.plots import DPI, figure
+    from mlpx.plots import figure, save_png
 
     fig = figure(12, 4.6)
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -167,8 +166,7 @@ def plot_comparison(path: Path, runs: list[Compared]) -> None:
         ax.grid(alpha=0.3)
     acc_ax.legend(fontsize=8, loc="lower right", ncol=1 if len(runs) <= 8 else 2)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, format="png")
+    save_png(fig, path)
 
 
 def check_plot_path(path: Path, force: bool) -> None:

@@ -5,9 +5,11 @@ imports it."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -53,6 +55,15 @@ def figure(width: float, height: float) -> Figure:
     return fig
 
 
+def save_png(fig: Figure, path, dpi: int = DPI) -> None:
+    """Write ``fig`` as a PNG at ``path`` atomically: a Ctrl-C, a kill or a full disk never
+    leaves half an image, and two writers of one path each leave a whole one."""
+    from mlpx.atomic import atomic_path
+
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+
+
 def warm_up() -> None:
     """Import what drawing takes and load the default font: a second or more on a small
     machine, which a sweep spends in a thread while its trials train (its parent only
@@ -89,10 +100,21 @@ def text_width(texts: list[str], points: float) -> float:
 
 
 def read_steps(path) -> tuple[np.ndarray, np.ndarray]:
-    """(step, loss) arrays of a steps.csv file."""
-    with open(path, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return np.array([int(r["step"]) for r in rows]), np.array([float(r["loss"]) for r in rows])
+    """(step, loss) arrays of a steps.csv file: its complete, readable rows (a torn last
+    line, as a killed run leaves, or a damaged one is skipped, as
+    :meth:`~mlpx.runs.RunDir.read_metrics` skips one of metrics.jsonl)."""
+    steps, losses = [], []
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        rows = csv.DictReader(handle)
+        with contextlib.suppress(csv.Error):  # a line csv cannot read ends the file
+            for row in rows:
+                try:
+                    step, loss = int(row["step"]), float(row["loss"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                steps.append(step)
+                losses.append(loss)
+    return np.array(steps, dtype=np.int64), np.array(losses, dtype=np.float64)
 
 
 def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.ndarray]) -> None:
@@ -127,7 +149,7 @@ def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.n
         lr_axis.tick_params(axis="y", colors="tab:green")
         handles, labels = handles + line, labels + ["learning rate"]
     ax.legend(handles, labels)
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def accuracy_limits(values: list[float]) -> tuple[float, float]:
@@ -163,7 +185,7 @@ def plot_accuracy(path, history: list[dict[str, Any]]) -> None:
     ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=accuracy_limits(values))
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def plot_confusion(path, y_true: np.ndarray, y_pred: np.ndarray, names: list[str], split: str):
@@ -199,7 +221,7 @@ def plot_confusion(path, y_true: np.ndarray, y_pred: np.ndarray, names: list[str
             color = "white" if count > threshold else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     ax.set(xlabel="predicted", ylabel="true", title=f"Confusion matrix ({split})")
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def display_image(image: np.ndarray) -> np.ndarray:
@@ -282,7 +304,7 @@ def plot_misclassified(
         ax.text(x, y, f"{names[true]} → {names[predicted]}", ha="center", va="bottom", fontsize=8)
     total = len(images) if total is None else total
     fig.suptitle(f"Misclassified ({total} in all, true → predicted)", fontsize=10)
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def plot_boundary(
@@ -317,7 +339,7 @@ def plot_boundary(
         ylabel="x2 (normalised)",
         title=f"Decision boundary and {SPLIT_NAMES.get(split, split)} points",
     )
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def plot_run(
@@ -332,12 +354,13 @@ def plot_run(
     (:func:`~mlpx.side_by_side.side_by_side`; the model is used here, before any child)."""
     from mlpx.side_by_side import side_by_side
 
+    steps = read_steps(run.file(STEPS))  # a missing file stops it before plots/ is made
     warm_up()  # once, before the children fork
     run.plots.mkdir(exist_ok=True)
     x, y = dataset.splits()[split]
     names = dataset.class_names
     pieces = [
-        lambda: plot_loss(run.plots / LOSS_PLOT, history, read_steps(run.file(STEPS))),
+        lambda: plot_loss(run.plots / LOSS_PLOT, history, steps),
         lambda: plot_accuracy(run.plots / ACCURACY_PLOT, history),
         lambda: plot_confusion(run.plots / CONFUSION_PLOT, y, predictions, names, split),
     ]
@@ -389,7 +412,7 @@ def plot_weights(path, w: np.ndarray, image_shape: tuple[int, ...]) -> None:
         f"First-layer weights of {which} hidden units (each its own range, dark = low)",
         fontsize=10,
     )
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 # --- sweeps: the data the plots show, then the plots --------------------------------------
@@ -615,7 +638,7 @@ def plot_sweep(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Sweep of {param}: last-epoch metrics over {seeds} seed(s) per value")
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def plot_curves(path, param: str, curves: list[Curve]) -> None:
@@ -667,7 +690,7 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
         handles.append(Patch(color="0.6", alpha=0.4))
         labels.append(f"± 1 sample std over {seeds} seeds")
     axes[2].legend(handles, labels, fontsize=8)
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def _finite_positive(series: list[np.ndarray]) -> np.ndarray:
@@ -734,7 +757,7 @@ def _target_histograms(path, dataset: Dataset) -> None:
         ax.grid(alpha=0.3)
     fig.suptitle(f"{dataset.name}: {len(targets)} training targets", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def _sample_images(path, dataset: Dataset, x, y, per_class: int) -> None:
@@ -774,7 +797,7 @@ def _sample_images(path, dataset: Dataset, x, y, per_class: int) -> None:
         f"{dataset.name}: training samples, first row in order, then {per_class} per class",
         fontsize=10,
     )
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def _sample_scatter(path, dataset: Dataset, x, y) -> None:
@@ -791,7 +814,7 @@ def _sample_scatter(path, dataset: Dataset, x, y) -> None:
         ylabel="x2",
         title=f"{dataset.name}: {len(shown)} of {len(x)} training samples by class",
     )
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def _sample_lines(path, dataset: Dataset, x, y, per_class: int) -> None:
@@ -818,4 +841,4 @@ def _sample_lines(path, dataset: Dataset, x, y, per_class: int) -> None:
         f"{dataset.name}: training samples ({per_class} per class) against the feature index",
         fontsize=10,
     )
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlpx.plots import DPI, add_axes, figure, plot_loss, read_steps
+from mlpx.plots import add_axes, figure, plot_loss, read_steps, save_png
 from mlpx.runs import FIT_PLOT, LOSS_PLOT, PREDICTED_PLOT, RESIDUALS_PLOT, STEPS, RunDir
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def plot_predicted(
         ax.set_title(f"{split}: {len(t)} samples, R² {r2:.3f}", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def plot_residuals(
@@ -99,7 +99,7 @@ def plot_residuals(
         rmse = float(np.sqrt(np.mean(residual**2)))
         ax.set_title(f"{split}: residuals, RMSE {rmse:.4g}", fontsize=10)
         ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
 
 
 def plot_fit(path, fit: FittedFunction, name: str, split: str) -> None:
@@ -117,7 +117,7 @@ def plot_fit(path, fit: FittedFunction, name: str, split: str) -> None:
         ax.set(xlabel="x", ylabel=name, title=f"Fitted function ({split} data)")
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.savefig(path, dpi=DPI)
+        save_png(fig, path)
         return
     fig = figure(6.6, 5.4)
     ax = add_axes(fig, 0.75, 0.6, 4.5, 4.3)
@@ -132,4 +132,4 @@ def plot_fit(path, fit: FittedFunction, name: str, split: str) -> None:
                edgecolors="black", linewidths=0.3)  # fmt: skip
     ax.set(xlabel="x1", ylabel="x2", title=f"Model (map) and {split} data (points)")
     fig.colorbar(image, cax=bar, label=name)
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)

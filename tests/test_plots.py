@@ -298,3 +298,48 @@ def test_the_sweep_plot_stars_the_best_value(tmp_path, monkeypatch):
         assert list(star.get_xdata()) == [0.01]
         assert star.get_ydata()[0] == pytest.approx(expected)
     read_png(tmp_path / "sweep.png")
+
+
+def test_a_png_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    path = tmp_path / "loss.png"
+    fig = plots.figure(2, 2)
+    plots.save_png(fig, path)
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG") and read_png(path).shape == (220, 220, 4)
+    real = Figure.savefig
+
+    def interrupted(self, fname, **kwargs):  # Ctrl-C halfway through writing
+        real(self, fname, **kwargs)
+        with open(fname, "r+b") as handle:
+            handle.truncate(100)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    fig.add_subplot().plot([1, 2])
+    with pytest.raises(KeyboardInterrupt):
+        plots.save_png(fig, path)
+    assert path.read_bytes() == before  # the old image, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png"]  # no temporary file
+
+
+def test_steps_csv_rows_that_cannot_be_read_are_skipped_as_a_torn_metrics_line_is(tmp_path):
+    path = tmp_path / "steps.csv"
+    path.write_text("step,epoch,loss\n1,1,0.5\n2,1,abc\n3,1,0.25\n4,1\n5,1,0.125\n6")
+    steps, losses = plots.read_steps(path)
+    assert steps.tolist() == [1, 3, 5] and losses.tolist() == [0.5, 0.25, 0.125]
+    assert steps.dtype == np.int64 and losses.dtype == np.float64
+    path.write_text("foo,bar\n1,2\n")  # not a steps.csv: nothing to draw from it
+    assert [a.tolist() for a in plots.read_steps(path)] == [[], []]
+    path.write_bytes(b"step,epoch,loss\n1,1,0.5\n\xff\xfe,\x00\n")
+    assert [a.tolist() for a in plots.read_steps(path)] == [[1], [0.5]]
+
+
+def test_mlpx_plot_of_a_run_without_steps_csv_is_one_line_and_makes_no_plots_folder(cli):
+    cli.train("configs/digits.yaml", "backend=numpy", "train.epochs=1", "output.plots=false")
+    run = cli.last_run()
+    (run / "steps.csv").unlink()
+    (line,) = cli("plot", run, expect=2).output.strip().splitlines()
+    assert line.startswith("error: ") and "steps.csv" in line
+    assert not (run / "plots").exists()
