@@ -23,10 +23,20 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(report) -> None:
+    """``sys.unraisablehook``: a Ctrl-C that lands in a finalizer or a fork handler cannot
+    stop anything (Python drops it and the command goes on): it is dropped without the
+    traceback Python would print under a command's last line. Anything else is reported as
+    Python reports it."""
+    if not isinstance(report.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(report)
+
+
 def main() -> None:
     """Load the command line with Ctrl-C and SIGTERM ending it quietly, then run it."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stopped_while_loading)
+    sys.unraisablehook = _unraisable
     from mlpx.cli import main as cli_main
 
     # from here on, SIGTERM stops a command as Ctrl-C does (one line, exit 130)

@@ -312,3 +312,42 @@ def test_a_profiler_around_mlpx_still_gets_its_report(tmp_path):
     import pstats
 
     assert pstats.Stats(str(out)).total_calls > 0
+
+
+FINALIZER_PROBE = """
+import atexit, sys
+
+class CtrlCInAFinalizer:
+    def __del__(self):
+        raise KeyboardInterrupt  # as a Ctrl-C landing while a finalizer runs
+
+class BugInAFinalizer:
+    def __del__(self):
+        raise ValueError("a real bug, still reported")
+
+def at_exit():
+    CtrlCInAFinalizer()
+    BugInAFinalizer()
+
+atexit.register(at_exit)  # after the command's last line, as the report came
+sys.argv = ["mlpx", "--version"]
+from mlpx.__main__ import main
+main()
+"""
+
+
+def test_a_ctrl_c_that_lands_in_a_finalizer_prints_no_traceback(tmp_path):
+    """Python drops an exception raised in a finalizer (or a fork handler) and prints its
+    traceback: for a Ctrl-C that came as the command ended, mlpx drops the traceback too;
+    any other such exception is still reported."""
+    result = subprocess.run(
+        [sys.executable, "-c", FINALIZER_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.startswith("mlpx ")
+    assert "KeyboardInterrupt" not in result.stderr
+    assert "ValueError: a real bug, still reported" in result.stderr
