@@ -139,6 +139,7 @@ def plot_loss(path, history: list[dict[str, Any]], steps: tuple[np.ndarray, np.n
     ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     if len(loss) and np.all(loss > 0) and loss.max() / max(loss.min(), 1e-12) > 50:
         ax.set_yscale("log")
+    whole_epoch_ticks(ax)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if scheduled:  # epoch e trains from e - 1 to e on this axis, at its first step's rate
@@ -171,6 +172,13 @@ def mark_best_epoch(ax: Axes, history: list[dict[str, Any]]) -> None:
     ax.axvline(best, color="0.3", ls=":", lw=1.2, label=f"best epoch ({best})")
 
 
+def whole_epoch_ticks(ax: Axes) -> None:
+    """Ticks of an epoch axis at whole epochs only (a run of two epochs had 1.25, 1.5...)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_accuracy(path, history: list[dict[str, Any]]) -> None:
     """Train and validation accuracy per epoch."""
     fig = figure(7, 4.5)
@@ -183,6 +191,7 @@ def plot_accuracy(path, history: list[dict[str, Any]]) -> None:
         ax.plot(epochs, [r["val_acc"] for r in history], "o-", ms=3, label="validation")
     mark_best_epoch(ax, history)
     ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=accuracy_limits(values))
+    whole_epoch_ticks(ax)
     ax.grid(alpha=0.3)
     ax.legend()
     save_png(fig, path)
@@ -647,7 +656,6 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
     one seed."""
     from matplotlib import colormaps
     from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
 
     fig = figure(15, 4.5)
     axes = [add_axes(fig, left, 0.6, 3.85, 3.5) for left in (0.95, 5.75, 10.55)]
@@ -676,7 +684,7 @@ def plot_curves(path, param: str, curves: list[Curve]) -> None:
         if log:
             ax.set_yscale("log")
         ax.set(xlabel=xlabel, title=title)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        whole_epoch_ticks(ax)
         ax.grid(alpha=0.3)
     # the view follows the means: a band's lower edge below 0 cannot show on a log scale
     _fit_view(axes[0], step_means, log)
