@@ -110,7 +110,15 @@ def test_failing_trials_are_recorded_and_the_others_complete(cli, tmp_path):
     assert rows["0.05"]["status"] == "completed"
     assert rows["1e+06"]["status"] == "diverged" and "diverged" in rows["1e+06"]["error"]
     assert "1 of 2 trial(s) did not complete: 1e+06-seed0 (diverged)" in result.output
-    assert (only_sweep(cli.runs_dir) / "plots" / "sweep.png").is_file()
+    sweep = only_sweep(cli.runs_dir)
+    assert (sweep / "plots" / "sweep.png").is_file()
+    # where the results are comes before why some are missing, as after a sweep that passed
+    lines = result.output.strip().splitlines()
+    assert lines[-2:] == [
+        f"results: {sweep / 'results.csv'}, plots: {sweep / 'plots'}",
+        f"error: 1 of 2 trial(s) did not complete: 1e+06-seed0 (diverged); see "
+        f"{sweep / 'results.csv'}",
+    ]
 
     # a data file that is missing only for one value raises at run time, in its trial
     good = tmp_path / "good.npz"

@@ -93,11 +93,15 @@ def sweep(
         result = target.run(progress, sys.argv)
     if result.completed:
         print_wide(sweep_table(result), 180)
+    done = result.directory
+    written = [f"results: {done / 'results.csv'}"]
+    if (done / "plots").is_dir():  # drawn when a trial completed
+        written.append(f"plots: {done / 'plots'}")
+    if not result.interrupted:  # whatever failed: where the results are, then why
+        console.print(", ".join(written), highlight=False, soft_wrap=True)
     if result.interrupted:
-        fail(f"interrupted; resume with: mlpx sweep --resume {result.directory}", 130)
+        fail(f"interrupted; resume with: mlpx sweep --resume {done}", 130)
     if result.problems:
         names = ", ".join(f"{r.trial.name} ({r.status})" for r in result.problems)
         counts = f"{len(result.problems)} of {len(result.results)} trial(s)"
-        fail(f"{counts} did not complete: {names}; see {result.directory / 'results.csv'}", 1)
-    done = result.directory
-    console.print(f"results: {done / 'results.csv'}, plots: {done / 'plots'}", highlight=False)
+        fail(f"{counts} did not complete: {names}; see {done / 'results.csv'}", 1)
