@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlpx.plots import add_axes, figure, plot_loss, read_steps, save_png
+from mlpx.plots import add_axes, figure, plot_loss, read_steps, save_png, warm_up
 from mlpx.runs import FIT_PLOT, LOSS_PLOT, PREDICTED_PLOT, RESIDUALS_PLOT, STEPS, RunDir
 
 if TYPE_CHECKING:
@@ -42,13 +42,21 @@ def plot_regression_run(
     fit: FittedFunction | None = None,
 ) -> None:
     """Every plot of a regression run into ``run.plots``: y_true and y_pred (N, K) of
-    ``split`` in the targets' units."""
+    ``split`` in the targets' units; drawn side by side where there are cores (the fit, which
+    asks the model, here)."""
+    from mlpx.side_by_side import side_by_side
+
+    steps = read_steps(run.file(STEPS))  # a missing file stops it before plots/ is made
+    warm_up()  # once, before the children fork
     run.plots.mkdir(exist_ok=True)
-    plot_loss(run.plots / LOSS_PLOT, history, read_steps(run.file(STEPS)))
-    plot_predicted(run.plots / PREDICTED_PLOT, y_true, y_pred, names, split)
-    plot_residuals(run.plots / RESIDUALS_PLOT, y_true, y_pred, names, split)
+    pieces = [
+        lambda: plot_loss(run.plots / LOSS_PLOT, history, steps),
+        lambda: plot_predicted(run.plots / PREDICTED_PLOT, y_true, y_pred, names, split),
+        lambda: plot_residuals(run.plots / RESIDUALS_PLOT, y_true, y_pred, names, split),
+    ]
     if fit is not None:
-        plot_fit(run.plots / FIT_PLOT, fit, names[0], split)
+        pieces.insert(0, lambda: plot_fit(run.plots / FIT_PLOT, fit, names[0], split))
+    side_by_side(pieces)
 
 
 def _panels(n_outputs: int, height: float = 4.2) -> tuple[Any, list[Axes]]:

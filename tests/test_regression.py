@@ -5,6 +5,7 @@ predictions, plots, sweeps and cross-validations, and the one-line errors."""
 from __future__ import annotations
 
 import csv
+import shutil
 
 import numpy as np
 import pytest
@@ -252,3 +253,20 @@ def test_a_labelled_test_split_is_reported_beside_validation_as_scikit_learn_sco
     assert rmse == pytest.approx(np.sqrt(mean_squared_error(y_test, predicted)), rel=1e-5)
     assert r2 == pytest.approx(r2_score(y_test, predicted), abs=1e-4)
     assert read_json(run / "summary.json")["test"]["r2"] == pytest.approx(r2, abs=1e-4)
+
+
+def test_mlpx_plot_draws_a_regression_runs_plots_as_the_run_drew_them(cli):
+    import matplotlib.image as mpimg
+
+    cli.train("configs/synth-regression.yaml", "backend=numpy", "train.epochs=4")
+    run = cli.last_run()
+    drawn = {p.name: mpimg.imread(p) for p in (run / "plots").iterdir()}
+    assert sorted(drawn) == ["fit.png", "loss.png", "predicted.png", "residuals.png"]
+    shutil.rmtree(run / "plots")
+    result = cli("plot", run)
+    assert f"plots: {run / 'plots'}" in result.output.replace("\n", "")
+    again = {p.name: mpimg.imread(p) for p in (run / "plots").iterdir()}
+    assert sorted(again) == sorted(drawn)
+    for name, image in drawn.items():
+        assert again[name].shape == image.shape
+        assert np.mean(np.abs(again[name] - image)) < 1e-3, name

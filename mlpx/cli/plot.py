@@ -16,14 +16,16 @@ def plot(
         ..., help="Run directories (a sweep's trials/NAME among them).", show_default=False
     ),
 ) -> None:
-    """Draw the plots of finished runs: loss, accuracy, confusion and misclassified (or the
-    decision boundary) into RUN/plots/.
+    """Draw the plots of finished runs into RUN/plots/: loss, accuracy, confusion and, for
+    images, misclassified and weights (two input features: the decision boundary); for a
+    regression, loss, predicted, residuals and (one or two inputs) fit.
 
     Stacked sweep trials are written without plots, which take longer to draw than such a
-    trial takes to train; this draws them when you want them, several runs at once (a
-    run that cannot be drawn stops none of the others).
+    trial takes to train, and so is a run with output.plots false; this draws them when you
+    want them, several runs at once (a run that cannot be drawn stops none of the others).
+    A sweep's trials are its trials/ folders; a cross-validation's folds, its fold-*.
 
-    Example: mlpx plot runs/sweep-lr-20261130-120000/trials/0.01-seed0
+    Example: mlpx plot runs/sweep-lr-20261130-120000/trials/*
     """
     from mlpx.replot import draw_run_plots, plots_dir
     from mlpx.side_by_side import run_all
