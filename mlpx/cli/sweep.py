@@ -30,7 +30,8 @@ def sweep(
     values: str | None = typer.Option(
         None,
         "--values",
-        help='Comma-separated values, each read as YAML: 0.1,0.01 or "[64],[64,64]".',
+        help='Comma-separated values, each read as YAML: 0.1,0.01 or "[64],[64,64]" (default: '
+        "PARAM's own grid; --dry-run lists it).",
         show_default=False,
     ),
     config: Path | None = typer.Option(
