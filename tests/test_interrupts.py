@@ -90,3 +90,22 @@ def test_an_interrupt_at_any_moment_is_one_line_and_leaves_a_resumable_sweep(tmp
     )  # fmt: skip
     assert resumable.returncode == 0, resumable.stderr
     assert "would run again" in resumable.stdout
+
+
+def test_ctrl_c_while_the_group_lock_is_taken_leaves_no_lock(tmp_path, monkeypatch):
+    """The sweep at the 'worker start-up' moment above sometimes kept sweep.lock: a Ctrl-C
+    between creating the lock file and holding it escaped the clean-up."""
+    import json
+
+    from mlpx.groups import runner
+
+    real_dump = json.dump
+
+    def interrupted_dump(*args, **kwargs):  # Ctrl-C as the lock file is being written
+        os.kill(os.getpid(), signal.SIGINT)
+        real_dump(*args, **kwargs)
+
+    monkeypatch.setattr(json, "dump", interrupted_dump)
+    with pytest.raises(KeyboardInterrupt), runner._group_lock(tmp_path, "sweep.lock"):
+        pytest.fail("the group ran after Ctrl-C")
+    assert not (tmp_path / "sweep.lock").exists()

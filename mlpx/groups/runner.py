@@ -56,6 +56,19 @@ class GroupObserver(Protocol):
 def _group_lock(directory: Path, name: str) -> Iterator[None]:
     """Hold ``directory/name`` while trials run, so that two processes never run one group."""
     path = directory / name
+    taken = False
+    try:
+        # a Ctrl-C while the lock is taken waits until it is, so that the finally sees it
+        with deferred_interrupts():
+            _take_lock(directory, name, path)
+            taken = True
+        yield
+    finally:
+        if taken:
+            path.unlink(missing_ok=True)
+
+
+def _take_lock(directory: Path, name: str, path: Path) -> None:
     host = socket.gethostname()
     for _ in range(3):
         try:
@@ -77,13 +90,8 @@ def _group_lock(directory: Path, name: str) -> Iterator[None]:
             continue
         with os.fdopen(fd, "w") as handle:
             json.dump({"pid": os.getpid(), "host": host, "started": time.time()}, handle)
-        break
-    else:
-        raise GroupError(f"{directory}: cannot take {name}")
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
+        return
+    raise GroupError(f"{directory}: cannot take {name}")
 
 
 def _recorded(directory: Path, plan: GroupPlan, trial: Trial) -> TrialResult | None:
