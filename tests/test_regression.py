@@ -12,6 +12,7 @@ import pytest
 from conftest import read_json, read_jsonl
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+from mlpx import side_by_side
 from mlpx.config import load_config
 from mlpx.data import load_dataset
 from mlpx.metrics import regression_metrics
@@ -76,6 +77,7 @@ def test_synth_regression_fits_sin_and_draws_it(cli, monkeypatch):
     monkeypatch.setattr(
         Axes, "set_title", lambda ax, t, *a, **k: (titles.append(t), set_title(ax, t, *a, **k))[1]
     )
+    monkeypatch.setattr(side_by_side, "usable_cores", lambda: 1)  # titles set in this process
     cli.train("configs/synth-regression.yaml", "train.epochs=25", "backend=numpy")
     run = cli.last_run()
     # the plots are of the validation split, as the report is, and say so in their titles
