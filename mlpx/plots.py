@@ -554,8 +554,29 @@ def _value_axis(ax, scale: str, xs: np.ndarray, labels: list[str]) -> None:
         ax.set_xscale("log", base=2)
     elif scale == "linear":
         return
-    ax.set_xticks(xs, labels, rotation=30 if max(map(len, labels)) > 6 else 0)
+    rotation = 30 if max(map(len, labels)) > 6 else 0
+    if _crowded(ax, scale, xs, labels):  # upright labels a tick apart would overlap
+        rotation = 90
+    ax.set_xticks(xs, labels, rotation=rotation)
     ax.minorticks_off()
+
+
+def _crowded(ax, scale: str, xs: np.ndarray, labels: list[str]) -> bool:
+    """Whether two neighbouring value labels, set upright, would overlap on ``ax``: the
+    values' gap on the axis against half of each label's width, and a little space."""
+    if scale == "category" or len(xs) < 2:
+        return False
+    if scale == "symlog":
+        span = np.sign(xs) * np.log10(1 + np.abs(xs) / float(np.min(np.abs(xs[xs != 0]))))
+    else:
+        span = np.log(xs)  # log, log2: the same places up to a scale
+    order = np.argsort(span)
+    span = span[order]
+    width = ax.get_position().width * ax.figure.get_figwidth()  # inches
+    gaps = np.diff(span) / max(float(span[-1] - span[0]), 1e-12) * width
+    widths = np.array([text_width([labels[k]], TICK_PT) for k in order])
+    room = (widths[:-1] + widths[1:]) / 2 + 0.05  # each label centred on its tick, a gap
+    return bool(np.any(gaps < room))
 
 
 def plain_log_ticks(axis, low: float, high: float) -> None:

@@ -343,3 +343,24 @@ def test_mlpx_plot_of_a_run_without_steps_csv_is_one_line_and_makes_no_plots_fol
     (line,) = cli("plot", run, expect=2).output.strip().splitlines()
     assert line.startswith("error: ") and "steps.csv" in line
     assert not (run / "plots").exists()
+
+
+def test_value_labels_too_close_to_sit_side_by_side_stand_upright():
+    """A sweep of 0.01, 0.1 and 1e12 put '0.01' and '0.1' into each other ('0.010.1');
+    the default grids keep their labels level."""
+    fig = plots.figure(11, 4.3)
+    ax = plots.add_axes(fig, 0.8, 0.95, 4.35, 2.6)  # a sweep plot's panel
+    xs = np.array([0.01, 0.1, 1e12])
+    plots._value_axis(ax, "log", xs, ["0.01", "0.1", "1e+12"])
+    assert {label.get_rotation() for label in ax.get_xticklabels()} == {90.0}
+    # their boxes, once drawn, no longer overlap
+    fig.canvas.draw()
+    boxes = [label.get_window_extent() for label in ax.get_xticklabels()]
+    assert boxes[0].x1 <= boxes[1].x0
+    for xs, labels, scale in [
+        ([1e-1, 1e-2, 1e-3, 1e-4, 1e-5], ["0.1", "0.01", "0.001", "0.0001", "1e-05"], "log"),
+        ([16, 32, 64, 128, 256, 512], ["16", "32", "64", "128", "256", "512"], "log2"),
+    ]:
+        ax = plots.add_axes(plots.figure(11, 4.3), 0.8, 0.95, 4.35, 2.6)
+        plots._value_axis(ax, scale, np.array(xs, dtype=float), labels)
+        assert {label.get_rotation() for label in ax.get_xticklabels()} == {0.0}
