@@ -272,3 +272,19 @@ def test_mlpx_plot_draws_a_regression_runs_plots_as_the_run_drew_them(cli):
     for name, image in drawn.items():
         assert again[name].shape == image.shape
         assert np.mean(np.abs(again[name] - image)) < 1e-3, name
+
+
+def test_class_labels_regressed_as_numbers_name_one_output_not_the_classes(cli):
+    """task: regression on digits (its labels as numbers) crashed writing report.txt: the
+    ten class names were taken for the names of its one output."""
+    cli.train("configs/digits.yaml", "task=regression", *FAST, "backend=numpy")
+    run = cli.last_run()
+    summary = read_json(run / "summary.json")
+    assert summary["status"] == "completed" and summary["task"] == "regression"
+    report = (run / "report.txt").read_text()
+    (row,) = [line.split() for line in report.splitlines() if line.strip().startswith("y ")]
+    config = load_config(run / "config.yaml")
+    data = load_dataset(config.data, config.seed, "float64", "regression")
+    assert data.class_names == ["y"] and float(row[-2]) == pytest.approx(
+        data.raw_targets["val"].mean(), rel=1e-5
+    )

@@ -386,7 +386,9 @@ def _regression(
     targets = Normalization.fit("standard", y)
     raw = {"train": y, "val": y_val, "test": y_test}
     outputs = y.shape[1]
-    default = ["y"] if outputs == 1 else [f"y{k}" for k in range(1, outputs + 1)]
+    names = source.class_names  # a regression source's output names; a classification
+    if names is None or len(names) != outputs:  # source's class names name no output
+        names = ["y"] if outputs == 1 else [f"y{k}" for k in range(1, outputs + 1)]
     return Dataset(
         name=config.name,
         x_train=norm.apply(x, dtype),
@@ -396,7 +398,7 @@ def _regression(
         x_test=norm.apply(x_test, dtype) if x_test is not None else None,
         y_test=targets.apply(y_test, dtype) if y_test is not None else None,
         n_classes=outputs,
-        class_names=list(source.class_names or default),
+        class_names=list(names),
         image_shape=source.image_shape,
         normalization=norm,
         targets=targets,
