@@ -85,8 +85,15 @@ def test_cli_gradcheck_on_the_toy_config_passes_and_prints_the_table(toy_config)
     for text in ("4-10-3 relu simple", "W1", "4x10", "finite differences", "torch autograd"):
         assert text in result.output
     assert result.output.count("PASS") == 10  # 4 parameters x 2 oracles, the loss, the scores
-    assert f"initial loss with l2 = 0.05: {CLASSIC_LOSS:.11f}" in result.output
+    assert f"initial loss with the reference's l2 = 0.05: {CLASSIC_LOSS:.11f}" in result.output
     assert "FAIL" not in result.output
+    # another setup on the toy data: its loss at its own penalty, no reference to meet
+    result = CliRunner().invoke(
+        app, ["gradcheck", "--config", str(toy_config), "-s", "seed=3"], terminal_width=120
+    )
+    assert result.exit_code == 0, result.output
+    l2 = load_config(toy_config).regularization.l2
+    assert f"initial loss with l2 = {l2:g}: " in result.output and "reference" not in result.output
 
 
 def test_the_shipped_toy_config_reproduces_the_classic_reference():

@@ -74,7 +74,12 @@ def _tolerance(value: float) -> float:
 @reports_errors
 def gradcheck_command(
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="Check this config's architecture (toy data: the toy set)."
+        None,
+        "--config",
+        "-c",
+        help="Check this config's model (hidden layers, activation, batch norm, dropout), loss "
+        "and penalties: on the toy set for data toy, else on a small random batch with 8 "
+        "input features.",
     ),
     overrides: list[str] = options.OVERRIDES,
     tol: float = typer.Option(

@@ -784,7 +784,10 @@ def gradcheck_report(report: GradcheckReport, tol: float) -> int:
                 )
         console.print(table)
     if report.initial_loss is not None:
-        line = f"initial loss with l2 = {report.initial_loss_l2:g}: {report.initial_loss:.11f}"
+        # the classic check's loss is at the reference's penalty, whatever the config's
+        whose = "the reference's " if report.reference_loss is not None else ""
+        line = f"initial loss with {whose}l2 = {report.initial_loss_l2:g}: "
+        line += f"{report.initial_loss:.11f}"
         if report.reference_loss is not None:
             verdict = "[green]PASS[/]" if report.loss_passed else "[bold red]FAIL[/]"
             line += (
