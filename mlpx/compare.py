@@ -12,7 +12,7 @@ from typing import Any
 
 from mlpx.config import parse_yaml
 from mlpx.errors import MlpxError, RunDirError, UsageError
-from mlpx.runs import CONFIG, RunDir
+from mlpx.runs import CONFIG, RunDir, check_is_dir
 
 GROUPS = {"sweep.yaml": "trials/*", "cv.yaml": "fold-*"}
 """A group's plan file and where its members are."""
@@ -103,6 +103,7 @@ def load_compared(paths: list[Path]) -> list[Compared]:
         if (path / CONFIG).is_file():
             found.append(_read(path, path.name))
             continue
+        check_is_dir(path, str(path))
         plan = next((name for name in GROUPS if (path / name).is_file()), None)
         if plan is None:
             raise RunDirError(
@@ -141,7 +142,7 @@ def differing_keys(runs: list[Compared]) -> list[str]:
 def plot_comparison(path: Path, runs: list[Compared]) -> None:
     """One PNG: validation (solid) and training (dashed) loss, and validation accuracy, per
     epoch, one colour per run, written atomically."""
-    from mlpx.plots import figure, save_png
+    from mlpx.plots import figure, save_png, whole_epoch_ticks
 
     fig = figure(12, 4.6)
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -163,6 +164,7 @@ def plot_comparison(path: Path, runs: list[Compared]) -> None:
     loss_ax.set(xlabel="epoch", ylabel="loss", title="loss: validation (solid), training (dashed)")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="validation accuracy")
     for ax in (loss_ax, acc_ax):
+        whole_epoch_ticks(ax)
         ax.grid(alpha=0.3)
     acc_ax.legend(fontsize=8, loc="lower right", ncol=1 if len(runs) <= 8 else 2)
     fig.tight_layout()

@@ -29,7 +29,7 @@ from mlpx.groups.plan import (
 from mlpx.groups.results import GroupResult
 from mlpx.groups.runner import GroupObserver, pending_trials, resume_group, run_group
 from mlpx.interrupts import sigterm_as_interrupt
-from mlpx.runs import CONFIG, RunDir
+from mlpx.runs import CONFIG, RunDir, check_is_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -166,6 +166,7 @@ def open_training(request: TrainRequest) -> SingleRun | Group:
     request.check()
     if request.resume is not None:
         path = Path(request.resume)
+        check_is_dir(path, f"--resume {path}")
         if (path / CrossValPlan.plan_file).is_file():
             if request.epochs is not None:
                 raise UsageError("--epochs: only for a single run, not a cross-validation")

@@ -21,7 +21,7 @@ from mlpx.data import npz as npz_files
 from mlpx.errors import DataError, RunDirError
 from mlpx.model import mismatched_shape, model_spec
 from mlpx.outputs import check_output_file
-from mlpx.runs import CONFIG, RunDir, values_csv
+from mlpx.runs import CONFIG, RunDir, check_is_dir, values_csv
 
 FORMATS = (".csv", ".npy")
 
@@ -141,12 +141,10 @@ def check_run_dir(run_dir: Path) -> None:
     path = Path(run_dir).expanduser()
     if RunDir(path).has_config():
         return
-    if not path.exists():
-        raise RunDirError(
-            f"{run_dir}: no such directory; give a run directory written by mlpx train"
-        )
-    if not path.is_dir():
-        raise RunDirError(f"{run_dir}: not a directory; give a run directory written by mlpx train")
+    try:
+        check_is_dir(path, str(run_dir))
+    except RunDirError as error:
+        raise RunDirError(f"{error}; give a run directory written by mlpx train") from None
     sweep = SweepPlan.plan_file
     if (path / sweep).is_file():
         raise RunDirError(

@@ -62,9 +62,15 @@ def classification_report(matrix: np.ndarray, class_names: list[str], digits: in
 
 
 def classification_text(
-    y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], split: str
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: list[str],
+    split: str,
+    drawn: bool = False,
 ) -> str:
-    """The classification report and confusion matrix of labels y_true, y_pred (N,)."""
+    """The classification report and confusion matrix of labels y_true, y_pred (N,);
+    ``drawn``: the run draws this split's misclassified images (misclassified.png), so a
+    split with none says why there is no such file."""
     matrix = confusion_matrix(y_true, y_pred, len(class_names))
     report = classification_report(matrix, class_names)
     width = max(4, *(len(name) for name in class_names), len(str(matrix.max())))
@@ -77,7 +83,8 @@ def classification_text(
     misclassified = (
         f"{wrong} of {len(y_true)} {split} samples misclassified\n"
         if wrong
-        else f"No {split} sample is misclassified (so there is no misclassified.png)\n"
+        else f"No {split} sample is misclassified"
+        + (" (so there is no misclassified.png)\n" if drawn else "\n")
     )
     return (
         f"Classification report on the {split} split ({len(y_true)} samples)\n\n{report}\n"

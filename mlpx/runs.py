@@ -124,6 +124,14 @@ def ensure_writable_dir(path: Path, what: str) -> None:
         raise RunDirError(f"{what}: {path} is not writable; choose another directory")
 
 
+def check_is_dir(path: Path, what: str) -> None:
+    """A RunDirError, ``what`` first, for a ``path`` that is missing or not a directory."""
+    if not path.exists():
+        raise RunDirError(f"{what}: no such directory")
+    if not path.is_dir():
+        raise RunDirError(f"{what}: not a directory")
+
+
 def make_unique_dir(parent: Path, base: str) -> Path:
     """Create ``parent/base``, or ``base-2``, ``base-3``... if taken; return it.
 

@@ -456,7 +456,8 @@ class Trainer:
         x, y = self.dataset.splits()[split]
         predictions = self.backend.evaluate(split).predictions
         names = self.dataset.class_names
-        report = classification_text(y, predictions, names, split)
+        drawn = self.draw_plots and self.dataset.image_shape is not None
+        report = classification_text(y, predictions, names, split, drawn)
         y_test = self.dataset.y_test
         if y_test is not None:  # a labelled test split: reported beside validation
             test_predictions = self.backend.evaluate("test").predictions

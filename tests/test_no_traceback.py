@@ -351,3 +351,22 @@ def test_a_ctrl_c_that_lands_in_a_finalizer_prints_no_traceback(tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("mlpx ")
     assert "KeyboardInterrupt" not in result.stderr
     assert "ValueError: a real bug, still reported" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_path_that_is_no_directory_is_named_so_by_every_command_that_reads_runs(
+    cli, tmp_path, kind
+):
+    path = tmp_path / "given"
+    if kind == "file":
+        path.write_text("x")
+    said = "no such directory" if kind == "missing" else "not a directory"
+    other = tmp_path / "other"
+    other.mkdir()
+    commands = {
+        ("compare", path, other): f"error: {path}: {said}",
+        ("train", "--resume", path): f"error: --resume {path}: {said}",
+        ("plot", path): f"error: {path}: {said}; give a run directory written by mlpx train",
+    }
+    for command, line in commands.items():
+        assert one_error_line(cli(*command, expect=2)) == line

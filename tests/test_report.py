@@ -91,3 +91,14 @@ def test_report_text_has_the_report_then_the_matrix():
         "",
         "1 of 4 val samples misclassified",
     ]
+
+
+def test_a_split_with_nothing_misclassified_names_misclassified_png_only_where_it_is_drawn():
+    from mlpx.report import classification_text
+
+    y = np.array([0, 1, 2, 1])
+    drawn = classification_text(y, y, ["a", "b", "c"], "val", drawn=True)
+    assert drawn.endswith("No val sample is misclassified (so there is no misclassified.png)\n")
+    # predict's report, a test split, or data that is not images: no such file to explain
+    text = classification_text(y, y, ["a", "b", "c"], "test_x")
+    assert text.endswith("No test_x sample is misclassified\n")

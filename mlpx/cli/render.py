@@ -734,7 +734,8 @@ def crossval_table(result: GroupResult) -> Table:
         table.add_row(str(r.trial.value), status_markup(r.status), *cells)
     table.add_section()
     cells = (mean_std(*stats[key]) if key in stats else "—" for key, _ in columns)
-    table.add_row("mean", f"{len(result.completed)} folds", *cells, style="bold")
+    completed = len(result.completed)
+    table.add_row("mean", f"{completed} fold{'' if completed == 1 else 's'}", *cells, style="bold")
     return table
 
 
