@@ -586,8 +586,16 @@ def _checked_resume(
             "checked; start it anew"
         )
     status = run_status(summary)
-    if status == "completed":
-        raise RunDirError(f"{what}: the run has already completed")
+    planned = summary.get("epochs_planned")
+    if status == "completed" and (
+        epochs is None or not isinstance(planned, int) or epochs <= planned
+    ):
+        more = (
+            f"; to train it longer, give --epochs N with N > {planned}"
+            if isinstance(planned, int)
+            else ""
+        )
+        raise RunDirError(f"{what}: the run has already completed{more}")
     if status == "running":
         raise RunDirError(f"{what}: the run is still running (pid alive)")
     if not run.file(CHECKPOINT).exists():

@@ -200,3 +200,8 @@ def test_help_wraps_to_the_terminal_with_readable_metavars():
     assert len(paragraph) >= 3
     assert all(len(line) > 45 for line in paragraph[:-1])  # filled to the width, not cut short
     assert "--set -s KEY=VALUE" in " ".join(text.replace("│", " ").split())
+    # the options only a cross-validation takes stand under their own heading
+    panels = text.split("╭─ ")
+    (folds,) = [p for p in panels if p.startswith("Cross-validation (data.folds: K)")]
+    assert all(f"--{name}" in folds for name in ("jobs", "executor", "scheduler"))
+    assert not any("--jobs" in p for p in panels if p.startswith("Options"))

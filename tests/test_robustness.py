@@ -178,6 +178,32 @@ def test_resume_refuses_what_it_cannot_resume(cli, tmp_path):
     assert "alone" in cli("train", "configs/digits.yaml", "--resume", done, expect=2).output
 
 
+def test_a_completed_run_trains_longer_with_epochs_as_if_planned_so_from_the_start(cli, tmp_path):
+    base = ("configs/digits.yaml", "backend=numpy", "output.plots=false")
+    cli.train(*base, "train.epochs=2")
+    extended = cli.last_run()
+    line = one_line_of(cli("train", "--resume", extended, "--epochs", "2", expect=2))
+    assert line.endswith("the run has already completed; to train it longer, give --epochs N "
+                         "with N > 2")  # fmt: skip
+    cli("train", "--resume", extended, "--epochs", "4")
+    cli.train(*base, "train.epochs=4")
+    whole = cli.last_run()
+    summary = read_json(extended / "summary.json")
+    assert summary["status"] == "completed" and summary["epochs_completed"] == 4
+    assert summary["epochs_extended"] == [{"from": 2, "to": 4, "after_epoch": 2}]
+    keys = ("epoch", "train_loss", "val_loss", "val_acc")
+    records = [[{k: r[k] for k in keys} for r in read_jsonl(run / "metrics.jsonl")]
+               for run in (extended, whole)]  # fmt: skip
+    assert records[0] == records[1]  # bit for bit on the CPU
+    with np.load(extended / "model.npz") as a, np.load(whole / "model.npz") as b:
+        assert all(np.array_equal(a[k], b[k]) for k in b.files)
+
+
+def one_line_of(result) -> str:
+    (line,) = result.output.strip().splitlines()
+    return line
+
+
 def test_diverged_run_keeps_its_files(cli):
     result = cli.train(
         "configs/digits.yaml",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import typer
 
 from mlpx.groups.executors import EXECUTORS, executor_names
@@ -36,3 +38,10 @@ SCHEDULER = typer.Option(
     help="Dask scheduler address, e.g. tcp://host:8786 (--executor dask).",
     metavar="ADDRESS",
 )
+
+
+def under(heading: str, option):
+    """``option`` (one of the above) shown in --help under its own ``heading``."""
+    shown = copy.copy(option)
+    shown.rich_help_panel = heading
+    return shown

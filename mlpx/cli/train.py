@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from mlpx.launch import Group
 
 
+CROSS_VALIDATION = "Cross-validation (data.folds: K)"
+"""The --help heading of the options that only a cross-validation's folds take."""
+
+
 @reports_errors
 def train(
     config: Optional[Path] = typer.Argument(  # noqa: UP045 (typer needs Optional)
@@ -55,12 +59,13 @@ def train(
         None,
         "--epochs",
         help="With --resume: train the run to this many epochs in all (at least as many as "
-        "it planned), the one change a resume accepts; recorded in its summary.json.",
+        "it planned; more than it trained, for a completed run), the one change a resume "
+        "accepts; recorded in its summary.json.",
         show_default=False,
     ),
-    jobs: Optional[int] = options.JOBS,  # noqa: UP045
-    executor: str = options.EXECUTOR,
-    scheduler: Optional[str] = options.SCHEDULER,  # noqa: UP045
+    jobs: Optional[int] = options.under(CROSS_VALIDATION, options.JOBS),  # noqa: UP045
+    executor: str = options.under(CROSS_VALIDATION, options.EXECUTOR),
+    scheduler: Optional[str] = options.under(CROSS_VALIDATION, options.SCHEDULER),  # noqa: UP045
 ) -> None:
     """Train one model from a YAML config and write a run directory.
 
