@@ -58,6 +58,37 @@ def test_predict_round_trips_test_x(cli, challenge_run):
         assert [int(r) for r in rows] == numpy_forward(run, arrays["test_x"], data).tolist()
 
 
+def test_predict_takes_a_file_of_test_x_alone(cli, challenge_run, tmp_path):
+    """A challenge's test set often comes as a file of its own: test_x (and test_y) without
+    data_x, which predict refused ('no data_x in the file')."""
+    run, data = challenge_run
+    with np.load(data) as arrays:
+        test_x = arrays["test_x"]
+    alone = tmp_path / "test-only.npz"
+    np.savez(alone, test_x=test_x)
+    out = tmp_path / "p.csv"
+    result = cli("predict", run, "--data", alone, "--out", out)
+    assert f"wrote 60 predictions of test_x to {out}" in result.output
+    assert out.read_text().splitlines() == (run / "predictions.csv").read_text().splitlines()
+    expected = numpy_forward(run, test_x, data)
+    labelled = tmp_path / "test-labelled.npz"
+    np.savez(labelled, test_x=test_x, test_y=expected)
+    result = cli("predict", run, "--data", labelled, "--out", tmp_path / "q.csv")
+    assert "accuracy against test_y: 1.0000 (60/60)" in result.output
+    for arrays, line in [
+        ({"data_y": expected}, "no data_x or test_x in the file (it has data_y); expected the "
+         "inputs to predict as test_x (with test_y, optional) or data_x (with data_y, optional)"),
+        ({"test_x": test_x, "data_y": expected},
+         "data_y without data_x; data_y labels the samples of data_x"),
+    ]:  # fmt: skip
+        bad = tmp_path / "bad.npz"
+        np.savez(bad, **arrays)
+        got = one_error_line(
+            cli("predict", run, "--data", bad, "--out", tmp_path / "r.csv", expect=2)
+        )
+        assert got == f"error: {bad}: {line}"
+
+
 def test_predict_writes_npy(cli, challenge_run, tmp_path):
     run, data = challenge_run
     cli("predict", run, "--data", data, "--out", tmp_path / "labels.npy")

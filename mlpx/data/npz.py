@@ -33,7 +33,8 @@ READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib
 class NpzArrays:
     """The checked arrays of an .npz file.
 
-    x : (N, ...) real inputs, N >= 1, no NaN or inf (``data_x``).
+    x : (N, ...) real inputs, N >= 1, no NaN or inf (``data_x``); None in a file read to
+        predict that holds only ``test_x``.
     y : (N,) int64 labels >= 0 (for regression (N, K) float64 targets), or None when the
         file has no ``data_y``.
     x_test : (M, ...) inputs shaped like x's samples, or None (``test_x``).
@@ -41,7 +42,7 @@ class NpzArrays:
         (``test_y``).
     """
 
-    x: np.ndarray
+    x: np.ndarray | None
     y: np.ndarray | None
     x_test: np.ndarray | None
     y_test: np.ndarray | None = None
@@ -79,15 +80,22 @@ def read(path: Path, training: bool, task: str = "classification") -> NpzArrays:
         one line naming the file, the array and what is wrong.
     """
     arrays = _open(path)
-    required = ("data_x", "data_y") if training else ("data_x",)
-    missing = [key for key in required if key not in arrays]
-    if missing:
+    has = f"it has {', '.join(arrays) or 'no arrays'}"
+    if training:
+        missing = [key for key in ("data_x", "data_y") if key not in arrays]
+        if missing:
+            raise DataError(
+                f"{path}: no {' or '.join(missing)} in the file ({has}); expected data_x, "
+                "data_y, optional test_x and test_y"
+            )
+    elif "data_x" not in arrays and "test_x" not in arrays:  # predict takes either
         raise DataError(
-            f"{path}: no {' or '.join(missing)} in the file (it has "
-            f"{', '.join(arrays) or 'no arrays'}); expected data_x, data_y, optional test_x "
-            "and test_y"
+            f"{path}: no data_x or test_x in the file ({has}); expected the inputs to predict "
+            "as test_x (with test_y, optional) or data_x (with data_y, optional)"
         )
-    x = _inputs(arrays["data_x"], f"{path}: data_x")
+    elif "data_y" in arrays and "data_x" not in arrays:
+        raise DataError(f"{path}: data_y without data_x; data_y labels the samples of data_x")
+    x = _inputs(arrays["data_x"], f"{path}: data_x") if "data_x" in arrays else None
     y = x_test = None
     if "data_y" in arrays and task == "regression":
         y = check_targets(arrays["data_y"], f"{path}: data_y")
@@ -102,7 +110,7 @@ def read(path: Path, training: bool, task: str = "classification") -> NpzArrays:
             _check_classes(y, f"{path}: data_y")
     if "test_x" in arrays:
         x_test = _inputs(arrays["test_x"], f"{path}: test_x")
-        if x_test.shape[1:] != x.shape[1:]:
+        if x is not None and x_test.shape[1:] != x.shape[1:]:
             raise DataError(
                 f"{path}: test_x samples have shape {x_test.shape[1:]} but data_x samples "
                 f"have {x.shape[1:]}"
