@@ -396,6 +396,16 @@ class Config(Section):
                 f"{self.schedule.name}; set lr_decay: 1, or use schedule: {{name: exponential, "
                 f"gamma: {self.optimizer.lr_decay}}} alone",
             )
+        warmup, epochs = self.schedule.warmup_epochs, self.train.epochs
+        if warmup > epochs:  # allowed (a run may be extended with --epochs), but say so
+            warnings.warn(
+                ConfigWarning(
+                    f"schedule.warmup_epochs: {warmup} is more than train.epochs {epochs}: the "
+                    f"rate rises all run and never reaches optimizer.lr "
+                    f"{self.optimizer.lr:g}"
+                ),
+                stacklevel=2,
+            )
         has_validation = self.data.val_fraction > 0 or self.data.folds is not None
         if SCHEDULES[self.schedule.name].needs_validation and not has_validation:
             raise SettingError(

@@ -192,3 +192,24 @@ def test_lr_decay_is_still_the_exponential_schedule():
     config = build_config({}, ["optimizer.lr_decay=0.5", "train.epochs=3"])
     schedule = schedule_for(config, steps_per_epoch=4)
     assert [schedule.rate(e, 0) for e in (1, 2, 3)] == [1e-3, 5e-4, 2.5e-4]
+
+
+def test_a_warmup_longer_than_the_run_is_warned_of_and_one_as_long_is_not():
+    import warnings
+
+    from mlpx.errors import ConfigWarning
+
+    def config(warmup: int):
+        return {"train": {"epochs": 3}, "schedule": {"name": "constant", "warmup_epochs": warmup}}
+
+    with pytest.warns(ConfigWarning) as caught:
+        build_config(config(10))
+    assert [str(w.message) for w in caught] == [
+        "schedule.warmup_epochs: 10 is more than train.epochs 3: the rate rises all run and "
+        "never reaches optimizer.lr 0.001"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConfigWarning)
+        built = build_config(config(3))  # its last epoch trains at optimizer.lr
+    rates = [schedule_for(built, 1).rate(epoch, 0) for epoch in (1, 2, 3)]
+    assert rates == pytest.approx([1e-3 / 3, 2e-3 / 3, 1e-3])
