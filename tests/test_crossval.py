@@ -66,6 +66,7 @@ def test_k_folds_write_k_runs_and_their_mean_and_sample_std(three_folds, cli):
     cv = read_json(parent / "cv.json")
     assert cv["status"] == "completed" and cv["folds"] == 3 and cv["folds_completed"] == 3
     assert cv["std_ddof"] == 1
+    assert f"cv.json and fold-1..fold-3 in {parent}" in output.replace("\n", "")
     summaries = [read_json(parent / f"fold-{k}" / "summary.json") for k in (1, 2, 3)]
     assert all(s["status"] == "completed" for s in summaries)
     for key in ("val_acc", "val_loss", "train_loss"):
@@ -159,7 +160,7 @@ def test_a_killed_fold_and_a_stopped_cv_resume_the_unfinished_folds(cli, tmp_pat
     assert "alone" in cli("train", "--resume", parent, "-s", "seed=1", expect=2).output
 
     result = cli("train", "--resume", parent, "--jobs", "2")
-    assert "resuming: 1 trial(s) finished and kept, 2 to run" in result.output
+    assert "resuming: 1 fold(s) finished and kept, 2 to run" in result.output
     cv = read_json(parent / "cv.json")
     assert cv["status"] == "completed" and cv["folds_completed"] == 3
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in fold(1).rglob("*")} == before

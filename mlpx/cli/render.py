@@ -364,8 +364,9 @@ class GroupProgress:
             f"{what} -> {escape(str(directory))}", highlight=False, soft_wrap=True
         )
         if finished:
+            member = "fold" if plan.kind == "cv" else "trial"
             self.progress.console.print(
-                f"resuming: {len(finished)} trial(s) finished and kept, {len(pending)} to run",
+                f"resuming: {len(finished)} {member}(s) finished and kept, {len(pending)} to run",
                 highlight=False,
             )
         self.task = self.progress.add_task("trials", total=len(pending))
@@ -742,8 +743,9 @@ def crossval_table(result: GroupResult) -> Table:
 def crossval_report(result: GroupResult) -> None:
     """The cross-validation's table, where its files are, and why folds did not complete."""
     print_wide(crossval_table(result), 100)
-    folds = len(result.plan.trials)
-    console.print(f"cv.json and fold-1..{folds} in {result.directory}", highlight=False)
+    folds = [r.trial.name for r in result.results]  # those written (an interrupt stops some)
+    which = f"{folds[0]}..{folds[-1]}" if len(folds) > 1 else "".join(folds) or "no fold"
+    console.print(f"cv.json and {which} in {result.directory}", highlight=False, soft_wrap=True)
     for r in result.problems:
         if r.error:
             console.print(f"fold {r.trial.value}: {escape(r.error)}", highlight=False)
