@@ -205,3 +205,15 @@ def test_help_wraps_to_the_terminal_with_readable_metavars():
     (folds,) = [p for p in panels if p.startswith("Cross-validation (data.folds: K)")]
     assert all(f"--{name}" in folds for name in ("jobs", "executor", "scheduler"))
     assert not any("--jobs" in p for p in panels if p.startswith("Options"))
+
+
+def test_a_runs_path_is_printed_whole_on_a_line_of_its_own_however_narrow(tmp_path):
+    """It was the summary table's title, which a narrow terminal broke in the middle of the
+    run's name: a path that could not be copied."""
+    runs = tmp_path / "a-folder-with-a-rather-long-name-for-its-runs"
+    args = ("configs/digits.yaml", "-s", "backend=numpy", "-s", "train.epochs=1")
+    result = mlpx_run("train", *args, "-s", "output.plots=false", "--runs-dir", str(runs),
+                      env={"COLUMNS": "50"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (run,) = runs.iterdir()
+    assert f"run: {run}" in result.stdout.splitlines()

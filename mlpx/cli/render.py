@@ -420,10 +420,12 @@ def run_summary(summary: dict[str, Any], history: list[dict[str, Any]] | None = 
     grew far above where it started (see DIVERGING_FACTOR)."""
     from rich.table import Table
 
+    # the run's path on a line of its own: a table's title wraps it mid-name when narrow
+    console.print(f"run: {summary['run_dir']}", highlight=False, soft_wrap=True)
     if summary.get("task") == "regression":
         console.print(regression_summary_table(summary))
         return _run_time(summary, history)
-    table = Table(title=f"{status_markup(summary['status'])} · {summary['run_dir']}")
+    table = Table(title=status_markup(summary["status"]))
     table.add_column("", style="bold")
     table.add_column("loss", justify="right")
     table.add_column("accuracy", justify="right")
@@ -445,7 +447,7 @@ def regression_summary_table(summary: dict[str, Any]) -> Table:
     from rich.table import Table
 
     table = Table(
-        title=f"{status_markup(summary['status'])} · {summary['run_dir']}",
+        title=status_markup(summary["status"]),
         caption="loss: of the standardised targets; MAE, RMSE: in the targets' units",
     )
     table.add_column("", style="bold")
