@@ -21,12 +21,16 @@ METRICS = (
     ("final train loss", ("final", "train_loss")),
     ("final val loss", ("final", "val_loss")),
     ("final val acc", ("final", "val_acc")),
+    ("final val R²", ("final", "val_r2")),
     ("best epoch", ("best_epoch",)),
     ("best val loss", ("best_val_loss",)),
     ("best val acc", ("best_val_acc",)),
+    ("best val R²", ("best_val_r2",)),
     ("test acc", ("test", "acc")),
+    ("test R²", ("test", "r2")),
 )
-"""The metrics of the table: a name and its path in summary.json."""
+"""The metrics of the table: a name and its path in summary.json (a row is shown when some
+run has it: accuracy for classifications, R² for regressions)."""
 
 
 @dataclass
@@ -140,18 +144,23 @@ def differing_keys(runs: list[Compared]) -> list[str]:
 
 
 def plot_comparison(path: Path, runs: list[Compared]) -> None:
-    """One PNG: validation (solid) and training (dashed) loss, and validation accuracy, per
-    epoch, one colour per run, written atomically."""
+    """One PNG: validation (solid) and training (dashed) loss, and validation accuracy (a
+    regression's R², dotted), per epoch, one colour per run, written atomically."""
     from mlpx.plots import figure, save_png, whole_epoch_ticks
 
     fig = figure(12, 4.6)
     loss_ax, acc_ax = fig.subplots(1, 2)
     colors = [f"C{k % 10}" for k in range(len(runs))]
-    for run, color in zip(runs, colors, strict=True):
+    regression = [any("val_r2" in r for r in run.history) for run in runs]
+    for run, color, r2 in zip(runs, colors, regression, strict=True):
         epochs = [r["epoch"] for r in run.history]
         train = [r.get("train_loss") for r in run.history]
         loss_ax.plot(epochs, train, color=color, linestyle="--", linewidth=1)
-        if any("val_loss" in r for r in run.history):
+        if r2:  # a regression's score: R²
+            loss_ax.plot(epochs, [r.get("val_loss") for r in run.history], color=color)
+            acc_ax.plot(epochs, [r.get("val_r2") for r in run.history], color=color,
+                        linestyle=":", label=f"{run.label} (R²)")  # fmt: skip
+        elif any("val_loss" in r for r in run.history):
             loss_ax.plot(epochs, [r.get("val_loss") for r in run.history], color=color)
             acc_ax.plot(epochs, [r.get("val_acc") for r in run.history], color=color,
                         label=run.label)  # fmt: skip
@@ -162,7 +171,9 @@ def plot_comparison(path: Path, runs: list[Compared]) -> None:
     if losses and min(losses) > 0 and max(losses) > 100 * min(losses):
         loss_ax.set_yscale("log")  # runs far apart (one diverging) stay readable
     loss_ax.set(xlabel="epoch", ylabel="loss", title="loss: validation (solid), training (dashed)")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="validation accuracy")
+    score = "R²" if all(regression) else "accuracy / R² (dotted)" if any(regression) else ""
+    score = score or "accuracy"
+    acc_ax.set(xlabel="epoch", ylabel=score, title=f"validation {score}")
     for ax in (loss_ax, acc_ax):
         whole_epoch_ticks(ax)
         ax.grid(alpha=0.3)

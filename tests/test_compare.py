@@ -50,6 +50,23 @@ def test_compare_shows_the_differing_keys_and_the_metrics_and_draws_the_curves(
     cli("compare", a, b, "--out", out, "--force")
 
 
+def test_compare_shows_each_runs_status_r2_for_a_regression_and_settings_as_yaml(cli, tmp_path):
+    """A regression showed no score at all (only accuracy rows, all —), no row said which run
+    had failed, and settings read None / False (Python) beside config.yaml's null / false."""
+    cli.train(REPO / "configs/synth-regression.yaml", *QUICK, "backend=numpy")
+    regression = cli.last_run()
+    cli.train(REPO / "configs/digits.yaml", *QUICK, "backend=numpy", "optimizer.name=sgd",
+              "optimizer.lr=1e6", "train.restore_best=true", expect=1)  # fmt: skip
+    diverged = cli.last_run()
+    result = cli("compare", regression, diverged, "--out", tmp_path / "c.png").output
+    assert cells(result, "status") == ["status", "completed", "diverged"]
+    summary = read_json(regression / "summary.json")
+    assert cells(result, "final val R²")[1:] == [f"{summary['final']['val_r2']:.4f}", "—"]
+    assert cells(result, "test R²")[1:] == [f"{summary['test']['r2']:.4f}", "—"]
+    assert cells(result, "train.restore_best") == ["train.restore_best", "false", "true"]
+    assert "None" not in result and "False" not in result
+
+
 def test_a_sweep_stands_for_its_trials(cli, tmp_path):
     runs = tmp_path / "runs"
     cli("sweep", "lr", "--values", "0.1,0.01", "--jobs", "1", "-s", "train.epochs=2",

@@ -578,6 +578,7 @@ def compare_table(runs: list[Compared], keys: list[str]) -> Table:
     from rich.table import Table
 
     from mlpx.compare import METRICS
+    from mlpx.runs import run_status
 
     shown = [
         (name, path) for name, path in METRICS if any(r.metric(path) is not None for r in runs)
@@ -587,6 +588,15 @@ def compare_table(runs: list[Compared], keys: list[str]) -> Table:
         value = run.metric(path)
         return str(int(value)) if name == "best epoch" and value is not None else number(value)
 
+    def setting(run: Compared, key: str) -> str:  # as config.yaml writes it: null, true
+        value = run.config.get(key, "—")
+        if value is None or isinstance(value, bool):
+            value = "null" if value is None else str(value).lower()
+        return escape(str(value))
+
+    def status(run: Compared) -> str:
+        return status_markup(run_status(run.summary or None))
+
     caption = "config: the keys that differ" if keys else "the configs are the same"
     caption += "; best: the epoch of lowest validation loss"
     table = Table(title=f"{len(runs)} runs", caption=caption)
@@ -595,19 +605,22 @@ def compare_table(runs: list[Compared], keys: list[str]) -> Table:
         for run in runs:
             table.add_column(escape(run.label), justify="right", overflow="fold")
         for key in keys:
-            table.add_row(escape(key), *(escape(str(r.config.get(key, "—"))) for r in runs))
+            table.add_row(escape(key), *(setting(r, key) for r in runs))
         table.add_section()
+        table.add_row("status", *(status(r) for r in runs))
         for name, path in shown:
             table.add_row(name, *(metric(r, name, path) for r in runs))
         return table
     table.add_column("run", no_wrap=True)
     for key in keys:
         table.add_column(escape(key))
+    table.add_column("status")
     for name, _ in shown:
         table.add_column(name, justify="right")
     for run in runs:
-        values = [escape(str(run.config.get(key, "—"))) for key in keys]
-        table.add_row(escape(run.label), *values, *(metric(run, n, p) for n, p in shown))
+        values = [setting(run, key) for key in keys]
+        cells = (metric(run, n, p) for n, p in shown)
+        table.add_row(escape(run.label), *values, status(run), *cells)
     return table
 
 
