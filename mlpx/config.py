@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from mlpx.data import REGRESSION_SOURCES, SOURCES, default_task
-from mlpx.errors import ConfigError, ConfigWarning, SettingError
+from mlpx.errors import ConfigError, ConfigWarning, SettingError, shown
 from mlpx.losses import LOSSES, TASKS
 from mlpx.optimizers import OPTIMIZERS
 from mlpx.schedules import REQUIRED, SCHEDULES
@@ -820,18 +820,19 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
     if first["type"] in ("model_type", "model_attributes_type", "dict_type"):
         section = _section_at(loc)
         names = ", ".join(section.model_fields) if section else ""
-        return f"{path}: expected a section (mapping) with keys {names}, got {value!r}{more}"
+        got = shown(value)
+        return f"{path}: expected a section (mapping) with keys {names}, got {got}{more}"
     allowed = _allowed(loc) if loc else ""
     reason = first["msg"].removeprefix("Value error, ")
     if first["type"] == "finite_number":
         allowed = allowed.replace("a number", "a finite number", 1)
     if first["type"] == "value_error" and loc in (("name",), ("threads",)):
-        return f"{path}: {value!r} is not allowed: {reason}{more}"
+        return f"{path}: {shown(value)} is not allowed: {reason}{more}"
     one_of = _one_of(loc) if loc else None
     if one_of is not None and isinstance(value, str):
         near = difflib.get_close_matches(value, list(one_of.registry), n=1, cutoff=0.6)
         allowed = (f"did you mean {near[0]!r}? " if near else "") + f"expected {allowed}"
-        return f"{path}: {value!r} is not allowed; {allowed}{more}"
+        return f"{path}: {shown(value)} is not allowed; {allowed}{more}"
     if allowed:
-        return f"{path}: {value!r} is not allowed; expected {allowed}{more}"
-    return f"{path}: {value!r} is not allowed: {reason}{more}"
+        return f"{path}: {shown(value)} is not allowed; expected {allowed}{more}"
+    return f"{path}: {shown(value)} is not allowed: {reason}{more}"

@@ -52,3 +52,12 @@ class SettingError(ValueError):
     def __init__(self, key: str, value: object, message: str):
         super().__init__(message)
         self.key, self.value, self.message = key, value, message
+
+
+def shown(value: object) -> str:
+    """A setting's value as a message shows it: null, true and false as YAML writes them
+    (what the user typed, ``yes`` included, was read as one of those), anything else as
+    Python's repr (strings quoted)."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    return repr(value)

@@ -34,7 +34,16 @@ MISTAKES = [
         "optimizer.momentum: -1 is not allowed; expected a number >= 0 and < 1",
     ),
     (["device=gpu"], "device: 'gpu' is not allowed; expected auto, cpu, cuda or cuda:N"),
-    (["seed=true"], "seed: True is not allowed; expected an integer"),
+    (["seed=true"], "seed: true is not allowed; expected an integer"),
+    (
+        ["train.early_stopping=yes"],
+        "train.early_stopping: true is not allowed; expected an integer or null >= 1",
+    ),
+    (
+        ["model=null"],
+        "model: expected a section (mapping) with keys kind, hidden, activation, dropout, "
+        "batchnorm, init, init_std, got null",
+    ),
     (["optimizer=3"], "optimizer: expected a section"),
     (["data.name=npz"], "data.path: data.name npz needs data.path"),
     (["model.dropout=0.5"], "dropout applies to model.kind complex only"),
@@ -148,7 +157,7 @@ def test_adamw_decays_weights_by_default():
         ({"name": "adam", "beta": 0.9}, "optimizer.beta: unknown key; did you mean 'optimizer."),
         ({"name": "sgd", "nesterov": "yes"}, "optimizer.nesterov: 'yes' is not allowed; expected"),
         ({"name": "adam", "betas": [0.9, 1.0]}, "expected a pair of numbers like [0.9, 0.999]"),
-        ({"name": "adamax", "eps": True}, "optimizer.eps: True is not allowed; expected a number"),
+        ({"name": "adamax", "eps": True}, "optimizer.eps: true is not allowed; expected a number"),
     ],
 )
 def test_optimizer_mistakes_name_the_key_and_what_the_optimizer_takes(optimizer, message):

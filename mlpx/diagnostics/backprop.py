@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mlpx.backends.numpy.layers import ACTIVATIONS, affine_backward, affine_forward
-from mlpx.errors import ConfigError
+from mlpx.errors import ConfigError, shown
 from mlpx.losses.cross_entropy import logsumexp, softmax_cross_entropy
 
 TORCH_TOLERANCE = 1e-12
@@ -238,9 +238,9 @@ def _array(value: Any, where: str, expected: str) -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {value!r} is not allowed; expected {expected}") from None
+        raise ConfigError(f"{where}: {shown(value)} is not allowed; expected {expected}") from None
     if array.dtype == object or not np.all(np.isfinite(array)) or isinstance(value, bool):
-        raise ConfigError(f"{where}: {value!r} is not allowed; expected {expected} (finite)")
+        raise ConfigError(f"{where}: {shown(value)} is not allowed; expected {expected} (finite)")
     return array
 
 
@@ -291,7 +291,7 @@ def _targets(value: Any, where: str, n: int, classes: int) -> np.ndarray:
     ok = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < classes for v in items)
     if not ok or len(items) != n:
         raise ConfigError(
-            f"{where}: y: {value!r} is not allowed; expected {n} class index(es) "
+            f"{where}: y: {shown(value)} is not allowed; expected {n} class index(es) "
             f"in 0..{classes - 1}, one per row of x"
         )
     return np.array(items, dtype=np.int64)

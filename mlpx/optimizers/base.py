@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mlpx.errors import SettingError
+from mlpx.errors import SettingError, shown
 
 
 class OptimizerSettings(Protocol):
@@ -77,7 +77,8 @@ class Hyperparameter:
             expected = self.expected
             if isinstance(value, float) and math.isinf(value):
                 expected = expected.replace("a number", "a finite number", 1)
-            raise SettingError(self.name, value, f"{value!r} is not allowed; expected {expected}")
+            message = f"{shown(value)} is not allowed; expected {expected}"
+            raise SettingError(self.name, value, message)
         return value
 
     def _in_bounds(self, value: Any) -> bool:
