@@ -234,3 +234,30 @@ def test_a_run_directory_of_the_old_optimizer_schema_still_predicts(cli, challen
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     cli("predict", run, "--data", data, "--out", run / "old.csv")
     assert (run / "old.csv").read_text() == (run / "predictions.csv").read_text()
+
+
+def test_predict_on_a_run_without_its_model_says_how_far_it_got(cli, tmp_path):
+    """What a run without model.npz is: stopped after its checkpoint's epochs (resume it),
+    or stopped before any epoch, read from its own files (in this process: mutmut's copy
+    saw only a subprocess test of it)."""
+    import json
+
+    data = write_challenge(tmp_path / "train.npz", n=200, classes=3, test=False)
+    cli.train("configs/npz-challenge.yaml", f"data.path={data}", "backend=numpy",
+              "train.epochs=3", "output.plots=false")  # fmt: skip
+    run = cli.last_run()
+    (run / "model.npz").unlink()
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {"status": "interrupted"}))
+    line = one_error_line(cli("predict", run, "--data", data, expect=2))
+    assert line == (
+        f"error: {run}: no model.npz: the run stopped before writing its model (killed or "
+        f"crashed after 3 epoch(s) of its checkpoint.npz); finish it with: mlpx train "
+        f"--resume {run}"
+    )
+    for checkpoint in ({"W1": np.zeros(2)}, None):  # no epoch in it, or none at all
+        (run / "checkpoint.npz").unlink(missing_ok=True)
+        if checkpoint is not None:
+            np.savez(run / "checkpoint.npz", **checkpoint)
+        line = one_error_line(cli("predict", run, "--data", data, expect=2))
+        assert line == f"error: {run}: no model.npz; the run did not complete an epoch"
