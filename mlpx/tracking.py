@@ -200,8 +200,8 @@ class MlflowTracker:
             self.client.update_run(self.run_id, status="RUNNING")
             self.client.set_tag(self.run_id, "status", "running")
             self.client.set_tag(self.run_id, "resumed", str(resumed))
-            history = self.client.get_metric_history(self.run_id, "train_loss")
-            self.logged_through = max((m.step for m in history), default=0)
+            losses = self.client.get_metric_history(self.run_id, "train_loss")  # every epoch's
+            self.logged_through = max((m.step for m in losses), default=0)
         params = [
             Param(k, str(v)[:6000]) for k, v in scalar_hparams(config).items() if k not in logged
         ]

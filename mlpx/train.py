@@ -481,7 +481,7 @@ class Trainer:
             test_pred = data.targets.invert(self.backend.evaluate("test").predictions)
             parts.append((data.raw_targets["test"], test_pred, "test"))
         run.write_report(regression_report(parts, data.class_names))
-        if self.config.output.plots:
+        if self.draw_plots:
             x = data.splits()[split][0]
             raw_x = data.normalization.invert(x)
             fit = None

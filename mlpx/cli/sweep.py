@@ -95,13 +95,13 @@ def sweep(
     if result.completed:
         print_wide(sweep_table(result), 180)
     done = result.directory
+    if result.interrupted:
+        fail(f"interrupted; resume with: mlpx sweep --resume {done}", 130)
     written = [f"results: {done / 'results.csv'}"]
     if (done / "plots").is_dir():  # drawn when a trial completed
         written.append(f"plots: {done / 'plots'}")
-    if not result.interrupted:  # whatever failed: where the results are, then why
-        console.print(", ".join(written), highlight=False, soft_wrap=True)
-    if result.interrupted:
-        fail(f"interrupted; resume with: mlpx sweep --resume {done}", 130)
+    # whatever did not complete: where the results are first, then why
+    console.print(", ".join(written), highlight=False, soft_wrap=True)
     if result.problems:
         names = ", ".join(f"{r.trial.name} ({r.status})" for r in result.problems)
         counts = f"{len(result.problems)} of {len(result.results)} trial(s)"
