@@ -351,6 +351,15 @@ def plot_boundary(
     save_png(fig, path)
 
 
+def ready_to_draw(run: RunDir) -> tuple[np.ndarray, np.ndarray]:
+    """Before a run's plots are drawn side by side: its steps.csv read (a missing one stops
+    it before plots/ is made), matplotlib loaded once for every child to share, plots/ made."""
+    steps = read_steps(run.file(STEPS))
+    warm_up()
+    run.plots.mkdir(exist_ok=True)
+    return steps
+
+
 def plot_run(
     run: RunDir,
     history: list[dict[str, Any]],
@@ -363,9 +372,7 @@ def plot_run(
     (:func:`~mlpx.side_by_side.side_by_side`; the model is used here, before any child)."""
     from mlpx.side_by_side import side_by_side
 
-    steps = read_steps(run.file(STEPS))  # a missing file stops it before plots/ is made
-    warm_up()  # once, before the children fork
-    run.plots.mkdir(exist_ok=True)
+    steps = ready_to_draw(run)
     x, y = dataset.splits()[split]
     names = dataset.class_names
     pieces = [

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlpx.plots import add_axes, figure, plot_loss, read_steps, save_png, warm_up
-from mlpx.runs import FIT_PLOT, LOSS_PLOT, PREDICTED_PLOT, RESIDUALS_PLOT, STEPS, RunDir
+from mlpx.plots import add_axes, figure, plot_loss, ready_to_draw, save_png
+from mlpx.runs import FIT_PLOT, LOSS_PLOT, PREDICTED_PLOT, RESIDUALS_PLOT, RunDir
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,9 +46,7 @@ def plot_regression_run(
     asks the model, here)."""
     from mlpx.side_by_side import side_by_side
 
-    steps = read_steps(run.file(STEPS))  # a missing file stops it before plots/ is made
-    warm_up()  # once, before the children fork
-    run.plots.mkdir(exist_ok=True)
+    steps = ready_to_draw(run)
     pieces = [
         lambda: plot_loss(run.plots / LOSS_PLOT, history, steps),
         lambda: plot_predicted(run.plots / PREDICTED_PLOT, y_true, y_pred, names, split),
