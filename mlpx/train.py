@@ -267,12 +267,12 @@ class Trainer:
         self.summary["resumed"] = previous.get("resumed", 0) + 1
         self.summary["seconds_before"] = previous.get("seconds", 0.0)
         self.summary.pop("message", None)
-        planned = previous.get("epochs_planned")
-        if planned is not None and planned != self.config.train.epochs:  # --epochs N
+        planned = run.read_config().train.epochs  # the plan, as open_resume checked it
+        if planned != self.config.train.epochs:  # --epochs N
             extended = {"from": planned, "to": self.config.train.epochs, "after_epoch": epoch}
             self.summary["epochs_extended"] = [*previous.get("epochs_extended", []), extended]
-            self.summary["epochs_planned"] = self.config.train.epochs
             run.write_config(self.config)
+        self.summary["epochs_planned"] = self.config.train.epochs
         try:
             return drain(self._train(run, first_epoch=epoch + 1))
         finally:
