@@ -310,9 +310,9 @@ def test_epochs_equal_to_the_plan_resumes_as_planned(started, run, resume):
 
 
 @pytest.mark.parametrize("epochs", [None, 33])
-def test_an_older_run_without_its_plan_resumes_by_its_config(started, run, resume, epochs):
-    """mlpx before issue 18 kept the plan in config.yaml alone: a resume (with or without
-    more epochs) records it, as a new run would have."""
+def test_a_summary_without_its_plan_resumes_by_config_yaml(started, run, resume, epochs):
+    """A summary.json without the plan (edited by hand: every mlpx writes it) is resumed by
+    config.yaml's epochs, which a resume (with or without more epochs) records."""
     summary = read_json(run / "summary.json")
     del summary["epochs_planned"]
     (run / "summary.json").write_text(json.dumps(summary))
