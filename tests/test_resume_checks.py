@@ -9,6 +9,7 @@ in-process (Typer's CliRunner), where mutation testing sees what they reach
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -216,14 +217,16 @@ def test_a_changed_data_file_is_refused(started, run, refusal):
     kept = data.read_bytes()
     try:
         write_challenge(data, n=800, features=16, classes=3, seed=7)
+        now = hashlib.sha256(data.read_bytes()).hexdigest()
         line = refusal(run)
     finally:
         data.write_bytes(kept)
-    assert line.startswith(
+    then = hashlib.sha256(kept).hexdigest()
+    assert line == (
         f"error: --resume {run}: data.path {data.resolve()} holds other data than when the "
-        "run started (sha256 "
+        f"run started (sha256 {then[:12]}... then, {now[:12]}... now); a run resumes on its "
+        "own data"
     )
-    assert line.endswith("; a run resumes on its own data")
     assert read_json(run / "summary.json")["status"] == "interrupted"
 
 
@@ -454,3 +457,17 @@ def test_a_damaged_summary_is_refused_not_a_crash(run, refusal, text):
         f"error: --resume {run}: summary.json is missing or damaged, so what the run started "
         "with cannot be checked; start it anew"
     )
+
+
+def test_other_data_under_the_same_name_are_refused(run, refusal):
+    """The data file is the one the run started with, but the data made of it are not
+    (another mlpx's loading, say): the digest tells."""
+    summary = read_json(run / "summary.json")
+    summary["started_with"]["data_digest"] = "0" * 32
+    for _ in ("with the file's record", "without"):
+        (run / "summary.json").write_text(json.dumps(summary))
+        assert refusal(run) == (
+            f"error: --resume {run}: the data of data.name npz differ from those the run "
+            "started with; a run resumes on its own data"
+        )
+        summary["started_with"].pop("data_file", None)

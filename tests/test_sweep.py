@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import multiprocessing
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -18,7 +21,18 @@ import torch
 import yaml
 from conftest import REPO, Cli, read_json
 
-from mlpx.groups.plan import split_values, value_slug
+from mlpx.groups import executors
+from mlpx.groups.executors import (
+    ExecutorOptions,
+    LocalExecutor,
+    TrialOutcome,
+    TrialTask,
+    _Job,
+    run_trial,
+    run_trial_files,
+)
+from mlpx.groups.plan import SweepPlan, load_plan, split_values, value_slug
+from mlpx.groups.runner import resume_group
 from mlpx.runs import pid_alive
 
 QUICK = ("-s", "train.epochs=2", "-s", "output.plots=false")
@@ -351,3 +365,116 @@ def test_an_executor_is_one_registry_entry(cli, monkeypatch):
     # an option one executor takes names it alone
     line = cli("sweep", "lr", "--scheduler", "tcp://h:8786", expect=2).output.strip()
     assert line == "error: --scheduler is for --executor dask, not local"
+
+
+# --- the local executor's parts, in this process (where mutation testing sees them) --------
+
+FORK = multiprocessing.get_context("fork")
+REPORTED = TrialOutcome("completed", {"status": "completed"}, None, 1.5)
+
+
+def _trial(behaviour: str, ready, conn) -> None:
+    """A stand-in for a trial's process: ``report`` sends trial a's outcome; then ``kill``
+    dies by SIGKILL, ``exit`` with code 3, ``on ctrl-c`` reports trial a interrupted when a
+    SIGINT comes, ``ignores`` ignores SIGINT; the last two wait."""
+    if behaviour == "ignores":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if behaviour in ("report", "report, kill"):
+        conn.send(("a", REPORTED))
+    ready.set()
+    if behaviour.endswith("kill"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if behaviour.endswith(("exit", "report")):
+        os._exit(3 if behaviour.endswith("exit") else 0)
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        conn.send(("a", TrialOutcome("interrupted", None, "interrupted after 1 epoch", 0.1)))
+        os._exit(0)
+    os._exit(0)
+
+
+def start_job(behaviour: str, names: list[str], members_dir: Path) -> _Job:
+    """A :class:`_Job` of ``names`` whose process behaves so, once it is ready."""
+    parent, child = FORK.Pipe()
+    ready = FORK.Event()
+    process = FORK.Process(target=_trial, args=(behaviour, ready, child), daemon=True)
+    process.start()
+    child.close()
+    assert ready.wait(60)
+    tasks = [TrialTask(name, {}) for name in names]
+    return _Job(tasks, process, parent, members_dir, time.perf_counter())
+
+
+def test_a_trial_process_that_dies_unreported_is_killed_or_failed_with_why(tmp_path):
+    (tmp_path / "b").mkdir()  # what trial b had written when its process died
+    (tmp_path / "b" / "summary.json").write_text('{"status": "running", "epochs_completed": 3}')
+    job = start_job("report, kill", ["a", "b"], tmp_path)
+    job.process.join()
+    assert [(t.name, o) for t, o in job.arrived()] == [("a", REPORTED)]
+    ((task, outcome),) = job.finish()  # a was taken already
+    assert task.name == "b" and outcome.seconds > 0
+    assert (outcome.status, outcome.error) == ("killed", "trial process killed by SIGKILL")
+    assert outcome.summary == {"status": "running", "epochs_completed": 3}
+
+    job = start_job("exit", ["c"], tmp_path)
+    ((task, outcome),) = job.finish()
+    assert (outcome.status, outcome.summary, outcome.error) == (
+        "failed",
+        None,
+        "trial process exited with code 3 before reporting",
+    )
+    job = start_job("report", ["a"], tmp_path)
+    assert [(t.name, o) for t, o in job.finish()] == [("a", REPORTED)]  # not taken before
+
+
+def test_ctrl_c_lets_trials_report_then_nudges_then_kills_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(executors, "STOP_GRACE", ((0.5, True), (1.0, False)))
+    jobs = [
+        start_job("report", ["a"], tmp_path),  # ended as Ctrl-C came, its outcome unread
+        start_job("on ctrl-c", ["a"], tmp_path),  # stops when the nudge's SIGINT comes
+        start_job("ignores", ["z"], tmp_path),  # killed when the grace is over
+    ]
+    jobs[0].process.join()
+    ended = []
+    started = time.monotonic()
+    LocalExecutor._stop(jobs, lambda task, outcome: ended.append((task.name, outcome)))
+    assert 1.5 <= time.monotonic() - started < 30
+    assert ended[0] == ("a", REPORTED)
+    assert ended[1] == ("a", TrialOutcome("interrupted", None, "interrupted after 1 epoch", 0.1))
+    name, outcome = ended[2]
+    assert (name, outcome.status, outcome.error) == ("z", "interrupted", "stopped by Ctrl-C")
+    assert [job.process.exitcode for job in jobs] == [0, 0, -signal.SIGKILL]
+
+
+def test_run_trial_files_returns_the_files_a_trial_writes_in_its_directory(tmp_path):
+    config = {"backend": "numpy", "model": {"hidden": [8]}, "train": {"epochs": 1}}
+    config |= {"output": {"plots": False}}
+    tasks = [TrialTask("a", config), TrialTask("b", config | {"seed": 1})]
+    for chosen in (tasks[:1], tasks):  # one trial, and two as a stack
+        returned = run_trial_files(chosen)
+        assert [name for name, _, _ in returned] == [task.name for task in chosen]
+        for task, (_, outcome, files) in zip(chosen, returned, strict=True):
+            local = tmp_path / f"{len(chosen)}-{task.name}"
+            assert run_trial(task, local).status == outcome.status == "completed"
+            written = [p.relative_to(local).as_posix() for p in sorted(local.rglob("*"))]
+            assert list(files) == [name for name in written if (local / name).is_file()]
+            assert files["config.yaml"] == (local / "config.yaml").read_bytes()
+            assert json.loads(files["summary.json"])["status"] == "completed"
+            assert outcome.summary == json.loads(files["summary.json"])
+
+
+def test_ctrl_c_as_a_group_starts_returns_what_had_finished_as_interrupted(lr_sweep, tmp_path):
+    sweep_dir = Path(shutil.copytree(lr_sweep[0], tmp_path / "sweep"))
+    plan = load_plan(sweep_dir, SweepPlan)
+
+    class CtrlCAtStart:
+        def on_start(self, *args):
+            raise KeyboardInterrupt
+
+    result = resume_group(sweep_dir, plan, ExecutorOptions(jobs=1), CtrlCAtStart())
+    assert result.interrupted and result.directory == sweep_dir and result.plan is plan
+    rows = read_results(sweep_dir)
+    assert [r.trial.name for r in result.results] == [row["trial"] for row in rows]
+    assert [r.status for r in result.results] == ["completed"] * 6
+    assert not (sweep_dir / "sweep.lock").exists()

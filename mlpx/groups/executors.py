@@ -415,6 +415,12 @@ def stack_units(tasks: list[TrialTask], stacking: str) -> list[list[TrialTask]]:
     return list(groups.values())
 
 
+STOP_GRACE = ((2.0, True), (10.0, False))
+"""After Ctrl-C, the seconds a local executor's trials get to write their files as
+interrupted; then (True) a SIGINT to each still going, as a terminal's Ctrl-C reaches the
+trials but a signal sent to the group alone does not; then seconds more before SIGKILL."""
+
+
 class LocalExecutor:
     """Runs trials in processes of their own, at most ``jobs`` processes at a time; trials of
     one shape (see :func:`stack_units`) share a process and train as one stacked model.
@@ -490,8 +496,7 @@ class LocalExecutor:
         """After Ctrl-C: let trials write their files as interrupted, then kill stragglers."""
         from multiprocessing.connection import wait
 
-        # A terminal's Ctrl-C reaches the trials too; a signal sent to the group alone does not.
-        for grace, nudge in ((2.0, True), (10.0, False)):
+        for grace, nudge in STOP_GRACE:
             deadline = time.monotonic() + grace
             while any(job.process.is_alive() for job in running) and time.monotonic() < deadline:
                 wait([job.process.sentinel for job in running], deadline - time.monotonic())
