@@ -256,9 +256,14 @@ def test_an_edited_config_is_refused_naming_the_change(run, refusal, changes, na
 def test_a_change_names_a_setting_one_side_lacks_and_never_epochs():
     """A setting absent on one side (a run of another mlpx version) shows as (absent);
     train.epochs is --epochs' business."""
-    before = {"a": 1, "train": {"epochs": 3, "batch_size": 8}, "z": {"k": 1}}
-    after = {"a": 1, "b": 2, "train": {"epochs": 9, "batch_size": 8}, "z": {}}
-    assert _config_changes(before, after) == ["b: '(absent)' -> 2", "z.k: 1 -> '(absent)'"]
+    before = {"a": 1, "s": {"k": 1}, "train": {"epochs": 3, "seed": 0}, "z": {"k": 1}}
+    after = {"a": 1, "b": 2, "train": {"epochs": 9, "seed": 1}, "z": {}}
+    assert _config_changes(before, after) == [
+        "b: '(absent)' -> 2",
+        "s: {'k': 1} -> '(absent)'",
+        "train.seed: 0 -> 1",
+        "z.k: 1 -> '(absent)'",
+    ]
 
 
 def test_a_backend_change_is_refused(run, refusal):
@@ -391,7 +396,7 @@ def test_a_run_s_lock_holds_until_unlocked_and_names_its_holder(tmp_path):
     second.unlock()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "random bytes", "no epoch"])
+@pytest.mark.parametrize("damage", ["truncated", "random bytes", "no epoch", "a pickle"])
 def test_a_damaged_checkpoint_is_called_damaged(run, refusal, damage):
     checkpoint = run / "checkpoint.npz"
     data = checkpoint.read_bytes()
@@ -399,9 +404,11 @@ def test_a_damaged_checkpoint_is_called_damaged(run, refusal, damage):
         checkpoint.write_bytes(data[: len(data) // 2])
     elif damage == "random bytes":
         checkpoint.write_bytes(np.random.default_rng(0).bytes(len(data)))
-    else:
+    else:  # without its epoch, or with an object array (a pickle, never unpickled)
         with np.load(checkpoint) as arrays:
-            kept = {k: arrays[k] for k in arrays.files if k != "epoch"}
+            kept = {k: arrays[k] for k in arrays.files if k != "epoch" or damage == "a pickle"}
+        if damage == "a pickle":
+            kept["extra"] = np.array([{"run": "code"}], dtype=object)
         np.savez(checkpoint, **kept)
     assert refusal(run) == (
         f"error: --resume {run}: checkpoint.npz is damaged (not a readable .npz archive with "
