@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -478,3 +479,32 @@ def test_ctrl_c_as_a_group_starts_returns_what_had_finished_as_interrupted(lr_sw
     assert [r.trial.name for r in result.results] == [row["trial"] for row in rows]
     assert [r.status for r in result.results] == ["completed"] * 6
     assert not (sweep_dir / "sweep.lock").exists()
+
+
+def test_a_dask_task_lost_with_its_worker_is_killed_and_one_that_raised_failed(
+    tmp_path, monkeypatch
+):
+    """What ``future.result()`` raises for a trial that never returned: KilledWorker when its
+    worker died (the task is then lost), the task's own error otherwise."""
+    distributed = pytest.importorskip("distributed")
+
+    def lost(tasks):
+        if tasks[0].name == "a":
+            worker = SimpleNamespace(address="tcp://10.0.0.7:40000")  # its WorkerState
+            raise distributed.KilledWorker("mlpx-trial-a", worker, 3)
+        raise RuntimeError("unpicklable result")
+
+    monkeypatch.setattr(executors, "run_trial_files", lost)
+    ended = {}
+    with distributed.Client(processes=False, n_workers=1, dashboard_address=":0") as client:
+        other = {"backend": "torch", "model": {"hidden": [8]}}  # of another shape: no stack
+        tasks = [TrialTask("a", {"backend": "torch"}), TrialTask("b", other)]
+        executors.DaskExecutor(client).run(
+            tasks, tmp_path, lambda task, outcome: ended.update({task.name: outcome})
+        )
+    assert (ended["a"].status, ended["a"].summary) == ("killed", None), ended["a"]
+    assert (
+        ended["a"].error.startswith("KilledWorker: ") and "tcp://10.0.0.7:40000" in ended["a"].error
+    )
+    assert ended["b"] == TrialOutcome("failed", None, "RuntimeError: unpicklable result", 0.0)
+    assert not any(tmp_path.iterdir())  # no files came back, none are written
