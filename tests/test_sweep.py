@@ -11,6 +11,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -508,3 +509,34 @@ def test_a_dask_task_lost_with_its_worker_is_killed_and_one_that_raised_failed(
     )
     assert ended["b"] == TrialOutcome("failed", None, "RuntimeError: unpicklable result", 0.0)
     assert not any(tmp_path.iterdir())  # no files came back, none are written
+
+
+def test_two_groups_on_one_dask_cluster_get_their_own_trials_back(tmp_path, monkeypatch):
+    """Trials of two groups share names (lr sweeps both have 0.1-seed0); on one cluster at
+    one time, each group must get its own trial's result, not the other's under its key."""
+    distributed = pytest.importorskip("distributed")
+
+    def slow_trial(tasks):
+        time.sleep(1.0)  # both groups' tasks are on the cluster at once
+        lr = tasks[0].config["optimizer"]["lr"]
+        return [(tasks[0].name, TrialOutcome("completed", {"lr": lr}, None, 1.0), {})]
+
+    monkeypatch.setattr(executors, "run_trial_files", slow_trial)
+    ended: dict[float, TrialOutcome] = {}
+    with distributed.Client(processes=False, n_workers=2, dashboard_address=":0") as client:
+
+        def group(lr: float) -> None:
+            task = TrialTask("0.1-seed0", {"backend": "torch", "optimizer": {"lr": lr}})
+            executors.DaskExecutor(client).run(
+                [task], tmp_path / str(lr), lambda t, outcome: ended.update({lr: outcome})
+            )
+
+        threads = [threading.Thread(target=group, args=(lr,)) for lr in (0.1, 0.5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert {lr: outcome.summary for lr, outcome in ended.items()} == {
+        0.1: {"lr": 0.1},
+        0.5: {"lr": 0.5},
+    }
