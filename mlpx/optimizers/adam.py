@@ -62,9 +62,9 @@ class Adam(UpdateRule):
             exp_avg_sq = np.maximum(
                 state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"]
             )
-        step_size = lr / (1 - beta1**step)
+        step_size = lr / (1 - _power(beta1, step))
         denom = np.sqrt(exp_avg_sq, out=dw)
-        denom /= scalar(_root(1 - beta2**step), denom)
+        denom /= scalar(_root(1 - _power(beta2, step)), denom)
         denom += self.eps
         np.divide(exp_avg, denom, out=dw)
         dw *= scalar(-step_size, dw)
@@ -103,7 +103,7 @@ class Adamax(UpdateRule):
         dw += self.eps
         np.maximum(exp_inf, dw, out=exp_inf)
         np.divide(exp_avg, exp_inf, out=dw)
-        dw *= scalar(-(lr / (1 - beta1**step)), dw)
+        dw *= scalar(-(lr / (1 - _power(beta1, step))), dw)
         w += dw
 
 
@@ -199,6 +199,16 @@ def _count(step: np.ndarray) -> int | np.ndarray:
     """A rule's step count as a Python int (one model: the arithmetic of a scalar), or the
     (K, 1) counts of a stack's models as they are."""
     return int(step) if step.ndim == 0 else step
+
+
+def _power(base: float, step: int | np.ndarray) -> float | np.ndarray:
+    """``base ** step`` as Python computes it, for each model of a stack too: a stacked row
+    gets the bits its separate call gets. NumPy's vectorised power of a column can round
+    differently (by an ulp on AVX-512 machines), and a stack must train each model as its
+    own run does."""
+    if isinstance(step, int):
+        return base**step
+    return np.array([base ** int(count) for count in step.flat]).reshape(step.shape)
 
 
 def _root(x: float | np.ndarray) -> float | np.ndarray:
