@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,9 +145,10 @@ def step_losses(run) -> np.ndarray:
         return np.array([float(row["loss"]) for row in csv.DictReader(handle)])
 
 
-def assert_backends_agree(cli, overrides) -> None:
+def assert_backends_agree(cli, overrides) -> dict[str, Path]:
     """Train the digits config with both backends in float64: the first 200 per-batch losses
-    agree to 1e-6 relative and the final validation accuracies are equal."""
+    agree to 1e-6 relative and the final validation accuracies are equal. Returns the two
+    runs by backend."""
     runs = {}
     for backend in ("numpy", "torch"):
         cli.train("configs/digits.yaml", *COMMON, *overrides, f"backend={backend}")
@@ -156,6 +158,7 @@ def assert_backends_agree(cli, overrides) -> None:
     np.testing.assert_allclose(numpy_losses[:200], torch_losses[:200], rtol=1e-6)
     numpy_summary, torch_summary = (read_json(runs[b] / "summary.json") for b in runs)
     assert numpy_summary["final"]["val_acc"] == torch_summary["final"]["val_acc"]
+    return runs
 
 
 @pytest.mark.parametrize("overrides", GRID.values(), ids=GRID.keys())
