@@ -1,0 +1,96 @@
+"""The tools of docs/MUTATION.md: a mutmut run saved and restored, and its score per module."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parent
+META = "mlpx/backends/numpy/layers.py.meta"
+# mutmut's exit codes: 1 killed, 0 survived, 33 no test, 36 timeout, None not run yet
+CODES = {
+    "mlpx.backends.numpy.layers.x_relu__mutmut_1": 1,
+    "mlpx.backends.numpy.layers.x_relu__mutmut_2": 0,  # survived, no verdict
+    "mlpx.backends.numpy.layers.x_relu__mutmut_3": 0,  # survived, equivalent below
+    "mlpx.backends.numpy.layers.x_relu__mutmut_4": 0,  # survived, a test added since
+    "mlpx.backends.numpy.layers.x_relu__mutmut_5": 33,  # no test: killed by a rerun
+    "mlpx.backends.numpy.layers.x_eps__mutmut_1": 33,  # no test: runs at import
+    "mlpx.backends.numpy.layers.x_eps__mutmut_2": 33,
+    "mlpx.backends.numpy.layers.x_relu__mutmut_6": 36,
+    "mlpx.backends.numpy.layers.x_relu__mutmut_7": None,
+}
+VERDICTS = """# comment
+mlpx.backends.numpy.layers.x_relu__mutmut_3  equivalent  why it is
+mlpx.backends.numpy.layers.x_relu__mutmut_4  killed  test_something
+mlpx.backends.numpy.layers.x_eps__mutmut_*  import  applied by hand: killed
+mlpx.backends.numpy.layers.x_gone__mutmut_1  equivalent  a stale line
+"""
+
+
+def make_run(root: Path) -> None:
+    (root / META).parent.mkdir(parents=True)
+    (root / META).write_text(json.dumps({"exit_code_by_key": CODES, "hash_by_function_name": {}}))
+    (root / "mutmut-stats.json").write_text('{"duration_by_test": {}}')
+    rerun = {"mlpx.backends.numpy.layers.x_relu__mutmut_5": {"code": 1, "tests": ["t.py"]}}
+    (root / "rerun.json").write_text(json.dumps(rerun))
+
+
+def tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(TOOLS / f"mutmut_{name}.py"), *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+
+
+def test_a_saved_run_restores_file_for_file_and_refuses_to_overwrite_one(tmp_path):
+    source, target = tmp_path / "a", tmp_path / "b"
+    make_run(source / "mutants")
+    saved = tool("state", "save", str(tmp_path / "state.json.gz"), cwd=source)
+    assert saved.returncode == 0, saved.stderr
+    bundle = json.loads(gzip.decompress((tmp_path / "state.json.gz").read_bytes()))
+    assert set(bundle["files"]) == {META, "mutmut-stats.json", "rerun.json"}
+    assert bundle["run"]["started"] == bundle["run"]["saved"]
+    target.mkdir()
+    restored = tool("state", "restore", str(tmp_path / "state.json.gz"), cwd=target)
+    assert restored.returncode == 0, restored.stderr
+    for name in bundle["files"]:
+        assert (target / "mutants" / name).read_text() == (source / "mutants" / name).read_text()
+    again = tool("state", "restore", str(tmp_path / "state.json.gz"), cwd=target)
+    assert again.returncode == 1
+    assert (
+        again.stderr
+        == "error: mutants/ already holds a run; move it away first (nothing was copied)\n"
+    )
+
+
+def test_the_report_counts_each_verdict_in_its_column_and_names_stale_verdicts(tmp_path):
+    make_run(tmp_path / "mutants")
+    (tmp_path / "verdicts.txt").write_text(VERDICTS)
+    report = tool("report", "--verdicts", str(tmp_path / "verdicts.txt"), "--list", "survived",
+                  cwd=tmp_path)  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    rows = report.stdout.splitlines()
+    # killed, rerun, added after, survived, equivalent, import, no test, timeout, not run
+    counts = "9 | 1 | 1 | 1 | 1 | 1 | 2 | 0 | 1 | 1"
+    assert rows[2] == f"| mlpx/backends/numpy/layers.py | {counts} | (75% so far) |"
+    assert rows[-1] == "survived: mlpx.backends.numpy.layers.x_relu__mutmut_2"
+    assert (
+        report.stderr
+        == "unused verdict (equivalent): mlpx.backends.numpy.layers.x_gone__mutmut_1\n"
+    )
+    saved = tool("state", "save", "state.json.gz", cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    from_bundle = tool("report", "--verdicts", str(tmp_path / "verdicts.txt"),
+                       "--state", "state.json.gz", cwd=tmp_path)  # fmt: skip
+    assert from_bundle.stdout.splitlines()[2] == rows[2]
+
+
+def test_a_verdict_line_without_a_kind_is_refused_with_its_line_number(tmp_path):
+    make_run(tmp_path / "mutants")
+    (tmp_path / "verdicts.txt").write_text("name equivalnt why\n")
+    report = tool("report", "--verdicts", str(tmp_path / "verdicts.txt"), cwd=tmp_path)
+    assert report.returncode == 1
+    assert report.stderr.startswith(
+        f"error: {tmp_path / 'verdicts.txt'}:1: expected 'NAME KIND WHY'"
+    )
