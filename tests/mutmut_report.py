@@ -88,7 +88,7 @@ def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple
                 return "killed by tests added after the run", index
             if kind == "equivalent" and status == "survived":
                 return "equivalent", index
-            if kind == "import" and status == "no test":
+            if kind == "import":  # no test, or tests that ran after the import
                 return "run at import", index
     return ("survived" if status == "suspicious" else status), None
 

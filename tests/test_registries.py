@@ -4,12 +4,15 @@ changed; config names, hints and the sweep's grid come from the registries."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from conftest import read_jsonl
 from test_parity import assert_backends_agree, step_losses
 
+from mlpx import losses, optimizers
 from mlpx.config import build_config
 from mlpx.diagnostics.gradcheck import run_gradcheck
 from mlpx.errors import ConfigError
@@ -74,9 +77,24 @@ BRIER = Loss("brier", "a throwaway loss registered by a test", numpy=brier, torc
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    monkeypatch.setitem(OPTIMIZERS, SOFTSIGN.name, SOFTSIGN)
-    monkeypatch.setitem(LOSSES, BRIER.name, BRIER)
+def registered():
+    """The two throwaway entries, added the public way (``register``) and taken out after."""
+    assert optimizers.register(SOFTSIGN) is SOFTSIGN and losses.register(BRIER) is BRIER
+    yield
+    del OPTIMIZERS[SOFTSIGN.name], LOSSES[BRIER.name]
+
+
+@pytest.mark.usefixtures("registered")
+def test_register_adds_an_entry_under_a_new_name_and_refuses_a_taken_one():
+    assert OPTIMIZERS[SOFTSIGN.name] is SOFTSIGN and LOSSES[BRIER.name] is BRIER
+    adam, cross_entropy = OPTIMIZERS["adam"], LOSSES["cross_entropy"]
+    with pytest.raises(ValueError) as error:
+        optimizers.register(replace(SOFTSIGN, name="adam"))
+    assert str(error.value) == "an optimizer named 'adam' is registered already"
+    with pytest.raises(ValueError) as error:
+        losses.register(replace(BRIER, name="cross_entropy"))
+    assert str(error.value) == "a loss named 'cross_entropy' is registered already"
+    assert OPTIMIZERS["adam"] is adam and LOSSES["cross_entropy"] is cross_entropy
 
 
 @pytest.mark.usefixtures("registered")

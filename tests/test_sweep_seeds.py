@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import Cli
 
-from mlpx import plots
+from mlpx import plots, side_by_side
 from mlpx.groups.results import COLUMNS
 
 
@@ -37,18 +37,32 @@ def history(trial: Path) -> list[dict]:
     return [json.loads(line) for line in (trial / "metrics.jsonl").read_text().splitlines()]
 
 
+# the curves the sweep below drew in curves.png, as plots.plot_curves was given them
+DRAWN: dict[str, list] = {}
+
+
 @pytest.fixture(scope="module")
 def seeds_sweep(tmp_path_factory) -> tuple[Path, str]:
-    """lr 0.001 and 0.05 (in that order) x 2 seeds on the blobs, 4 epochs."""
+    """lr 0.001 and 0.05 (in that order) x 2 seeds on the blobs, 4 epochs. Its plots are
+    drawn in this process, one after the other, and curves.png's curves kept in DRAWN."""
     root = tmp_path_factory.mktemp("seeds")
     data = blobs(root / "blobs.npz")
     cli = Cli(root / "runs")
-    result = cli(
-        "sweep", "lr", "--values", "0.001,0.05", "--seeds", "2", "--jobs", "2",
-        "--config", "configs/npz-challenge.yaml", "-s", f"data.path={data}",
-        "-s", "train.epochs=4", "-s", "backend=numpy", "-s", "train.early_stopping=null",
-        "--runs-dir", cli.runs_dir,
-    )  # fmt: skip
+    draw = plots.plot_curves
+
+    def plot_curves(path, param, curves):
+        DRAWN["curves"] = curves
+        draw(path, param, curves)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plots, "plot_curves", plot_curves)
+        patch.setattr(side_by_side, "side_by_side", lambda pieces: [piece() for piece in pieces])
+        result = cli(
+            "sweep", "lr", "--values", "0.001,0.05", "--seeds", "2", "--jobs", "2",
+            "--config", "configs/npz-challenge.yaml", "-s", f"data.path={data}",
+            "-s", "train.epochs=4", "-s", "backend=numpy", "-s", "train.early_stopping=null",
+            "--runs-dir", cli.runs_dir,
+        )  # fmt: skip
     (sweep_dir,) = cli.runs_dir.glob("sweep-*")
     return sweep_dir, result.output
 
@@ -123,6 +137,19 @@ def test_curves_are_the_mean_and_sample_std_over_seeds(seeds_sweep):
     np.testing.assert_allclose(curve.step_loss, np.mean(steps, axis=0))
     np.testing.assert_allclose(curve.step_std, np.std(steps, axis=0, ddof=1))
     assert curve.seeds == 2 and len(curve.steps) == len(steps[0]) == 4 * 4  # 240 / 64 a batch
+
+
+def test_curves_png_draws_each_values_trials_from_their_own_files(seeds_sweep):
+    # what the sweep drew against the curves of the trials' files read here
+    sweep_dir, _ = seeds_sweep
+    values = ("0.001", "0.05")
+    expected = plots.seed_curves([(v, seed_runs(sweep_dir, v, [0, 1])) for v in values])
+    assert [c.label for c in DRAWN["curves"]] == list(values)
+    for got, want in zip(DRAWN["curves"], expected, strict=True):
+        assert got.seeds == want.seeds == 2
+        for field in ("epochs", "train_loss", "train_std", "val_loss", "val_std", "steps",
+                      "step_loss", "step_std"):  # fmt: skip
+            np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
 
 
 def drawn(monkeypatch, tmp_path, curves) -> object:
