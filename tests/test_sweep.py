@@ -379,8 +379,10 @@ def _trial(behaviour: str, ready, conn) -> None:
     """A stand-in for a trial's process: ``report`` sends trial a's outcome; then ``kill``
     dies by SIGKILL, ``exit`` with code 3, ``on ctrl-c`` reports trial a interrupted when a
     SIGINT comes, ``ignores`` ignores SIGINT; the last two wait."""
-    if behaviour == "ignores":
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # its own SIGINT handling, whatever the process it was forked from had (mutmut's has its own)
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN if behaviour == "ignores" else signal.default_int_handler
+    )
     try:  # from before it is ready: a SIGINT finds it here however slow the machine is
         if behaviour in ("report", "report, kill"):
             conn.send(("a", REPORTED))
