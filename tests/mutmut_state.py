@@ -47,6 +47,18 @@ def read_bundle(path: Path) -> dict:
         sys.exit(f"error: {path} is not a saved mutmut run ({error})")
 
 
+def read_whole(path: Path) -> str:
+    """A JSON file of the run, read again while mutmut (still running) is rewriting it."""
+    for _ in range(50):
+        text = path.read_text(encoding="utf-8")
+        try:
+            json.loads(text)
+            return text
+        except ValueError:
+            time.sleep(0.1)
+    sys.exit(f"error: {path} is not whole JSON; stop mutmut and save again")
+
+
 def head() -> str:
     result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     return result.stdout.strip() or "unknown"
@@ -63,10 +75,10 @@ def save(bundle: Path) -> None:
     run = {
         "mutmut": metadata.version("mutmut"),
         "commits": commits,  # each commit the run's copy was at, in order
-        "started": before.get("started", now),
+        "first_saved": before.get("first_saved", now),
         "saved": now,
     }
-    files = {name: (MUTANTS / name).read_text(encoding="utf-8") for name in names}
+    files = {name: read_whole(MUTANTS / name) for name in names}
     partial = bundle.with_name(bundle.name + ".partial")
     with gzip.open(partial, "wt", encoding="utf-8") as handle:
         json.dump({"run": run, "files": files}, handle)

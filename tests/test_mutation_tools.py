@@ -50,7 +50,7 @@ def test_a_saved_run_restores_file_for_file_and_refuses_to_overwrite_one(tmp_pat
     assert saved.returncode == 0, saved.stderr
     bundle = json.loads(gzip.decompress((tmp_path / "state.json.gz").read_bytes()))
     assert set(bundle["files"]) == {META, "mutmut-stats.json", "rerun.json"}
-    assert bundle["run"]["started"] == bundle["run"]["saved"]
+    assert bundle["run"]["first_saved"] == bundle["run"]["saved"]
     target.mkdir()
     restored = tool("state", "restore", str(tmp_path / "state.json.gz"), cwd=target)
     assert restored.returncode == 0, restored.stderr
