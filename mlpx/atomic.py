@@ -38,7 +38,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, default=json_default) + "\n")
+    write_text_atomic(path, json_text(data))
+
+
+def json_text(data: Any) -> str:
+    """``data`` as a run's JSON files hold it: indented, NumPy values as Python's."""
+    return json.dumps(data, indent=2, default=json_default) + "\n"
 
 
 def write_arrays_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:

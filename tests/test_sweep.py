@@ -550,3 +550,23 @@ def test_two_groups_on_one_dask_cluster_get_their_own_trials_back(tmp_path, monk
         0.1: {"lr": 0.1},
         0.5: {"lr": 0.5},
     }
+
+
+def test_a_dask_trials_summary_names_its_directory_in_the_group(tmp_path):
+    """A worker trains in a temporary directory of its own; summary.json's run_dir (printed
+    and kept) must name where the group wrote the trial, not that directory, gone since."""
+    distributed = pytest.importorskip("distributed")
+    config = {"backend": "numpy", "model": {"hidden": [8]}, "train": {"epochs": 1}}
+    config |= {"output": {"plots": False}}
+    tasks = [TrialTask("a", config), TrialTask("b", config | {"seed": 1})]
+    ended = {}
+    with distributed.Client(processes=False, n_workers=1, dashboard_address=":0") as client:
+        executors.DaskExecutor(client).run(
+            tasks, tmp_path, lambda task, outcome: ended.update({task.name: outcome})
+        )
+    for name in ("a", "b"):
+        written = (tmp_path / name / "summary.json").read_text()
+        summary = json.loads(written)
+        assert summary["status"] == "completed" and summary["run_dir"] == str(tmp_path / name)
+        assert ended[name].summary == summary
+        assert written == json.dumps(summary, indent=2) + "\n"  # as mlpx writes it

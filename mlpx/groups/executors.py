@@ -592,6 +592,7 @@ class DaskExecutor:
                 future.release()
                 for task in unit:
                     outcome, files = ended.get(task.name, (_UNREPORTED, {}))
+                    outcome, files = _kept_at(members_dir / task.name, outcome, files)
                     _write_files(members_dir / task.name, files)
                     on_outcome(task, outcome)
         except KeyboardInterrupt:
@@ -604,6 +605,27 @@ class DaskExecutor:
 
 
 _UNREPORTED = TrialOutcome("failed", None, "its stack ended before the trial did", 0.0)
+
+
+def _kept_at(
+    run_path: Path, outcome: TrialOutcome, files: dict[str, bytes]
+) -> tuple[TrialOutcome, dict[str, bytes]]:
+    """A gathered trial's outcome and files with its summary's ``run_dir`` naming where the
+    group keeps it, not the worker's temporary directory (gone once its files were read)."""
+    import json
+
+    from mlpx.atomic import json_text
+    from mlpx.runs import SUMMARY
+
+    if SUMMARY not in files:
+        return outcome, files
+    try:
+        summary = json.loads(files[SUMMARY]) | {"run_dir": str(run_path)}
+    except (ValueError, TypeError):  # not a summary mlpx wrote: the group reads it as damaged
+        return outcome, files
+    if outcome.summary is not None:
+        outcome = replace(outcome, summary=summary)
+    return outcome, files | {SUMMARY: json_text(summary).encode()}
 
 
 def _write_files(run_path: Path, files: dict[str, bytes]) -> None:
