@@ -80,8 +80,11 @@ def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple
     status = STATUS.get(code, "suspicious")
     if status not in ("survived", "no test", "timeout", "suspicious"):
         return status, None
-    if reruns.get(name, {}).get("code") == 1:
+    rerun = reruns.get(name, {}).get("code")
+    if rerun == 1:
         return "killed in trial processes (rerun)", None
+    if rerun == 0:  # "no test" here, but the tests run with it in a rerun passed
+        status = "survived"
     for index, (pattern, kind, _) in enumerate(verdicts):
         if fnmatch.fnmatchcase(name, pattern):
             if kind == "killed":

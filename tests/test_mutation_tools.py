@@ -21,6 +21,7 @@ CODES = {
     "mlpx.backends.numpy.layers.x_eps__mutmut_2": 0,  # survived: its tests came after import
     "mlpx.backends.numpy.layers.x_relu__mutmut_6": 36,
     "mlpx.backends.numpy.layers.x_relu__mutmut_7": None,
+    "mlpx.backends.numpy.layers.x_relu__mutmut_8": 33,  # no test: survived a rerun
 }
 VERDICTS = """# comment
 mlpx.backends.numpy.layers.x_relu__mutmut_3  equivalent  why it is
@@ -34,7 +35,10 @@ def make_run(root: Path) -> None:
     (root / META).parent.mkdir(parents=True)
     (root / META).write_text(json.dumps({"exit_code_by_key": CODES, "hash_by_function_name": {}}))
     (root / "mutmut-stats.json").write_text('{"duration_by_test": {}}')
-    rerun = {"mlpx.backends.numpy.layers.x_relu__mutmut_5": {"code": 1, "tests": ["t.py"]}}
+    rerun = {
+        "mlpx.backends.numpy.layers.x_relu__mutmut_5": {"code": 1, "tests": ["t.py"]},
+        "mlpx.backends.numpy.layers.x_relu__mutmut_8": {"code": 0, "tests": ["t.py"]},
+    }
     (root / "rerun.json").write_text(json.dumps(rerun))
 
 
@@ -72,9 +76,12 @@ def test_the_report_counts_each_verdict_in_its_column_and_names_stale_verdicts(t
     assert report.returncode == 0, report.stderr
     rows = report.stdout.splitlines()
     # killed, rerun, added after, survived, equivalent, import, no test, timeout, not run
-    counts = "9 | 1 | 1 | 1 | 1 | 1 | 2 | 0 | 1 | 1"
-    assert rows[2] == f"| mlpx/backends/numpy/layers.py | {counts} | (75% so far) |"
-    assert rows[-1] == "survived: mlpx.backends.numpy.layers.x_relu__mutmut_2"
+    counts = "10 | 1 | 1 | 1 | 2 | 1 | 2 | 0 | 1 | 1"
+    assert rows[2] == f"| mlpx/backends/numpy/layers.py | {counts} | (60% so far) |"
+    assert rows[-2:] == [
+        "survived: mlpx.backends.numpy.layers.x_relu__mutmut_2",
+        "survived: mlpx.backends.numpy.layers.x_relu__mutmut_8",
+    ]
     assert (
         report.stderr
         == "unused verdict (equivalent): mlpx.backends.numpy.layers.x_gone__mutmut_1\n"
