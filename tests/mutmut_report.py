@@ -83,6 +83,8 @@ def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple
     rerun = reruns.get(name, {}).get("code")
     if rerun == 1:
         return "killed in trial processes (rerun)", None
+    if rerun == "timeout":  # the rerun's tests hung with it (see mutmut_rerun.py)
+        return "timeout", None
     if rerun == 0:  # "no test" here, but the tests run with it in a rerun passed
         status = "survived"
     for index, (pattern, kind, _) in enumerate(verdicts):

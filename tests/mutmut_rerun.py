@@ -9,10 +9,13 @@ the directory that holds ``mutants/``, after ``mutmut run``::
     python tests/mutmut_rerun.py --codes 33 --names 'executors\\.' -- tests/test_sweep.py
 
 ``--codes`` picks mutmut's results to run again (0: survived, 33: no test reached it);
+``--timeout`` (600 s) is how long its tests may take before the mutant counts as hanging them
+(recorded as ``timeout``; its process group is killed);
 ``--names`` is a regular expression on the mutant's name; the rest goes to pytest, which
 runs in ``mutants/`` with ``-x``. Each result (pytest's exit code: 0 survived, 1 killed) is
-kept in ``mutants/rerun.json`` with the tests it ran; a mutant killed there, or survived with
-the same tests, is not run again (so an interrupted rerun resumes). See docs/MUTATION.md.
+kept in ``mutants/rerun.json`` with the tests it ran; a mutant killed there, or survived or
+timed out with the same tests, is not run again (so an interrupted rerun resumes). See
+docs/MUTATION.md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -37,17 +41,37 @@ def chosen(codes: set[int], names: str, done: dict, tests: list[str]) -> list[st
     for meta in sorted(MUTANTS.glob("mlpx/**/*.meta")):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             before = done.get(name, {})
-            if before.get("code") == 1 or (before.get("code") == 0 and before["tests"] == tests):
+            settled = before.get("code") in (0, "timeout") and before["tests"] == tests
+            if before.get("code") == 1 or settled:
                 continue
             if code in codes and re.search(names, name):
                 picked.append(name)
     return picked
 
 
+def run_tests(command: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """pytest's exit code and last line; on a timeout its whole process group is killed
+    (a mutant that hangs a trial process leaves it and its forkserver behind otherwise)."""
+    process = subprocess.Popen(
+        command, cwd=MUTANTS, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return process.returncode, (out.strip().splitlines() or [""])[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codes", default="0,33", help="mutmut results to rerun (0,33)")
     parser.add_argument("--names", required=True, help="regular expression on mutant names")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds before a mutant's tests count as hung"
+    )
     parser.add_argument("pytest_args", nargs="+", help="test files and pytest options")
     args = parser.parse_args()
     if not MUTANTS.is_dir():
@@ -62,12 +86,9 @@ def main() -> None:
         started = time.time()
         env = os.environ | {"MUTANT_UNDER_TEST": name}
         try:
-            result = subprocess.run(
-                command, cwd=MUTANTS, env=env, capture_output=True, text=True, timeout=1800
-            )
-            code, last = result.returncode, (result.stdout.strip().splitlines() or [""])[-1]
+            code, last = run_tests(command, env, args.timeout)
         except subprocess.TimeoutExpired:
-            code, last = "timeout", ""
+            code, last = "timeout", f"hung: no result in {args.timeout:g} s"
         seconds = round(time.time() - started, 1)
         done[name] = {"code": code, "tests": args.pytest_args, "seconds": seconds, "last": last}
         RESULTS.with_suffix(".tmp").write_text(json.dumps(done, indent=1))

@@ -101,3 +101,28 @@ def test_a_verdict_line_without_a_kind_is_refused_with_its_line_number(tmp_path)
     assert report.stderr.startswith(
         f"error: {tmp_path / 'verdicts.txt'}:1: expected 'NAME KIND WHY'"
     )
+
+
+def test_a_rerun_records_killed_survived_and_hung_and_does_not_repeat_them(tmp_path):
+    # a stand-in copy of mutmut's: three "no test" mutants, and a test that reads which one
+    # is switched on (as mutmut's trampolines do) to fail, pass or hang
+    names = [f"mlpx.x.x_f__mutmut_{i}" for i in (1, 2, 3)]
+    meta = tmp_path / "mutants" / "mlpx" / "x.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": dict.fromkeys(names, 33)}))
+    (tmp_path / "mutants" / "test_f.py").write_text(
+        "import os, time\n"
+        "def test_f():\n"
+        "    mutant = os.environ['MUTANT_UNDER_TEST']\n"
+        "    assert not mutant.endswith('_1')\n"
+        "    if mutant.endswith('_3'):\n"
+        "        time.sleep(60)\n"
+    )
+    args = ("--codes", "33", "--names", r"x_f", "--timeout", "3", "test_f.py")
+    first = tool("rerun", *args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    results = json.loads((tmp_path / "mutants" / "rerun.json").read_text())
+    assert [results[name]["code"] for name in names] == [1, 0, "timeout"]
+    assert results[names[2]]["last"] == "hung: no result in 3 s"
+    again = tool("rerun", *args, cwd=tmp_path)
+    assert again.stdout == "0 mutant(s) to run\n"  # each has its result with these tests
