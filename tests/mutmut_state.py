@@ -59,6 +59,14 @@ def read_whole(path: Path) -> str:
     sys.exit(f"error: {path} is not whole JSON; stop mutmut and save again")
 
 
+def mutmut_version() -> str:
+    """The mutmut that made the run (saving needs none installed: the files say it all)."""
+    try:
+        return metadata.version("mutmut")
+    except metadata.PackageNotFoundError:
+        return "not installed where saved"
+
+
 def head() -> str:
     result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     return result.stdout.strip() or "unknown"
@@ -73,7 +81,7 @@ def save(bundle: Path) -> None:
     commits = before.get("commits", [])
     commits += [head()] if head() not in commits else []
     run = {
-        "mutmut": metadata.version("mutmut"),
+        "mutmut": mutmut_version(),
         "commits": commits,  # each commit the run's copy was at, in order
         "first_saved": before.get("first_saved", now),
         "saved": now,

@@ -69,10 +69,15 @@ def try_one(run: Path, copy: Path, name: str, tests: list[str]) -> str:
             old.append(line[1:])
         if line[:1] in (" ", "+"):
             new.append(line[1:])
-    # found by its text, not its line number (mutmut's are counted within the function)
-    if original.count("".join(old)) != 1:
+    # found by its text, not its line number (mutmut's are counted within the function); a
+    # method's diff comes dedented by its class's level
+    for indent in ("", "    ", "        "):
+        before, after = ("".join(indent + x if x.strip() else x for x in h) for h in (old, new))
+        if original.count(before) == 1:
+            source.write_text(original.replace(before, after))
+            break
+    else:
         return "NOT APPLIED (its lines changed since the run)"
-    source.write_text(original.replace("".join(old), "".join(new)))
     try:
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "-p",
                    "no:cacheprovider", *tests]  # fmt: skip

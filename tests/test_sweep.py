@@ -417,7 +417,7 @@ def test_a_trial_process_that_dies_unreported_is_killed_or_failed_with_why(tmp_p
     job.process.join()
     assert [(t.name, o) for t, o in job.arrived()] == [("a", REPORTED)]
     ((task, outcome),) = job.finish()  # a was taken already
-    assert task.name == "b" and outcome.seconds > 0
+    assert task.name == "b" and 0 < outcome.seconds <= time.perf_counter() - job.started
     assert (outcome.status, outcome.error) == ("killed", "trial process killed by SIGKILL")
     assert outcome.summary == {"status": "running", "epochs_completed": 3}
 
@@ -428,8 +428,19 @@ def test_a_trial_process_that_dies_unreported_is_killed_or_failed_with_why(tmp_p
         None,
         "trial process exited with code 3 before reporting",
     )
-    job = start_job("report", ["a"], tmp_path)
-    assert [(t.name, o) for t, o in job.finish()] == [("a", REPORTED)]  # not taken before
+    job = start_job("exit", ["b"], tmp_path)  # b's summary.json is kept, as when killed
+    ((task, outcome),) = job.finish()
+    assert outcome.summary == {"status": "running", "epochs_completed": 3}
+    assert outcome.status == "failed" and 0 < outcome.seconds <= time.perf_counter() - job.started
+    job = start_job("report", ["a", "c"], tmp_path)  # a stack's process ended after a, code 0
+    (a, outcome_a), (c, outcome) = job.finish()
+    assert (a.name, outcome_a) == ("a", REPORTED)  # not taken before
+    assert (c.name, outcome.status, outcome.summary, outcome.error) == (
+        "c",
+        "failed",
+        None,
+        "trial process exited with code 0 before reporting",
+    )
 
 
 def test_ctrl_c_lets_trials_report_then_nudges_then_kills_them(tmp_path, monkeypatch):
@@ -439,6 +450,7 @@ def test_ctrl_c_lets_trials_report_then_nudges_then_kills_them(tmp_path, monkeyp
     jobs = [
         start_job("report", ["a"], tmp_path),  # ended as Ctrl-C came, its outcome unread
         start_job("on ctrl-c", ["a"], tmp_path),  # stops when the nudge's SIGINT comes
+        start_job("exit", ["c"], tmp_path),  # ended unreported (a crash as it stopped)
     ]
     jobs[0].process.join()
     ended = []
@@ -446,17 +458,32 @@ def test_ctrl_c_lets_trials_report_then_nudges_then_kills_them(tmp_path, monkeyp
     LocalExecutor._stop(jobs, lambda task, outcome: ended.append((task.name, outcome)))
     assert 0.5 <= time.monotonic() - started < 30
     interrupted = TrialOutcome("interrupted", None, "interrupted after 1 epoch", 0.1)
-    assert ended == [("a", REPORTED), ("a", interrupted)]
-    assert [job.process.exitcode for job in jobs] == [0, 0]
-    # one that ignores the nudge is killed when both graces are over
+    assert ended[:2] == [("a", REPORTED), ("a", interrupted)]
+    name, outcome = ended[2]  # failed as Ctrl-C stopped the group: interrupted
+    assert (name, outcome.status, outcome.error) == ("c", "interrupted", "stopped by Ctrl-C")
+    assert [job.process.exitcode for job in jobs] == [0, 0, 3]
+    # one that ignores the nudge is killed when both graces are over; one whose process
+    # ended just before its nudge (ProcessLookupError) is no error
     monkeypatch.setattr(executors, "STOP_GRACE", ((0.5, True), (1.0, False)))
-    job = start_job("ignores", ["z"], tmp_path)
+    jobs = [start_job("ignores", ["z"], tmp_path), start_job("ignores", ["y"], tmp_path)]
+    kill = os.kill
+
+    def ended_before(pid, sig):
+        if pid == jobs[1].process.pid and sig == signal.SIGINT:
+            raise ProcessLookupError(3, "No such process")
+        kill(pid, sig)
+
+    monkeypatch.setattr(os, "kill", ended_before)
     ended, started = [], time.monotonic()
-    LocalExecutor._stop([job], lambda task, outcome: ended.append((task.name, outcome)))
+    LocalExecutor._stop(jobs, lambda task, outcome: ended.append((task.name, outcome)))
     assert 1.5 <= time.monotonic() - started < 30
-    ((name, outcome),) = ended
-    assert (name, outcome.status, outcome.error) == ("z", "interrupted", "stopped by Ctrl-C")
-    assert job.process.exitcode == -signal.SIGKILL
+    for (name, outcome), expected in zip(ended, ("z", "y"), strict=True):
+        assert (name, outcome.status, outcome.error) == (
+            expected,
+            "interrupted",
+            "stopped by Ctrl-C",
+        )
+    assert [job.process.exitcode for job in jobs] == [-signal.SIGKILL] * 2
 
 
 def test_run_trial_files_returns_the_files_a_trial_writes_in_its_directory(tmp_path):
