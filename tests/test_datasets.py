@@ -744,3 +744,16 @@ def test_float_labels_that_are_not_whole_numbers_are_named_in_the_message(labels
         f"where: labels must be whole numbers 0..C-1, {found}; for real-valued targets set "
         "task: regression"
     )
+
+
+def test_a_regression_sources_own_output_names_are_kept_and_wrong_ones_replaced():
+    """A source may name its outputs (in class_names); names for another number of outputs
+    name nothing, and the outputs are then y1..yK."""
+    from mlpx.data.dataset import Source, prepare
+
+    rng = np.random.default_rng(0)
+    data = load_config(None, ["data.name=synth_regression", "task=regression"]).data
+    for given, expected in ((["price", "area"], ["price", "area"]), (["only"], ["y1", "y2"])):
+        source = Source(x=rng.normal(size=(40, 3)), y=rng.normal(size=(40, 2)), class_names=given)
+        dataset = prepare(source, data, 0, "float64", "regression")
+        assert dataset.class_names == expected and dataset.n_classes == 2
