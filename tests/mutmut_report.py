@@ -40,7 +40,8 @@ COLUMNS = (
     "not run",
 )
 # mutmut's exit codes (mutmut.stats.status_by_exit_code); any other is "suspicious"
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no test", 33: "no test", None: "not run"}
+NO_TEST = "no test reaches"
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: NO_TEST, 33: NO_TEST, None: "not run"}
 STATUS |= dict.fromkeys((36, 24, -24, 152, 255), "timeout")
 
 
@@ -78,7 +79,7 @@ def read_run(state: Path) -> tuple[dict[str, dict[str, int | None]], dict]:
 def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple[str, int | None]:
     """The column a mutant counts in, and the index of the verdict line that put it there."""
     status = STATUS.get(code, "suspicious")
-    if status not in ("survived", "no test", "timeout", "suspicious"):
+    if status not in ("survived", NO_TEST, "timeout", "suspicious"):
         return status, None
     rerun = reruns.get(name, {}).get("code")
     if rerun == 1:
@@ -123,14 +124,12 @@ def main() -> None:
     run, reruns = read_run(args.state)
     verdicts = read_verdicts(args.verdicts) if args.verdicts.exists() else []
     used, listed, totals = set(), [], Counter()
-    aliases = {"no test": "no test reaches"}
     print("| module | mutants | " + " | ".join(COLUMNS) + " | score |")
     print("|---" * (len(COLUMNS) + 3) + "|")
     for source, codes in run.items():
         counts = Counter()
         for name, code in codes.items():
             column, verdict = classify(code, name, reruns, verdicts)
-            column = aliases.get(column, column)
             counts[column] += 1
             used.add(verdict)
             if args.list and re.fullmatch(args.list, column):
