@@ -66,10 +66,13 @@ def read_run(state: Path) -> tuple[dict[str, dict[str, int | None]], dict]:
         files = mutmut_state.read_bundle(state)["files"]
     else:
         files = {name: (state / name).read_text() for name in mutmut_state.files_of(state)}
+    metas = {
+        name: json.loads(text) for name, text in sorted(files.items()) if name.endswith(".meta")
+    }
     run = {
-        name.removesuffix(".meta"): json.loads(text)["exit_code_by_key"]
-        for name, text in sorted(files.items())
-        if name.endswith(".meta") and json.loads(text)["exit_code_by_key"]
+        name.removesuffix(".meta"): meta["exit_code_by_key"]
+        for name, meta in metas.items()
+        if meta["exit_code_by_key"]
     }
     if not run:
         sys.exit(f"error: no mutmut verdicts (mlpx/**/*.meta) in {state}")

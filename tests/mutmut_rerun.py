@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from mutmut_state import verdicts_of
+
 MUTANTS = Path("mutants")
 RESULTS = MUTANTS / "rerun.json"
 
@@ -38,14 +40,13 @@ def chosen(codes: set[int], names: str, done: dict, tests: list[str]) -> list[st
     """The mutants whose mutmut result is one of ``codes`` and whose name matches, less
     those a rerun has killed or has run with these same tests."""
     picked = []
-    for meta in sorted(MUTANTS.glob("mlpx/**/*.meta")):
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            before = done.get(name, {})
-            settled = before.get("code") in (0, "timeout") and before["tests"] == tests
-            if before.get("code") == 1 or settled:
-                continue
-            if code in codes and re.search(names, name):
-                picked.append(name)
+    for name, code in verdicts_of(MUTANTS).items():
+        before = done.get(name, {})
+        settled = before.get("code") in (0, "timeout") and before["tests"] == tests
+        if before.get("code") == 1 or settled:
+            continue
+        if code in codes and re.search(names, name):
+            picked.append(name)
     return picked
 
 

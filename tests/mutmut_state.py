@@ -38,6 +38,15 @@ def files_of(root: Path) -> list[str]:
     return metas + [name for name in FILES if (root / name).is_file()]
 
 
+def verdicts_of(mutants: Path) -> dict[str, int | None]:
+    """Every mutant's name and mutmut's exit code for it (None: not run yet), from the
+    ``.meta`` files of the run in ``mutants``."""
+    verdicts = {}
+    for meta in sorted(mutants.glob("mlpx/**/*.meta")):
+        verdicts |= json.loads(meta.read_text())["exit_code_by_key"]
+    return verdicts
+
+
 def read_bundle(path: Path) -> dict:
     """{"run": what save recorded, "files": {path under mutants/: text}} of a saved run."""
     try:

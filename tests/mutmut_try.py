@@ -15,7 +15,6 @@ changed since the run) is reported as such::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -24,17 +23,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mutmut_state import verdicts_of
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def names_in(run: Path, codes: set[int], pattern: str) -> list[str]:
     """The run's mutants with one of ``codes`` whose name matches ``pattern``."""
-    names = []
-    for meta in sorted((run / "mutants").glob("mlpx/**/*.meta")):
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code in codes and re.search(pattern, name):
-                names.append(name)
-    return names
+    verdicts = verdicts_of(run / "mutants")
+    return [name for name, code in verdicts.items() if code in codes and re.search(pattern, name)]
 
 
 def scratch_copy() -> Path:
