@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,19 +37,67 @@ REPO = Path(__file__).resolve().parents[1]
 MUTMUT_PASSES = {"", "stats", "fail", "list_all_tests", "mutant_generation"}
 
 
+# a test of a mutant that runs past WATCHDOG_FLOOR_S + WATCHDOG_FACTOR x its recorded time has
+# hung (see pytest_runtest_protocol); the floor can be lowered for the watchdog's own test
+WATCHDOG_FLOOR_S = float(os.environ.get("MLPX_MUTMUT_WATCHDOG_FLOOR_S", "60"))
+WATCHDOG_FACTOR = 20.0
+RECORDED = pytest.StashKey[dict]()  # the recorded times, kept on the session's config
+
+
+def mutant_under_test() -> str | None:
+    """The name of the mutant mutmut is testing in this process, or None."""
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    return None if name in MUTMUT_PASSES else name
+
+
+def recorded_durations() -> dict[str, float]:
+    """Each test's time in mutmut's stats pass, {} when there is none."""
+    try:  # mutmut runs the tests in its copy, mutants/, beside this file
+        stats = json.loads(Path("mutmut-stats.json").read_text())
+        return dict(stats["duration_by_test"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def pytest_collection_modifyitems(config, items):
     """While mutmut tests a mutant, its tests run fastest first (by the times mutmut's stats
     pass recorded): most mutants fail some test and the first failure ends the run (``-x``),
     so a mutant is killed in the time of its fastest failing test, not of the tests that
     happen to come before it."""
-    if os.environ.get("MUTANT_UNDER_TEST", "") in MUTMUT_PASSES:
+    if mutant_under_test() is None:
         return
-    try:  # mutmut runs the tests in its copy, mutants/, beside this file
-        stats = json.loads(Path("mutmut-stats.json").read_text())
-        durations = stats["duration_by_test"]
-    except (OSError, ValueError, KeyError):
-        return
+    durations = recorded_durations()
+    config.stash[RECORDED] = durations
     items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """While mutmut tests a mutant, a test that runs far past its recorded time has hung: the
+    process ends as mutmut's own time limit ends it (SIGXCPU, a "timeout"), and
+    watchdog.log says which test hung. mutmut's limit is 30 x the time of all the mutant's
+    tests (docs/MUTATION.md): a hang in a function that hundreds of tests reach held a worker
+    for an hour or more."""
+    name = mutant_under_test()
+    if name is None:
+        yield
+        return
+    recorded = item.config.stash.get(RECORDED, {}).get(item.nodeid, 30.0)
+    limit = WATCHDOG_FLOOR_S + WATCHDOG_FACTOR * recorded
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # its default ends the process, as mutmut's does
+    timer = threading.Timer(limit, _hung, (name, item.nodeid, limit))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _hung(mutant: str, test: str, limit: float) -> None:
+    with open("watchdog.log", "a") as log:
+        log.write(f"{mutant} {test} ran past {limit:.0f} s\n")
+    os.kill(os.getpid(), signal.SIGXCPU)
 
 
 def mlpx_imports(*args: str) -> tuple[str, set[str]]:

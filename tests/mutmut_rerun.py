@@ -90,6 +90,8 @@ def main() -> None:
             code, last = run_tests(command, env, args.timeout)
         except subprocess.TimeoutExpired:
             code, last = "timeout", f"hung: no result in {args.timeout:g} s"
+        if code == -signal.SIGXCPU:  # a test ran far past its recorded time (tests/conftest.py)
+            code, last = "timeout", "hung: a test ran past the watchdog's limit (watchdog.log)"
         seconds = round(time.time() - started, 1)
         done[name] = {"code": code, "tests": args.pytest_args, "seconds": seconds, "last": last}
         RESULTS.with_suffix(".tmp").write_text(json.dumps(done, indent=1))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
@@ -127,3 +130,36 @@ def test_a_rerun_records_killed_survived_and_hung_and_does_not_repeat_them(tmp_p
     assert results[names[2]]["last"] == "hung: no result in 20 s"
     again = tool("rerun", *args, cwd=tmp_path)
     assert again.stdout == "0 mutant(s) to run\n"  # each has its result with these tests
+
+
+def test_a_test_that_runs_far_past_its_recorded_time_ends_a_mutants_run_as_a_timeout(tmp_path):
+    # the watchdog of tests/conftest.py: 1 s + 20 x the recorded 0.05 s lets the slow test run
+    # 2 s, then ends pytest as mutmut's time limit does (SIGXCPU) and names the test
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    (tmp_path / "tests" / "test_stand_in.py").write_text(
+        "import os, time\n\ndef test_quick():\n    pass\n\n"
+        "def test_slow():\n    time.sleep(float(os.environ['SLEEP']))\n"
+    )
+    recorded = {"test_quick": 0.01, "test_slow": 0.05}
+    stats = {"duration_by_test": {f"tests/test_stand_in.py::{t}": s for t, s in recorded.items()}}
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps(stats))
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
+    env = os.environ | {"MLPX_MUTMUT_WATCHDOG_FLOOR_S": "1"}
+    env.pop("PYTEST_ADDOPTS", None)
+
+    def run(mutant: str, sleep: float) -> subprocess.CompletedProcess:
+        test_env = env | {"MUTANT_UNDER_TEST": mutant, "SLEEP": str(sleep)}
+        return subprocess.run(
+            [*command, "tests/test_stand_in.py"], cwd=tmp_path, env=test_env, capture_output=True
+        )
+
+    started = time.monotonic()
+    under_mutant = run("mlpx.x_f__mutmut_1", sleep=300)
+    assert under_mutant.returncode == -signal.SIGXCPU, under_mutant.stdout
+    assert time.monotonic() - started < 120
+    log = (tmp_path / "watchdog.log").read_text()
+    assert log == "mlpx.x_f__mutmut_1 tests/test_stand_in.py::test_slow ran past 2 s\n"
+    clean = run("", sleep=3)  # mutmut's clean run (and any run without a mutant): no watchdog
+    assert clean.returncode == 0, clean.stdout
+    assert (tmp_path / "watchdog.log").read_text() == log
