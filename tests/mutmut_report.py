@@ -32,6 +32,7 @@ COLUMNS = (
     "killed",
     "killed in trial processes (rerun)",
     "killed by tests added after the run",
+    "hung its tests again (rerun)",
     "survived",
     "equivalent",
     "run at import",
@@ -39,6 +40,7 @@ COLUMNS = (
     "timeout",
     "not run",
 )
+KILLED = COLUMNS[:4]  # the columns a score counts as killed
 # mutmut's exit codes (mutmut.stats.status_by_exit_code); any other is "suspicious"
 NO_TEST = "no test reaches"
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: NO_TEST, 33: NO_TEST, None: "not run"}
@@ -87,8 +89,8 @@ def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple
     rerun = reruns.get(name, {}).get("code")
     if rerun == 1:
         return "killed in trial processes (rerun)", None
-    if rerun == "timeout":  # the rerun's tests hung with it (see mutmut_rerun.py)
-        return "timeout", None
+    if rerun == "timeout":  # it hung its tests in the run and again in a rerun: caught, as
+        return "hung its tests again (rerun)", None  # a suite that never ends is not green
     if rerun == 0:  # "no test" here, but the tests run with it in a rerun passed
         status = "survived"
     for index, (pattern, kind, _) in enumerate(verdicts):
@@ -103,7 +105,7 @@ def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple
 
 
 def score(counts: Counter) -> str:
-    killed = sum(counts[c] for c in COLUMNS[:3])
+    killed = sum(counts[c] for c in KILLED)
     judged = killed + counts["survived"]
     if not judged:
         return "-"

@@ -25,6 +25,7 @@ CODES = {
     "mlpx.backends.numpy.layers.x_relu__mutmut_6": 36,
     "mlpx.backends.numpy.layers.x_relu__mutmut_7": None,
     "mlpx.backends.numpy.layers.x_relu__mutmut_8": 33,  # no test: survived a rerun
+    "mlpx.backends.numpy.layers.x_relu__mutmut_9": -24,  # timeout: hung a rerun too
 }
 VERDICTS = """# comment
 mlpx.backends.numpy.layers.x_relu__mutmut_3  equivalent  why it is
@@ -41,6 +42,7 @@ def make_run(root: Path) -> None:
     rerun = {
         "mlpx.backends.numpy.layers.x_relu__mutmut_5": {"code": 1, "tests": ["t.py"]},
         "mlpx.backends.numpy.layers.x_relu__mutmut_8": {"code": 0, "tests": ["t.py"]},
+        "mlpx.backends.numpy.layers.x_relu__mutmut_9": {"code": "timeout", "tests": ["t.py"]},
     }
     (root / "rerun.json").write_text(json.dumps(rerun))
 
@@ -78,9 +80,10 @@ def test_the_report_counts_each_verdict_in_its_column_and_names_stale_verdicts(t
                   cwd=tmp_path)  # fmt: skip
     assert report.returncode == 0, report.stderr
     rows = report.stdout.splitlines()
-    # killed, rerun, added after, survived, equivalent, import, no test, timeout, not run
-    counts = "10 | 1 | 1 | 1 | 2 | 1 | 2 | 0 | 1 | 1"
-    assert rows[2] == f"| mlpx/backends/numpy/layers.py | {counts} | (60% so far) |"
+    # killed, rerun, added after, hung again, survived, equivalent, import, no test, timeout,
+    # not run; scored: 4 killed of 6 (2 survived)
+    counts = "11 | 1 | 1 | 1 | 1 | 2 | 1 | 2 | 0 | 1 | 1"
+    assert rows[2] == f"| mlpx/backends/numpy/layers.py | {counts} | (67% so far) |"
     assert rows[-2:] == [
         "survived: mlpx.backends.numpy.layers.x_relu__mutmut_2",
         "survived: mlpx.backends.numpy.layers.x_relu__mutmut_8",
