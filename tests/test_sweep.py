@@ -579,6 +579,31 @@ def test_two_groups_on_one_dask_cluster_get_their_own_trials_back(tmp_path, monk
     }
 
 
+def test_a_trial_its_dask_stack_did_not_report_is_failed_with_why(tmp_path, monkeypatch):
+    """A stack's task that ends without one of its trials (its worker stopped the stack
+    after a chunk) fails that trial with why, and keeps the others' results."""
+    distributed = pytest.importorskip("distributed")
+
+    def first_only(tasks):
+        assert [task.name for task in tasks] == ["a", "b"]  # one stack of both
+        return [("a", TrialOutcome("completed", {"lr": 0.1}, None, 1.0), {"x.txt": b"a"})]
+
+    monkeypatch.setattr(executors, "run_trial_files", first_only)
+    config = {"backend": "numpy", "model": {"hidden": [8]}, "train": {"epochs": 1}}
+    tasks = [TrialTask("a", config), TrialTask("b", config | {"seed": 1})]
+    ended = {}
+    with distributed.Client(processes=False, n_workers=1, dashboard_address=":0") as client:
+        executors.DaskExecutor(client).run(
+            tasks, tmp_path, lambda task, outcome: ended.update({task.name: outcome})
+        )
+    assert ended == {
+        "a": TrialOutcome("completed", {"lr": 0.1}, None, 1.0),
+        "b": TrialOutcome("failed", None, "its stack ended before the trial did", 0.0),
+    }
+    assert (tmp_path / "a" / "x.txt").read_bytes() == b"a"
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
 def test_a_dask_trials_summary_names_its_directory_in_the_group(tmp_path):
     """A worker trains in a temporary directory of its own; summary.json's run_dir (printed
     and kept) must name where the group wrote the trial, not that directory, gone since."""
