@@ -23,6 +23,7 @@ import torch
 import yaml
 from conftest import REPO, Cli, read_json
 
+from mlpx.errors import GroupError
 from mlpx.groups import executors
 from mlpx.groups.executors import (
     ExecutorOptions,
@@ -249,11 +250,86 @@ def test_dask_errors_are_one_line(cli, monkeypatch):
     result = cli("sweep", "lr", *sched, "--runs-dir", cli.runs_dir, expect=2)
     assert time.monotonic() - start < 30
     (line,) = result.output.strip().splitlines()
-    assert "cannot reach a Dask scheduler" in line and "tcp://127.0.0.1:9" in line
+    # the reason is the first line of what distributed raised (its wording is its own)
+    wanted = "error: --scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler within 3 s ("
+    assert line.startswith(wanted) and line.endswith(")") and "127.0.0.1:9" in line[len(wanted) :]
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if dask were not installed
     result = cli("sweep", "lr", *sched, "--runs-dir", cli.runs_dir, expect=2)
-    assert "pip install 'mlpx[dask]'" in result.output
+    assert result.output == (
+        "error: --executor dask needs dask.distributed; install it with: pip install 'mlpx[dask]'\n"
+    )
     assert not cli.runs_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "raised, reason",
+    [
+        (OSError("Timed out trying to connect\nsecond line"), "Timed out trying to connect"),
+        (TimeoutError(), "TimeoutError"),  # no message: its type
+        (ValueError("  \n"), "ValueError"),
+    ],
+)
+def test_a_scheduler_that_cannot_be_reached_is_named_with_the_first_line_of_why(
+    monkeypatch, raised, reason
+):
+    distributed = pytest.importorskip("distributed")
+
+    def refuse(address, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    with pytest.raises(GroupError) as error:
+        executors.DaskExecutor.connect("tcp://example:8786", timeout=0.5)
+    assert str(error.value) == (
+        f"--scheduler tcp://example:8786: cannot reach a Dask scheduler within 0.5 s ({reason})"
+    )
+
+
+def test_a_dask_executor_leaves_the_processes_default_dask_client_alone():
+    """mlpx used as a library beside the user's own Dask code: its client must not become
+    the default one that dask.compute and get_client pick while a group runs."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    scheduler = dask.config.get("scheduler", None)
+    with distributed.LocalCluster(processes=False, n_workers=1, dashboard_address=":0") as cluster:
+        executor = executors.DaskExecutor.connect(cluster.scheduler_address)
+        try:
+            with pytest.raises(ValueError, match="No clients found"):
+                distributed.default_client()
+            assert dask.config.get("scheduler", None) == scheduler
+        finally:
+            executor.close()
+
+
+def test_ctrl_c_while_dask_trials_run_cancels_them_on_the_cluster(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+
+    class Client:  # what DaskExecutor.run uses of a distributed.Client
+        loop = None
+
+        def __init__(self):
+            self.submitted, self.cancelled = [], []
+
+        def submit(self, function, unit, key, pure):
+            self.submitted.append(key)
+            return key
+
+        def cancel(self, futures):
+            self.cancelled.append(list(futures))
+
+    def ctrl_c(futures, loop):
+        raise KeyboardInterrupt
+        yield  # a generator, as distributed's as_completed is iterated
+
+    monkeypatch.setattr(distributed, "as_completed", ctrl_c)
+    client = Client()
+    other = {"backend": "torch", "model": {"hidden": [8]}}  # of another shape: no stack
+    tasks = [TrialTask("a", {"backend": "torch"}), TrialTask("b", other)]
+    with pytest.raises(KeyboardInterrupt):
+        executors.DaskExecutor(client).run(tasks, tmp_path, lambda task, outcome: None)
+    assert len(client.submitted) == 2
+    assert client.cancelled == [client.submitted]
 
 
 def test_dry_run_prints_the_trials_and_writes_nothing(cli, tmp_path, monkeypatch):
@@ -602,6 +678,33 @@ def test_a_trial_its_dask_stack_did_not_report_is_failed_with_why(tmp_path, monk
     }
     assert (tmp_path / "a" / "x.txt").read_bytes() == b"a"
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_gathered_files_land_whole_in_the_trials_directory(tmp_path):
+    """A Dask trial's files (relative name -> bytes) are written under a hidden name, an
+    earlier attempt's leftovers removed first, then renamed into place."""
+    stale = tmp_path / ".a.incoming"
+    stale.mkdir()
+    (stale / "from-a-gather-cut-short.txt").write_text("stale")
+    files = {"config.yaml": b"seed: 0\n", "plots/deep/curves.png": b"png", "x/y.txt": b"y"}
+    executors._write_files(tmp_path / "a", files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    written = {
+        p.relative_to(tmp_path / "a").as_posix(): p.read_bytes()
+        for p in (tmp_path / "a").rglob("*")
+        if p.is_file()
+    }
+    assert written == files
+    executors._write_files(tmp_path / "b", {})  # a trial that returned nothing: no directory
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.txt", "plots/../../up.txt"])
+def test_a_gathered_file_named_outside_its_trial_is_refused(tmp_path, name):
+    with pytest.raises(GroupError) as error:
+        executors._write_files(tmp_path / "a", {"config.yaml": b"", name: b"x"})
+    assert str(error.value) == f"trial a: a worker returned a bad file name {name!r}"
+    assert not (tmp_path / "a").exists() and not (tmp_path.parent / "outside.txt").exists()
 
 
 def test_a_dask_trials_summary_names_its_directory_in_the_group(tmp_path):
