@@ -38,7 +38,7 @@ MUTMUT_PASSES = {"", "stats", "fail", "list_all_tests", "mutant_generation"}
 
 
 # a test of a mutant that runs past WATCHDOG_FLOOR_S + WATCHDOG_FACTOR x its recorded time has
-# hung (see pytest_runtest_protocol); the floor can be lowered for the watchdog's own test
+# hung (see pytest_runtest_call); the floor can be lowered for the watchdog's own test
 WATCHDOG_FLOOR_S = float(os.environ.get("MLPX_MUTMUT_WATCHDOG_FLOOR_S", "60"))
 WATCHDOG_FACTOR = 20.0
 RECORDED = pytest.StashKey[dict]()  # the recorded times, kept on the session's config
@@ -63,21 +63,32 @@ def pytest_collection_modifyitems(config, items):
     """While mutmut tests a mutant, its tests run fastest first (by the times mutmut's stats
     pass recorded): most mutants fail some test and the first failure ends the run (``-x``),
     so a mutant is killed in the time of its fastest failing test, not of the tests that
-    happen to come before it."""
+    happen to come before it. A module's tests stay together (the cheapest module first):
+    moving to another module tears down its module-scoped fixtures (a sweep, a run), which
+    coming back would build again."""
     if mutant_under_test() is None:
         return
     durations = recorded_durations()
     config.stash[RECORDED] = durations
-    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+
+    def recorded(item) -> float:
+        return durations.get(item.nodeid, float("inf"))
+
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    ordered = sorted(modules.values(), key=lambda tests: sum(map(recorded, tests)))
+    items[:] = [item for tests in ordered for item in sorted(tests, key=recorded)]
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
+def pytest_runtest_call(item):
     """While mutmut tests a mutant, a test that runs far past its recorded time has hung: the
     process ends as mutmut's own time limit ends it (SIGXCPU, a "timeout"), and
     watchdog.log says which test hung. mutmut's limit is 30 x the time of all the mutant's
     tests (docs/MUTATION.md): a hang in a function that hundreds of tests reach held a worker
-    for an hour or more."""
+    for an hour or more. The test's body is watched, as the stats pass timed it; its
+    fixtures are not (a module's fixture can take longer than its tests)."""
     name = mutant_under_test()
     if name is None:
         yield

@@ -166,3 +166,29 @@ def test_a_test_that_runs_far_past_its_recorded_time_ends_a_mutants_run_as_a_tim
     clean = run("", sleep=3)  # mutmut's clean run (and any run without a mutant): no watchdog
     assert clean.returncode == 0, clean.stdout
     assert (tmp_path / "watchdog.log").read_text() == log
+
+
+def test_a_mutants_tests_run_fastest_first_with_each_modules_tests_together(tmp_path):
+    # a plain sort by time would go a1, b1, a2, b2 and build a's module fixtures twice
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    times = {"a": {"a1": 0.1, "a2": 3.0, "a3": None}, "b": {"b2": 2.0, "b1": 0.2}}
+    recorded = {}
+    for module, tests in times.items():
+        body = "".join(f"def test_{name}():\n    pass\n\n" for name in tests)
+        (tmp_path / "tests" / f"test_{module}.py").write_text(body)
+        for name, seconds in tests.items():
+            if seconds is not None:  # a3: a test the stats pass did not time goes last
+                recorded[f"tests/test_{module}.py::test_{name}"] = seconds
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": recorded}))
+    command = [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:xdist"]
+    command += ["-p", "no:cacheprovider", "tests"]
+    env = os.environ | {"MUTANT_UNDER_TEST": "mlpx.x_f__mutmut_1"}
+    env.pop("PYTEST_ADDOPTS", None)
+    listed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    order = [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
+    assert order == ["b1", "b2", "a1", "a2", "a3"], listed.stdout  # b: 2.2 s in all, a: inf
+    env["MUTANT_UNDER_TEST"] = ""  # no mutant: pytest's own order
+    listed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    order = [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
+    assert order == ["a1", "a2", "a3", "b2", "b1"], listed.stdout
