@@ -317,6 +317,19 @@ def test_epochs_equal_to_the_plan_resumes_as_planned(started, run, resume):
     same_run(started[2], run)
 
 
+def test_a_completed_run_is_refused_unless_epochs_go_past_its_plan(started, refusal, tmp_path):
+    done = Path(shutil.copytree(started[2], tmp_path / "done"))  # the uninterrupted run
+    assert refusal(done, "--epochs", 30) == (
+        f"error: --resume {done}: the run has already completed; to train it longer, give "
+        "--epochs N with N > 30"
+    )
+    summary = read_json(done / "summary.json")
+    del summary["epochs_planned"]  # edited by hand: the plan is not known, nor what is more
+    (done / "summary.json").write_text(json.dumps(summary))
+    assert refusal(done) == f"error: --resume {done}: the run has already completed"
+    assert refusal(done, "--epochs", 40) == f"error: --resume {done}: the run has already completed"
+
+
 @pytest.mark.parametrize("epochs", [None, 33])
 def test_a_summary_without_its_plan_resumes_by_config_yaml(started, run, resume, epochs):
     """A summary.json without the plan (edited by hand: every mlpx writes it) is resumed by
