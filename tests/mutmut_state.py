@@ -28,8 +28,9 @@ from importlib import metadata
 from pathlib import Path
 
 MUTANTS = Path("mutants")
-# what mutmut needs to go on, besides the .meta files under mlpx/
-FILES = ("mutmut-stats.json", "rerun.json")
+# what mutmut needs to go on, besides the .meta files under mlpx/, and the tests that hung
+# (tests/conftest.py's watchdog)
+FILES = ("mutmut-stats.json", "rerun.json", "watchdog.log")
 
 
 def files_of(root: Path) -> list[str]:
