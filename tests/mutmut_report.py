@@ -30,7 +30,7 @@ VERDICTS = Path(__file__).resolve().parent.parent / "docs" / "mutation" / "verdi
 KINDS = ("equivalent", "killed", "import")
 COLUMNS = (
     "killed",
-    "killed in trial processes (rerun)",
+    "killed by a rerun with more tests",
     "killed by tests added after the run",
     "hung its tests again (rerun)",
     "survived",
@@ -88,7 +88,7 @@ def classify(code: int | None, name: str, reruns: dict, verdicts: list) -> tuple
         return status, None
     rerun = reruns.get(name, {}).get("code")
     if rerun == 1:
-        return "killed in trial processes (rerun)", None
+        return "killed by a rerun with more tests", None
     if rerun == "timeout":  # it hung its tests in the run and again in a rerun: caught, as
         return "hung its tests again (rerun)", None  # a suite that never ends is not green
     if rerun == 0:  # "no test" here, but the tests run with it in a rerun passed

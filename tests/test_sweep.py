@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -678,6 +679,55 @@ def test_a_trial_its_dask_stack_did_not_report_is_failed_with_why(tmp_path, monk
     }
     assert (tmp_path / "a" / "x.txt").read_bytes() == b"a"
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def still_written(trial: Path) -> subprocess.Popen:
+    """A live process that summary.json says is writing ``trial`` (a group killed while the
+    trial trained, its trial process left running)."""
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    trial.mkdir()
+    summary = {"status": "running", "host": socket.gethostname(), "pid": writer.pid}
+    (trial / "summary.json").write_text(json.dumps(summary))
+    return writer
+
+
+def test_a_trial_another_process_still_writes_is_waited_for_then_refused(tmp_path, monkeypatch):
+    from mlpx.groups import runner
+
+    now = [0.0]  # the wait's clock: 10 s of it pass at once
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(runner, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    trial = tmp_path / "0.1-seed0"
+    writer = still_written(trial)
+    try:
+        with pytest.raises(GroupError) as error:
+            runner._set_aside(trial)  # as a resume does with each unfinished trial
+        assert str(error.value) == (
+            f"{trial}: still being written by process {writer.pid}; stop it first"
+        )
+        assert 10 <= now[0] <= 10.5
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["0.1-seed0"]  # left as it is
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_trial_whose_writer_ends_while_waited_for_is_set_aside(tmp_path):
+    from mlpx.groups import runner
+
+    trial = tmp_path / "0.1-seed0"
+    writer = still_written(trial)
+    stop = threading.Timer(0.3, lambda: (writer.kill(), writer.wait()))
+    stop.start()
+    try:
+        runner._set_aside(trial)
+        assert writer.poll() is not None  # set aside once its writer had gone, not before
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".0.1-seed0.attempt-1"]
+    finally:
+        stop.join()
 
 
 def test_gathered_files_land_whole_in_the_trials_directory(tmp_path):
