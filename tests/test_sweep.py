@@ -681,6 +681,34 @@ def test_a_trial_its_dask_stack_did_not_report_is_failed_with_why(tmp_path, monk
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
 
 
+def test_a_trials_wall_time_is_read_back_from_results_csv_or_none(tmp_path):
+    """A resumed group keeps a finished trial's wall time from results.csv; a results.csv
+    that is missing, damaged or without the trial's time gives None (it is then unknown)."""
+    from mlpx.groups.plan import Trial
+    from mlpx.groups.results import recorded_wall_seconds
+
+    trial = Trial("0.1-seed0", 0.1, 0, {"optimizer.lr": 0.1})
+    results = tmp_path / "results.csv"
+    assert recorded_wall_seconds(tmp_path, trial) is None  # no results.csv yet
+    rows = "trial,wall_seconds\n0.01-seed0,9.5\n0.1-seed1,\n0.1-seed0,3.25\n"
+    results.write_text(rows)
+    assert recorded_wall_seconds(tmp_path, trial) == 3.25
+    assert recorded_wall_seconds(tmp_path, Trial("0.1-seed1", 0.1, 1, {})) is None  # empty
+    for damaged in (
+        "trial,wall_seconds\n0.1-seed0,3.2.5\n",  # not a number
+        "trial,wall_seconds\n0.1-seed0," + "9" * 200_000 + "\n",  # past csv's field limit
+        b"\xff\xfe not text",  # not UTF-8
+    ):
+        if isinstance(damaged, bytes):
+            results.write_bytes(damaged)
+        else:
+            results.write_text(damaged)
+        assert recorded_wall_seconds(tmp_path, trial) is None
+    results.unlink()
+    results.mkdir()  # a directory in its place: an OSError
+    assert recorded_wall_seconds(tmp_path, trial) is None
+
+
 def still_written(trial: Path) -> subprocess.Popen:
     """A live process that summary.json says is writing ``trial`` (a group killed while the
     trial trained, its trial process left running)."""
