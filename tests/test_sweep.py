@@ -343,6 +343,10 @@ def test_dry_run_prints_the_trials_and_writes_nothing(cli, tmp_path, monkeypatch
     assert "4 trial(s) (2 value(s) x 2 seed(s))" in result.output
     result = cli("sweep", "model.hidden", "--values", "[64],[64,64]", "--dry-run")
     assert "64-seed0" in result.output and "64-64-seed0" in result.output
+    result = cli("sweep", "hidden", "--values", "[32,16],48", "-s", "model.hidden=[8,8]",
+                 "--dry-run")  # fmt: skip
+    assert "model.hidden=[32, 16] seed=0" in result.output
+    assert "model.hidden=[48, 48] seed=0" in result.output
     result = cli("sweep", "depth", "--values", "1,3", "-s", "model.hidden=[48]", "--dry-run")
     assert "model.hidden=[48, 48, 48] seed=0" in result.output
     result = cli("sweep", "lr", "--dry-run")
@@ -359,6 +363,12 @@ def test_dry_run_prints_the_trials_and_writes_nothing(cli, tmp_path, monkeypatch
         (["optimizer.eps"], "give the values to sweep with --values"),
         (["lr", "--values", "0.1,abc"], "lr value abc: optimizer.lr: 'abc' is not allowed"),
         (["lr", "--values", "0.1,,0.2"], "an empty item"),
+        (["lr", "--values", "[0.1,0.2"], "--values '[0.1,0.2': unbalanced brackets or quotes"),
+        (["lr", "--values", "'0.1,0.2"], '--values "\'0.1,0.2": unbalanced brackets or quotes'),
+        (
+            ["lr", "--values", " "],
+            "--values is empty; give comma-separated values, e.g. --values 0.1,0.01",
+        ),
         (["lr", "--values", "0.1,0.1"], "0.1 appears twice"),
         (["optimizer", "--values", "adam,sgdd"], "expected one of sgd, momentum, nesterov"),
         (["dropout"], "dropout applies to model.kind complex only"),
@@ -707,6 +717,84 @@ def test_a_trials_wall_time_is_read_back_from_results_csv_or_none(tmp_path):
     results.unlink()
     results.mkdir()  # a directory in its place: an OSError
     assert recorded_wall_seconds(tmp_path, trial) is None
+
+
+def test_a_group_runs_in_one_process_at_a_time(tmp_path, monkeypatch):
+    """The group's lock file names its holder: another host's or a live process's lock is
+    refused with one line and kept; a dead process's is taken over."""
+    from mlpx.groups import runner
+
+    lock = tmp_path / "sweep.lock"
+    here = socket.gethostname()
+    lock.write_text(json.dumps({"pid": 1, "host": "elsewhere"}))
+    with pytest.raises(GroupError) as error, runner._group_lock(tmp_path, "sweep.lock"):
+        pass
+    assert str(error.value) == (
+        f"{tmp_path}: the group is running on elsewhere (sweep.lock); delete the lock if that "
+        "process is gone"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(json.dumps({"pid": holder.pid, "host": here}))
+        with pytest.raises(GroupError) as error, runner._group_lock(tmp_path, "sweep.lock"):
+            pass
+        assert str(error.value) == (
+            f"{tmp_path}: the group is running in process {holder.pid} (sweep.lock); wait for "
+            "it or stop it first"
+        )
+        assert json.loads(lock.read_text())["pid"] == holder.pid  # kept
+    finally:
+        holder.kill()
+        holder.wait()
+    with runner._group_lock(tmp_path, "sweep.lock"):  # its process is gone: taken over
+        taken = json.loads(lock.read_text())
+        assert (taken["pid"], taken["host"]) == (os.getpid(), here)
+    assert not lock.exists()
+
+    def taken_each_time(*args):  # another process takes it again after each removal
+        raise FileExistsError
+
+    monkeypatch.setattr(runner, "os", SimpleNamespace(open=taken_each_time, **{
+        flag: getattr(os, flag) for flag in ("O_CREAT", "O_EXCL", "O_WRONLY")
+    }))  # fmt: skip
+    with pytest.raises(GroupError) as error, runner._group_lock(tmp_path, "sweep.lock"):
+        pass
+    assert str(error.value) == f"{tmp_path}: cannot take sweep.lock"
+
+
+def test_a_trials_row_takes_its_error_from_the_outcome_or_its_summary():
+    from mlpx.groups.plan import Trial
+    from mlpx.groups.results import TrialResult
+
+    trial = Trial("10-seed0", 10.0, 0, {"optimizer.lr": 10.0})
+    diverged = {"status": "diverged", "message": "the loss became nan in epoch 2", "seconds": 1.5}
+    row = TrialResult.from_summary(trial, diverged)  # as a resume reads a finished trial back
+    assert (row.status, row.error, row.seconds) == ("diverged", diverged["message"], 1.5)
+    row = TrialResult.from_summary(trial, diverged, status="killed", error="killed by SIGKILL")
+    assert (row.status, row.error) == ("killed", "killed by SIGKILL")  # the outcome's own
+    done = {"status": "completed", "message": "a note", "final": {"val_loss": 0.5}}
+    row = TrialResult.from_summary(trial, done, wall_seconds=2.0)
+    assert (row.status, row.error, row.wall_seconds) == ("completed", None, 2.0)
+    assert TrialResult.from_summary(trial, None).status == "failed"  # no summary.json
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "why"),
+    [
+        ("sweep", "param: lr\n", "not a sweep plan written by mlpx (KeyError('trials'))"),
+        ("sweep", "[1, 2]\n", "not a sweep plan written by mlpx (TypeError("),
+        ("cv", "[1, 2]\n", "not a cross-validation config written by mlpx"),
+    ],
+)
+def test_a_damaged_plan_file_is_refused_naming_it(tmp_path, kind, text, why):
+    from mlpx.groups.plan import CrossValPlan
+
+    plan_kind = SweepPlan if kind == "sweep" else CrossValPlan
+    path = tmp_path / plan_kind.plan_file
+    path.write_text(text)
+    with pytest.raises(GroupError) as error:
+        load_plan(tmp_path, plan_kind)
+    assert str(error.value).startswith(f"{path}: {why}")
 
 
 def still_written(trial: Path) -> subprocess.Popen:
