@@ -157,14 +157,6 @@ class TrialResult:
         return self.metrics.get("val_loss")
 
     @property
-    def best_val_acc(self) -> float | None:
-        return self.metrics.get("best_val_acc")
-
-    @property
-    def best_val_loss(self) -> float | None:
-        return self.metrics.get("best_val_loss")
-
-    @property
     def final_val_r2(self) -> float | None:
         return self.metrics.get("val_r2")
 
@@ -234,11 +226,6 @@ class ValueSummary:
     def best_r2(self) -> float | None:
         """Mean over seeds of a regression's validation R² at each trial's best epoch."""
         return mean_and_std(_finite(self.results, "best_val_r2"))[0]
-
-    @property
-    def best_acc(self) -> float | None:
-        """Mean over seeds of the validation accuracy at each trial's best epoch."""
-        return mean_and_std(_finite(self.results, "best_val_acc"))[0]
 
     def stat(self, metric: str) -> tuple[float | None, float | None]:
         """Mean and sample standard deviation over the completed seeds of any
