@@ -797,6 +797,30 @@ def test_a_damaged_plan_file_is_refused_naming_it(tmp_path, kind, text, why):
     assert str(error.value).startswith(f"{path}: {why}")
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_group_opens_its_executor_for_its_backend(tmp_path, monkeypatch, backend):
+    # the local executor's trial processes start from a server that imported the backend
+    # (torch: seconds a trial would spend importing it again), so it must be the plan's
+    from mlpx.groups import runner
+
+    opened = []
+
+    def open_executor(options, backend):
+        opened.append(backend)
+        raise GroupError("stop here")
+
+    monkeypatch.setattr(runner, "open_executor", open_executor)
+    plan = SweepPlan("lr", "optimizer.lr", [0.1], [0], {"backend": backend}, [])
+    for start in (
+        lambda: resume_group(tmp_path, plan, ExecutorOptions()),
+        lambda: runner.run_group(plan, tmp_path, ExecutorOptions()),
+    ):
+        with pytest.raises(GroupError, match="stop here"):
+            start()
+    assert opened == [backend, backend]
+    assert list(tmp_path.iterdir()) == []
+
+
 def still_written(trial: Path) -> subprocess.Popen:
     """A live process that summary.json says is writing ``trial`` (a group killed while the
     trial trained, its trial process left running)."""
