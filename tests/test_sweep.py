@@ -821,6 +821,35 @@ def test_a_group_opens_its_executor_for_its_backend(tmp_path, monkeypatch, backe
     assert list(tmp_path.iterdir()) == []
 
 
+def test_each_trial_records_the_command_that_ran_or_resumed_it(tmp_path, monkeypatch):
+    from mlpx.config import build_config
+    from mlpx.groups import runner
+    from mlpx.groups.plan import plan_sweep
+
+    commands = []
+
+    class StandIn:  # an executor: every trial fails at once, having recorded its command
+        threads = None
+
+        def run(self, tasks, members_dir, on_outcome):
+            for task in tasks:
+                commands.append((task.name, task.command))
+                on_outcome(task, TrialOutcome("failed", None, "stand-in", 0.0))
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(runner, "open_executor", lambda options, backend: StandIn())
+    plan = plan_sweep("lr", "0.1,0.01", build_config({"backend": "numpy"}))
+    ran = ["mlpx", "sweep", "lr", "--values", "0.1,0.01"]
+    result = runner.run_group(plan, tmp_path, ExecutorOptions(), command=ran)
+    assert commands == [("0.1-seed0", ran), ("0.01-seed0", ran)]
+    commands.clear()
+    resumed = ["mlpx", "sweep", "--resume", str(result.directory)]
+    resume_group(result.directory, plan, ExecutorOptions(), command=resumed)
+    assert commands == [("0.1-seed0", resumed), ("0.01-seed0", resumed)]
+
+
 def still_written(trial: Path) -> subprocess.Popen:
     """A live process that summary.json says is writing ``trial`` (a group killed while the
     trial trained, its trial process left running)."""
