@@ -116,3 +116,48 @@ def test_each_epoch_records_the_rate_its_first_step_used(tmp_path):
     assert [m["lr"] for m in metrics] == [0.08, 0.04, 0.02, 0.01]
     for epoch, m in enumerate(metrics):
         assert rates[epoch * steps : (epoch + 1) * steps] == [m["lr"]] * steps
+
+
+@pytest.mark.parametrize(
+    ("n", "batchnorm", "bounds"),
+    [
+        (65, True, [[0, 32], [32, 65]]),  # a last batch of one sample joins the one before
+        (65, False, [[0, 32], [32, 64], [64, 65]]),  # without batch norm it is a batch
+        (66, True, [[0, 32], [32, 64], [64, 66]]),  # two samples: a batch of its own
+        (64, True, [[0, 32], [32, 64]]),
+        (1, True, [[0, 1]]),  # the only batch stays, whatever its size
+    ],
+)
+def test_batch_norm_never_trains_on_a_batch_of_one_sample(n, batchnorm, bounds):
+    from mlpx.train import batch_bounds
+
+    assert batch_bounds(n, 32, batchnorm).tolist() == bounds
+
+
+def test_env_json_names_a_missing_package_as_null_and_no_git_as_no_commit(monkeypatch):
+    import importlib.metadata
+    import subprocess
+
+    from mlpx.train import _installed
+
+    installed = importlib.metadata.version
+
+    def version(name: str) -> str:
+        if name == "torch":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return installed(name)
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "git")
+
+    def slow_git(*args, **kwargs):
+        raise subprocess.TimeoutExpired("git", 5)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(subprocess, "run", no_git)
+    versions, commit = _installed.__wrapped__()  # not the cached answer of this process
+    assert dict(versions)["torch"] is None and dict(versions)["numpy"] == np.__version__
+    assert [name for name, _ in versions] == ["python", "mlpx", "numpy", "torch", "scikit-learn"]
+    assert commit is None
+    monkeypatch.setattr(subprocess, "run", slow_git)
+    assert _installed.__wrapped__()[1] is None
