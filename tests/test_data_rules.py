@@ -97,3 +97,21 @@ def test_the_documented_split_oracle_is_stratified_and_disjoint():
     train, val = documented_split(y, 0.3, seed=2)
     assert sorted(np.concatenate([train, val]).tolist()) == list(range(16))
     assert np.bincount(y[val], minlength=3).tolist() == [0, 2, 3]
+
+
+def test_a_split_the_data_cannot_make_is_refused_with_one_line(cli, tmp_path):
+    """Refused before training, by mlpx train and by mlpx data (which splits as train does)."""
+    y = np.array([0, 1, 2])  # one sample per class: a stratified split holds none out
+    data = write_npz(tmp_path / "three.npz", np.eye(3), y)
+    result = cli.train("configs/npz-challenge.yaml", f"data.path={data}", *QUICK, expect=2)
+    assert result.output.strip() == (
+        "error: data.val_fraction=0.2 leaves no validation sample (3 samples, at most one per "
+        "class); use data.val_fraction: 0"
+    )
+    result = cli("data", "configs/npz-challenge.yaml", "-s", f"data.path={data}", "-s",
+                 "data.folds=3", "--out", tmp_path / "d.png", expect=2)  # fmt: skip
+    assert result.output.strip() == (
+        "error: data.folds=3: one run trains one fold; set data.fold (1..3), or let `mlpx "
+        "train` run every fold"
+    )
+    assert not (tmp_path / "d.png").exists()

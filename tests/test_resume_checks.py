@@ -491,3 +491,37 @@ def test_other_data_under_the_same_name_are_refused(run, refusal):
             "started with; a run resumes on its own data"
         )
         summary["started_with"].pop("data_file", None)
+
+
+def test_a_process_counts_as_alive_unless_it_is_gone_or_a_zombie(monkeypatch):
+    from mlpx import runs
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    deadline = time.monotonic() + 60
+    while stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":  # exited, not reaped yet
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert not runs.pid_alive(child.pid)  # a zombie writes nothing any more
+    child.wait()
+    assert not runs.pid_alive(child.pid)  # reaped: gone
+    assert runs.pid_alive(os.getpid())
+
+    def not_ours(pid, sig):  # another user's process: kill(pid, 0) is not permitted
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(runs.os, "kill", not_ours)
+    assert runs.pid_alive(child.pid)
+    monkeypatch.setattr(runs.os, "kill", lambda pid, sig: None)
+    monkeypatch.setattr("builtins.open", lambda *args, **kwargs: (_ for _ in ()).throw(OSError()))
+    assert runs.pid_alive(child.pid)  # no /proc (macOS): kill(pid, 0) is all there is
+
+
+def test_a_run_without_its_files_reads_as_crashed_with_no_history(tmp_path):
+    from mlpx.runs import run_status
+
+    run = RunDir(tmp_path)
+    assert run_status(None) == run_status({}) == "crashed"
+    assert run.read_metrics() == []
+    run.truncate_steps(3)  # nothing to truncate: no error, no file
+    assert list(tmp_path.iterdir()) == []
