@@ -24,7 +24,7 @@ import torch
 import yaml
 from conftest import REPO, Cli, read_json
 
-from mlpx.errors import GroupError
+from mlpx.errors import GroupError, MlpxError
 from mlpx.groups import executors
 from mlpx.groups.executors import (
     ExecutorOptions,
@@ -784,6 +784,7 @@ def test_a_trials_row_takes_its_error_from_the_outcome_or_its_summary():
         ("sweep", "param: lr\n", "not a sweep plan written by mlpx (KeyError('trials'))"),
         ("sweep", "[1, 2]\n", "not a sweep plan written by mlpx (TypeError("),
         ("cv", "[1, 2]\n", "not a cross-validation config written by mlpx"),
+        ("sweep", "param: [lr\n", "invalid YAML (line 2, column 1)"),
     ],
 )
 def test_a_damaged_plan_file_is_refused_naming_it(tmp_path, kind, text, why):
@@ -792,7 +793,7 @@ def test_a_damaged_plan_file_is_refused_naming_it(tmp_path, kind, text, why):
     plan_kind = SweepPlan if kind == "sweep" else CrossValPlan
     path = tmp_path / plan_kind.plan_file
     path.write_text(text)
-    with pytest.raises(GroupError) as error:
+    with pytest.raises(MlpxError) as error:  # a GroupError, or the config's for bad YAML
         load_plan(tmp_path, plan_kind)
     assert str(error.value).startswith(f"{path}: {why}")
 
@@ -848,6 +849,26 @@ def test_each_trial_records_the_command_that_ran_or_resumed_it(tmp_path, monkeyp
     resumed = ["mlpx", "sweep", "--resume", str(result.directory)]
     resume_group(result.directory, plan, ExecutorOptions(), command=resumed)
     assert commands == [("0.1-seed0", resumed), ("0.01-seed0", resumed)]
+
+
+def test_a_sweep_plan_is_read_back_as_utf_8_whatever_the_locale(tmp_path):
+    """A resume under a locale of another encoding (here ASCII: the C locale with Python's
+    UTF-8 mode off) reads the same plan back: sweep.yaml escapes what is not ASCII."""
+    from mlpx.config import build_config
+    from mlpx.groups.plan import plan_sweep
+
+    base = build_config({"backend": "numpy", "data": {"name": "npz", "path": "/daten/übung.npz"}})
+    directory = plan_sweep("lr", "0.1", base).create_dir(tmp_path)
+    code = (
+        "import sys; from pathlib import Path; from mlpx.groups.plan import SweepPlan, load_plan;"
+        "print(ascii(load_plan(Path(sys.argv[1]), SweepPlan).base['data']['path']))"
+    )
+    ascii_locale = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    env = os.environ | ascii_locale | {"PYTHONPATH": str(REPO)}
+    read = subprocess.run([sys.executable, "-c", code, str(directory)], env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == ascii("/daten/übung.npz")
 
 
 def still_written(trial: Path) -> subprocess.Popen:
