@@ -851,6 +851,16 @@ def test_each_trial_records_the_command_that_ran_or_resumed_it(tmp_path, monkeyp
     assert commands == [("0.1-seed0", resumed), ("0.01-seed0", resumed)]
 
 
+def test_a_sweep_plan_reads_back_equal_to_the_plan_written(tmp_path):
+    from mlpx.config import build_config
+    from mlpx.groups.plan import plan_sweep
+
+    plan = plan_sweep("hidden", "16,[8,4]", build_config({"backend": "numpy"}), seeds=2)
+    directory = plan.create_dir(tmp_path)
+    assert load_plan(directory, SweepPlan) == plan  # every field: param, path, values, ...
+    assert (plan.param, plan.path) == ("hidden", "model.hidden")
+
+
 def test_a_sweep_plan_is_read_back_as_utf_8_whatever_the_locale(tmp_path):
     """A resume under a locale of another encoding (here ASCII: the C locale with Python's
     UTF-8 mode off) reads the same plan back: sweep.yaml escapes what is not ASCII."""
