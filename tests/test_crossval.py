@@ -66,6 +66,7 @@ def test_k_folds_write_k_runs_and_their_mean_and_sample_std(three_folds, cli):
     cv = read_json(parent / "cv.json")
     assert cv["status"] == "completed" and cv["folds"] == 3 and cv["folds_completed"] == 3
     assert cv["std_ddof"] == 1
+    assert cv["name"] == "digits-simple"  # the config's (configs/digits.yaml)
     assert f"cv.json and fold-1..fold-3 in {parent}" in output.replace("\n", "")
     summaries = [read_json(parent / f"fold-{k}" / "summary.json") for k in (1, 2, 3)]
     assert all(s["status"] == "completed" for s in summaries)

@@ -525,3 +525,6 @@ def test_a_run_without_its_files_reads_as_crashed_with_no_history(tmp_path):
     assert run.read_metrics() == []
     run.truncate_steps(3)  # nothing to truncate: no error, no file
     assert list(tmp_path.iterdir()) == []
+    # a line torn by a kill mid-write is skipped, the complete ones kept
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n{"epo')
+    assert run.read_metrics() == [{"epoch": 1}, {"epoch": 2}]
