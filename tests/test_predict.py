@@ -58,6 +58,15 @@ def test_predict_round_trips_test_x(cli, challenge_run):
         assert [int(r) for r in rows] == numpy_forward(run, arrays["test_x"], data).tolist()
 
 
+def test_a_run_trained_on_a_gpu_predicts_on_this_cpu(cli, challenge_run):
+    run, data = challenge_run
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["device"] = "cuda"  # as a run trained on a GPU machine records it
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    cli("predict", run, "--data", data, "--out", run / "here.csv")
+    assert (run / "here.csv").read_text() == (run / "predictions.csv").read_text()
+
+
 def test_predict_takes_a_file_of_test_x_alone(cli, challenge_run, tmp_path):
     """A challenge's test set often comes as a file of its own: test_x (and test_y) without
     data_x, which predict refused ('no data_x in the file')."""
