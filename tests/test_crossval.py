@@ -244,3 +244,16 @@ def test_cross_validation_mistakes_are_one_line(cli):
                "--runs-dir", cli.runs_dir, expect=2)  # fmt: skip
     assert "--executor dask needs --scheduler" in one_error_line(dask)
     assert not cli.runs_dir.exists() or not cli.run_dirs()
+
+
+def test_a_cross_validation_plans_one_trial_per_fold_with_the_configs_seed():
+    from mlpx.config import build_config
+    from mlpx.groups.plan import CrossValPlan, Trial, plan_crossval
+
+    config = build_config({"backend": "numpy", "seed": 7, "data": {"folds": 3}})
+    trials = [Trial(f"fold-{k}", k, 7, {"data.fold": k}) for k in (1, 2, 3)]
+    expected = CrossValPlan("fold", "data.fold", [1, 2, 3], [7], config.to_dict(), trials)
+    assert plan_crossval(config) == expected
+    with pytest.raises(ValueError) as error:  # a caller's mistake, not a user's
+        plan_crossval(build_config({"backend": "numpy", "data": {"folds": 3, "fold": 1}}))
+    assert str(error.value) == "plan_crossval needs data.folds set and data.fold unset"
