@@ -58,7 +58,10 @@ def read_bundle(path: Path) -> dict:
 
 
 def read_whole(path: Path) -> str:
-    """A JSON file of the run, read again while mutmut (still running) is rewriting it."""
+    """A JSON file of the run, read again while mutmut (still running) is rewriting it; the
+    watchdog's log (lines appended whole) as it is."""
+    if path.suffix == ".log":
+        return path.read_text(encoding="utf-8")
     for _ in range(50):
         text = path.read_text(encoding="utf-8")
         try:

@@ -45,6 +45,8 @@ def make_run(root: Path) -> None:
         "mlpx.backends.numpy.layers.x_relu__mutmut_9": {"code": "timeout", "tests": ["t.py"]},
     }
     (root / "rerun.json").write_text(json.dumps(rerun))
+    hung = "mlpx.backends.numpy.layers.x_relu__mutmut_9 tests/t.py::test_t ran past 61 s\n"
+    (root / "watchdog.log").write_text(hung)  # plain lines, not JSON
 
 
 def tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -58,7 +60,7 @@ def test_a_saved_run_restores_file_for_file_and_refuses_to_overwrite_one(tmp_pat
     saved = tool("state", "save", str(tmp_path / "state.json.gz"), cwd=source)
     assert saved.returncode == 0, saved.stderr
     bundle = json.loads(gzip.decompress((tmp_path / "state.json.gz").read_bytes()))
-    assert set(bundle["files"]) == {META, "mutmut-stats.json", "rerun.json"}
+    assert set(bundle["files"]) == {META, "mutmut-stats.json", "rerun.json", "watchdog.log"}
     assert bundle["run"]["first_saved"] == bundle["run"]["saved"]
     target.mkdir()
     restored = tool("state", "restore", str(tmp_path / "state.json.gz"), cwd=target)
