@@ -528,3 +528,10 @@ def test_a_run_without_its_files_reads_as_crashed_with_no_history(tmp_path):
     # a line torn by a kill mid-write is skipped, the complete ones kept
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n{"epo')
     assert run.read_metrics() == [{"epoch": 1}, {"epoch": 2}]
+
+
+def test_a_runs_dir_that_is_a_file_is_named_by_its_setting(tmp_path):
+    (tmp_path / "runs").write_text("not a directory")
+    with pytest.raises(RunDirError) as error:
+        RunDir.create(tmp_path / "runs", "digits")
+    assert str(error.value) == f"output.runs_dir: {tmp_path / 'runs'} exists and is not a directory"
