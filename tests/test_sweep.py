@@ -920,14 +920,22 @@ def test_a_trial_whose_writer_ends_while_waited_for_is_set_aside(tmp_path):
 
     trial = tmp_path / "0.1-seed0"
     writer = still_written(trial)
-    stop = threading.Timer(0.3, lambda: (writer.kill(), writer.wait()))
+    killed_at = []
+
+    def kill() -> None:
+        killed_at.append(time.monotonic())  # before the kill: the wait cannot end sooner
+        writer.kill()
+        writer.wait()
+
+    stop = threading.Timer(0.3, kill)
     stop.start()
     try:
         runner._set_aside(trial)
-        assert writer.poll() is not None  # set aside once its writer had gone, not before
+        set_aside_at = time.monotonic()
         assert sorted(p.name for p in tmp_path.iterdir()) == [".0.1-seed0.attempt-1"]
     finally:
         stop.join()
+    assert killed_at and set_aside_at >= killed_at[0]  # set aside once its writer had gone
 
 
 def test_gathered_files_land_whole_in_the_trials_directory(tmp_path):
