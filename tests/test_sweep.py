@@ -733,7 +733,7 @@ def test_a_group_runs_in_one_process_at_a_time(tmp_path, monkeypatch):
         f"{tmp_path}: the group is running on elsewhere (sweep.lock); delete the lock if that "
         "process is gone"
     )
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = live_process()
     try:
         lock.write_text(json.dumps({"pid": holder.pid, "host": here}))
         with pytest.raises(GroupError) as error, runner._group_lock(tmp_path, "sweep.lock"):
@@ -881,10 +881,15 @@ def test_a_sweep_plan_is_read_back_as_utf_8_whatever_the_locale(tmp_path):
     assert read.stdout.strip() == ascii("/daten/übung.npz")
 
 
+def live_process() -> subprocess.Popen:
+    """A live process of this host, standing in for another mlpx (kill and reap it)."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+
+
 def still_written(trial: Path) -> subprocess.Popen:
     """A live process that summary.json says is writing ``trial`` (a group killed while the
     trial trained, its trial process left running)."""
-    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    writer = live_process()
     trial.mkdir()
     summary = {"status": "running", "host": socket.gethostname(), "pid": writer.pid}
     (trial / "summary.json").write_text(json.dumps(summary))
