@@ -517,6 +517,24 @@ def test_a_process_counts_as_alive_unless_it_is_gone_or_a_zombie(monkeypatch):
     assert runs.pid_alive(child.pid)  # no /proc (macOS): kill(pid, 0) is all there is
 
 
+def test_a_zombie_whose_name_holds_a_parenthesis_counts_as_gone(tmp_path):
+    """/proc/PID/stat puts the name in parentheses and the name may hold ") S": the state
+    is the field after the last ")", not after the first or the second."""
+    from mlpx import runs
+
+    named = tmp_path / "x) S (y) R"  # the name a process gets from the file it runs
+    named.symlink_to(shutil.which("true"))
+    child = subprocess.Popen([str(named)])
+    stat = Path(f"/proc/{child.pid}/stat")
+    deadline = time.monotonic() + 60
+    while stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":  # exited, not reaped yet
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert b"(x) S (y) R)" in stat.read_bytes()
+    assert not runs.pid_alive(child.pid)
+    child.wait()
+
+
 def test_a_run_without_its_files_reads_as_crashed_with_no_history(tmp_path):
     from mlpx.runs import run_status
 
