@@ -161,3 +161,26 @@ def test_env_json_names_a_missing_package_as_null_and_no_git_as_no_commit(monkey
     assert commit is None
     monkeypatch.setattr(subprocess, "run", slow_git)
     assert _installed.__wrapped__()[1] is None
+
+
+def test_env_json_holds_each_fact_under_its_own_name():
+    import os
+    import platform
+    import sys
+    from types import SimpleNamespace
+
+    from mlpx.train import _installed, environment
+
+    backend = SimpleNamespace(name="numpy", device="cpu", threads=3)
+    versions, commit = _installed()
+    assert environment(backend, ["mlpx", "train", "c.yaml"]) == {
+        "versions": dict(versions),
+        "backend": "numpy",
+        "device": "cpu",
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "threads": 3,
+        "git_commit": commit,
+        "command": ["mlpx", "train", "c.yaml"],
+    }
+    assert environment(backend, None)["command"] == sys.argv  # no command given: this one
