@@ -184,3 +184,12 @@ def test_env_json_holds_each_fact_under_its_own_name():
         "command": ["mlpx", "train", "c.yaml"],
     }
     assert environment(backend, None)["command"] == sys.argv  # no command given: this one
+
+
+def test_started_with_records_the_config_its_hash_and_the_data_fingerprint(tmp_path):
+    t = trainer(tmp_path)
+    assert t.started_with() == {
+        "config_sha256": t.config.sha256(),
+        "config": t.config.to_dict(),
+        "data_digest": t.dataset.digest(),
+    }  # digits: no file of the user's to record
