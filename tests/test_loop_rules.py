@@ -193,3 +193,21 @@ def test_started_with_records_the_config_its_hash_and_the_data_fingerprint(tmp_p
         "config": t.config.to_dict(),
         "data_digest": t.dataset.digest(),
     }  # digits: no file of the user's to record
+
+
+def test_started_with_records_the_users_npz_file_by_its_real_path_and_hash(tmp_path, monkeypatch):
+    import hashlib
+
+    from fake_datasets import write_challenge
+
+    (tmp_path / "real").mkdir()
+    write_challenge(tmp_path / "real" / "d.npz", n=200, features=8, classes=3, seed=0)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    # another dataset ignores data.path: there is no file of the user's to record
+    digits = trainer(tmp_path, f"data.path={tmp_path / 'real' / 'd.npz'}")
+    assert "data_file" not in digits.started_with()
+    monkeypatch.chdir(tmp_path)
+    npz = Trainer(load_config(None, ["data.name=npz", "data.path=link/d.npz", "model.hidden=[4]"]))
+    real = tmp_path.resolve() / "real" / "d.npz"
+    sha256 = hashlib.sha256(real.read_bytes()).hexdigest()
+    assert npz.started_with()["data_file"] == {"path": str(real), "sha256": sha256}
