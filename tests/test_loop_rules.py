@@ -211,3 +211,32 @@ def test_started_with_records_the_users_npz_file_by_its_real_path_and_hash(tmp_p
     real = tmp_path.resolve() / "real" / "d.npz"
     sha256 = hashlib.sha256(real.read_bytes()).hexdigest()
     assert npz.started_with()["data_file"] == {"path": str(real), "sha256": sha256}
+
+
+def test_summary_json_names_the_run_its_data_model_and_process(tmp_path):
+    import os
+    import socket
+    import time
+
+    t = trainer(tmp_path, "train.epochs=1")
+    before = time.time()
+    result = t.run(runs_dir=tmp_path)
+    summary = read_json(result.run_dir / "summary.json")
+    expected = {
+        "status": "completed",
+        "name": "digits-simple",
+        "run_dir": str(result.run_dir),
+        "dataset": "digits",
+        "task": "classification",
+        "loss": "cross_entropy",
+        "backend": "numpy",
+        "device": "cpu",
+        "model": "64-16-10 relu simple",
+        "n_params": 64 * 16 + 16 + 16 * 10 + 10,  # weights and biases of two layers
+        "epochs_planned": 1,
+        "epochs_completed": 1,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+    }
+    assert {key: summary[key] for key in expected} == expected
+    assert before - 1 <= summary["started"] <= time.time()
