@@ -8,7 +8,8 @@ changed since the run) is reported as such::
     python tests/mutmut_try.py --run ../mut-run --names 'optimizers\\.x_register' -- \\
         tests/test_registries.py
 
-``--codes`` picks mutmut's verdicts to try (0: survived, 33: no test reached it). KILLED
+``--codes`` picks mutmut's verdicts to try (0: survived, 33: no test reached it, ``none``:
+not run yet, to find a coming survivor ahead of the run). KILLED
 (a test failed) is what a verdict of ``killed`` in docs/mutation/verdicts.txt needs.
 """
 
@@ -28,10 +29,15 @@ from mutmut_state import verdicts_of
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def names_in(run: Path, codes: set[int], pattern: str) -> list[str]:
+def names_in(run: Path, codes: set[int | None], pattern: str) -> list[str]:
     """The run's mutants with one of ``codes`` whose name matches ``pattern``."""
     verdicts = verdicts_of(run / "mutants")
     return [name for name, code in verdicts.items() if code in codes and re.search(pattern, name)]
+
+
+def parse_codes(text: str) -> set[int | None]:
+    """``0,33`` -> {0, 33}; ``none`` stands for the mutants the run has not reached yet."""
+    return {None if code.strip() == "none" else int(code) for code in text.split(",")}
 
 
 def scratch_copy() -> Path:
@@ -48,6 +54,23 @@ def scratch_copy() -> Path:
     return copy
 
 
+def placed(original: str, lines: list[str], context: bool) -> str | None:
+    """``original`` with the hunk's ``-`` lines replaced by its ``+`` lines, found by their
+    text, not their line number (mutmut's are counted within the function), with the
+    hunk's context lines or without them; None unless they occur exactly once.
+
+    A method's diff comes dedented by its class's level, all but the continuation lines of
+    a docstring (they are inside a string): with them the context matches nowhere, and the
+    changed lines alone, when they occur once, place the edit."""
+    old = [x[1:] for x in lines if x[:1] == "-" or (context and x[:1] == " ")]
+    new = [x[1:] for x in lines if x[:1] == "+" or (context and x[:1] == " ")]
+    for indent in ("", "    ", "        "):
+        before, after = ("".join(indent + x if x.strip() else x for x in h) for h in (old, new))
+        if before and original.count(before) == 1:
+            return original.replace(before, after)
+    return None
+
+
 def try_one(run: Path, copy: Path, name: str, tests: list[str]) -> str:
     shown = subprocess.run(
         [sys.executable, "-m", "mutmut", "show", name], cwd=run, capture_output=True, text=True
@@ -58,23 +81,11 @@ def try_one(run: Path, copy: Path, name: str, tests: list[str]) -> str:
         return "NO DIFF"
     source = copy / target.group(1)
     original = source.read_text()
-    old, new = [], []  # the hunk's lines without and with the mutation (context in both)
-    for line in diff.splitlines(keepends=True):
-        if line.startswith(("---", "+++", "@@")):
-            continue
-        if line[:1] in (" ", "-"):
-            old.append(line[1:])
-        if line[:1] in (" ", "+"):
-            new.append(line[1:])
-    # found by its text, not its line number (mutmut's are counted within the function); a
-    # method's diff comes dedented by its class's level
-    for indent in ("", "    ", "        "):
-        before, after = ("".join(indent + x if x.strip() else x for x in h) for h in (old, new))
-        if original.count(before) == 1:
-            source.write_text(original.replace(before, after))
-            break
-    else:
+    lines = [x for x in diff.splitlines(keepends=True) if not x.startswith(("---", "+++", "@@"))]
+    mutated = placed(original, lines, context=True) or placed(original, lines, context=False)
+    if mutated is None:
         return "NOT APPLIED (its lines changed since the run)"
+    source.write_text(mutated)
     try:
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "-p",
                    "no:cacheprovider", *tests]  # fmt: skip
@@ -90,13 +101,15 @@ def try_one(run: Path, copy: Path, name: str, tests: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="where mutmut ran (mutants/)")
-    parser.add_argument("--codes", default="0,33", help="mutmut verdicts to try (0,33)")
+    parser.add_argument(
+        "--codes", default="0,33", help="mutmut verdicts to try (0,33; none: not run yet)"
+    )
     parser.add_argument("--names", required=True, help="regular expression on mutant names")
     parser.add_argument("tests", nargs="+", help="test files or node ids to run")
     args = parser.parse_args()
     if not (args.run / "mutants").is_dir():
         sys.exit(f"error: no mutants/ in {args.run}; give the folder where mutmut ran")
-    names = names_in(args.run, {int(c) for c in args.codes.split(",")}, args.names)
+    names = names_in(args.run, parse_codes(args.codes), args.names)
     print(f"{len(names)} mutant(s) to try", flush=True)
     copy = scratch_copy()
     try:

@@ -194,3 +194,41 @@ def test_a_mutants_tests_run_fastest_first_with_each_modules_tests_together(tmp_
     listed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     order = [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
     assert order == ["a1", "a2", "a3", "b2", "b1"], listed.stdout
+
+
+def test_a_tried_mutants_edit_is_placed_by_its_text_even_across_a_wrapped_docstring():
+    sys.path.insert(0, str(TOOLS))
+    from mutmut_try import parse_codes, placed
+
+    source = (
+        "class Trainer:\n"
+        "    def started_with(self):\n"
+        '        """What the run\n'
+        '        starts with."""\n'
+        '        return {"config": 1}\n'
+        "\n"
+        "    def other(self):\n"
+        '        return {"config": 2}\n'
+        "\n"
+        "    def third(self):\n"
+        '        return {"config": 2}\n'
+    )
+    # mutmut's diff of a method: dedented by the class's level, all but a docstring's
+    # continuation line (it is inside a string), so with its context it matches nowhere
+    hunk = [
+        " def started_with(self):\n",
+        '     """What the run\n',
+        '         starts with."""\n',
+        '-    return {"config": 1}\n',
+        '+    return {"CONFIG": 1}\n',
+    ]
+    assert placed(source, hunk, context=True) is None
+    mutated = source.replace('{"config": 1}', '{"CONFIG": 1}')
+    assert placed(source, hunk, context=False) == mutated  # the changed line alone
+    other = [" def other(self):\n", '-    return {"config": 2}\n', '+    return {"C": 2}\n']
+    assert placed(source, other, context=False) is None  # it occurs twice: not placed
+    assert placed(source, other, context=True) == source.replace(
+        '    def other(self):\n        return {"config": 2}',
+        '    def other(self):\n        return {"C": 2}',
+    )
+    assert parse_codes("0,33,none") == {0, 33, None}
