@@ -240,6 +240,26 @@ def test_a_run_directory_of_the_old_schema_loads_as_it_trained(tmp_path, name, m
     assert "momentum" in optimizer.hyperparameters or "momentum" not in expected
 
 
+def test_the_old_schema_is_told_by_every_top_level_key_of_that_version_and_no_fewer():
+    """The upgrade on its own (Config adds ``task`` before it runs): the exact key set of an
+    old run directory is upgraded; one key short, it is a config of today's."""
+    import yaml
+
+    from mlpx.config import upgrade_old_optimizer_section
+
+    old = yaml.safe_load(OLD_RUN_CONFIG.replace("NAME", "adam").replace("MOMENTUM", "0.9"))
+    upgraded = upgrade_old_optimizer_section(old)
+    assert upgraded["optimizer"] == {
+        "name": "adam",
+        "lr": 0.01,
+        "weight_decay": 0.0,
+        "lr_decay": 1.0,
+    }
+    assert upgraded | {"optimizer": old["optimizer"]} == old  # the rest as it was
+    short = {key: value for key, value in old.items() if key != "threads"}
+    assert upgrade_old_optimizer_section(short) == short
+
+
 def test_an_override_of_the_optimizer_drops_the_previous_ones_defaults():
     resolved = build_config({"optimizer": {"name": "sgd", "weight_decay": 1e-4}}).to_dict()
     optimizer = build_config(resolved, ["optimizer.name=adam"]).optimizer
@@ -432,3 +452,14 @@ def test_a_config_error_names_its_key_path_once_and_counts_the_other_problems(
     with pytest.raises(ConfigError) as error:
         build_config(data, overrides)
     assert str(error.value) == message
+
+
+def test_a_config_built_in_python_names_the_registered_entries_it_allows():
+    """Config(...) in Python (no CLI to word the message) says what a registry holds."""
+    from pydantic import ValidationError
+
+    from mlpx.config import OptimizerConfig
+
+    with pytest.raises(ValidationError) as caught:
+        OptimizerConfig(name="adamm")
+    assert f"not one of {', '.join(OPTIMIZERS)}" in str(caught.value)
