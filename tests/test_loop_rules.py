@@ -240,3 +240,18 @@ def test_summary_json_names_the_run_its_data_model_and_process(tmp_path):
     }
     assert {key: summary[key] for key in expected} == expected
     assert before - 1 <= summary["started"] <= time.time()
+
+
+def test_summary_json_says_running_with_no_epoch_done_until_the_first_ends(tmp_path):
+    """What a reader (mlpx runs, a resume after a crash) finds while the first epoch trains."""
+    from mlpx.train import drain
+
+    t = trainer(tmp_path, "train.epochs=2")
+    training = t.training(runs_dir=tmp_path)
+    next(training)  # the first epoch's steps are done; its record is not written yet
+    (run,) = tmp_path.iterdir()
+    summary = read_json(run / "summary.json")
+    assert (summary["status"], summary["epochs_completed"]) == ("running", 0)
+    assert summary["started_with"] == t.started_with()
+    assert drain(training).status == "completed"
+    assert read_json(run / "summary.json")["epochs_completed"] == 2
