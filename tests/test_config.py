@@ -234,10 +234,56 @@ def test_a_run_directory_of_the_old_schema_loads_as_it_trained(tmp_path, name, m
     # where the optimizer takes momentum now, dropping it changes what the file seems to say
     said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
     assert len(said) == (name in ("sgd", "rmsprop"))
-    assert all(f"whose {name} took no momentum" in line for line in said)
+    assert said == [
+        f"optimizer.momentum: {momentum} is ignored: this config was written by an older "
+        f"mlpx, whose {name} took no momentum, and trains as it did; to use momentum, write "
+        "the optimizer section anew"
+    ] * len(said)
     assert optimizer.name == name and optimizer.lr == 0.01
     assert optimizer.hyperparameters.items() >= expected.items()
     assert "momentum" in optimizer.hyperparameters or "momentum" not in expected
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "expected"),
+    [
+        # no name: the section is adam's, and adam's default eps gives way to adadelta's
+        ({"eps": 1e-8}, "adadelta", {"eps": 1e-6}),
+        # adam's betas are not in the section: its eps, after them, still gives way
+        ({"name": "adam", "eps": 1e-8}, "adadelta", {"eps": 1e-6}),
+        # momentum 1.5 is not sgd's (< 1) but rmsprop's: kept; sgd's dampening, at its
+        # default and after it, is dropped (rmsprop takes none)
+        ({"name": "sgd", "momentum": 1.5, "dampening": 0.0}, "rmsprop", {"momentum": 1.5}),
+        # an optimizer mlpx no longer has: nothing of it to forget, the override replaces it
+        ({"name": "gone", "lr": 0.5}, "adam", {"eps": 1e-8}),
+    ],
+)
+def test_an_override_of_the_optimizer_forgets_each_default_of_the_previous_one(
+    section, name, expected
+):
+    hyperparameters = build_config({"optimizer": section}, [f"optimizer.name={name}"]).optimizer
+    assert hyperparameters.name == name
+    assert hyperparameters.hyperparameters.items() >= expected.items()
+    assert "dampening" not in hyperparameters.hyperparameters
+
+
+@pytest.mark.parametrize("name", ["[1]", "5", "adamm"])
+def test_an_override_of_the_optimizer_by_no_optimizers_name_is_told_so(name):
+    resolved = build_config({}).to_dict()
+    with pytest.raises(ConfigError) as error:
+        build_config(resolved, [f"optimizer.name={name}"])
+    near = "did you mean 'adam'? " if name == "adamm" else ""
+    shown = f"'{name}'" if name == "adamm" else name
+    assert str(error.value) == (
+        f"optimizer.name: {shown} is not allowed; {near}expected one of {', '.join(OPTIMIZERS)}"
+    )
+
+
+def test_a_run_directory_of_the_old_schema_naming_an_optimizer_now_gone_is_told_so(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(OLD_RUN_CONFIG.replace("NAME", "lbfgs").replace("MOMENTUM", "0.9"))
+    with pytest.raises(ConfigError, match=r"^optimizer.name: 'lbfgs' is not allowed; expected"):
+        load_config(path)
 
 
 def test_the_old_schema_is_told_by_every_top_level_key_of_that_version_and_no_fewer():
