@@ -106,6 +106,28 @@ def test_a_recursive_alias_and_a_billion_laughs_are_refused(cli, write_config):
     assert "its aliases expand to more than 100,000 values" in print_config(cli, bomb)
 
 
+@pytest.mark.parametrize("padding", [94, 95])
+def test_aliases_may_expand_to_100_000_values_and_not_one_more(padding):
+    """Counted by hand: the root mapping, its three keys and three sequences (7), the 99
+    values of a (99), b's 998 aliases of a, each a's 100 nodes again (99,800), and c's
+    ``padding`` values: 99,906 + padding."""
+    from mlpx.config import parse_yaml
+    from mlpx.errors import ConfigError
+
+    text = "\n".join(
+        [
+            f"a: &a [{','.join(['1'] * 99)}]",
+            f"b: [{','.join(['*a'] * 998)}]",
+            f"c: [{','.join(['2'] * padding)}]",
+        ]
+    )
+    if 99_906 + padding <= 100_000:
+        assert len(parse_yaml(text, "x.yaml")["b"]) == 998
+    else:
+        with pytest.raises(ConfigError, match=r"^x.yaml: its aliases expand to more than 100,000"):
+            parse_yaml(text, "x.yaml")
+
+
 def test_deep_nesting_is_refused_before_the_stack_runs_out(cli, write_config):
     path = write_config("model: {hidden: " + "[" * 20_000 + "]" * 20_000 + "}\n")
     assert "nested more than 50 levels deep (line 1)" in print_config(cli, path)
