@@ -130,6 +130,22 @@ def test_masks_are_drawn_from_the_generator_and_dropout_is_off_in_eval():
     np.testing.assert_array_equal(eval_scores, net.forward(x, train=False))
 
 
+@pytest.mark.parametrize("scale", [2.0, -0.25])
+def test_scaled_gradients_are_scale_times_the_objectives_penalty_included(scale):
+    """``scale`` as the docstring gives it: every gradient, the penalty's part too, is
+    ``scale`` times the unscaled one (a power of two: exactly), and the loss is unscaled."""
+    spec = make_spec("complex", "tanh")
+    params = init_params(spec, "xavier", 0.0, seed=6)
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((9, 6)), rng.integers(0, 4, size=9)
+    plain, scaled = (MLP(spec, params, l1=0.01, l2=0.02) for _ in range(2))
+    loss, _ = plain.forward_backward(x, y, np.random.default_rng(8))
+    scaled_loss, _ = scaled.forward_backward(x, y, np.random.default_rng(8), scale=scale)
+    assert scaled_loss == loss
+    for name in spec.param_names():
+        np.testing.assert_array_equal(scaled.grads[name], scale * plain.grads[name])
+
+
 def test_a_smaller_batch_after_a_larger_one_reuses_buffers_correctly():
     spec = make_spec("complex", "tanh")
     params = init_params(spec, "xavier", 0.0, seed=4)
