@@ -146,6 +146,21 @@ def test_scaled_gradients_are_scale_times_the_objectives_penalty_included(scale)
         np.testing.assert_array_equal(scaled.grads[name], scale * plain.grads[name])
 
 
+def test_backward_without_a_train_mode_forward_is_refused_with_why():
+    spec = make_spec("simple", "relu")
+    net = MLP(spec, init_params(spec, "xavier", 0.0, seed=0))
+    x, dscores = np.ones((3, 6)), np.ones((3, 4))
+    message = "^backward needs a preceding forward in train mode$"
+    with pytest.raises(RuntimeError, match=message):
+        net.backward(dscores)  # no forward yet
+    net.forward(x, train=False)
+    with pytest.raises(RuntimeError, match=message):
+        net.backward(dscores)  # evaluation keeps no caches
+    net.forward(x, train=True)
+    net.backward(dscores)
+    assert net.grads["W1"].any()
+
+
 def test_a_smaller_batch_after_a_larger_one_reuses_buffers_correctly():
     spec = make_spec("complex", "tanh")
     params = init_params(spec, "xavier", 0.0, seed=4)
