@@ -93,6 +93,8 @@ def test_overrides_parse_as_yaml_and_scalars_become_lists():
     assert config.model.hidden == [64, 32]
     assert config.optimizer.lr == 0.01
     assert build_config({}, ["model.hidden=64"]).model.hidden == [64]
+    # the first "=" ends the key: a value may hold one
+    assert build_config({}, ["output.runs_dir=runs/lr=0.1"]).output.runs_dir == "runs/lr=0.1"
 
 
 def test_yaml_reads_exponent_floats_without_a_dot():
