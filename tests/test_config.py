@@ -49,7 +49,10 @@ MISTAKES = [
     (["model.dropout=0.5"], "dropout applies to model.kind complex only"),
     (["backend=numpy", "device=cuda"], "the numpy backend runs on the CPU only"),
     (["data.val_fraction=1"], "data.val_fraction: 1 is not allowed"),
-    (["nokey"], "expected key=value"),
+    (["nokey"], "override 'nokey': expected key=value, e.g. optimizer.lr=0.01"),
+    (["model..hidden=1"], "override 'model..hidden=1': 'model..hidden' is not a dotted key path"),
+    (["optimizer.LR=1"], "optimizer.LR: unknown key; allowed here: name, lr,"),
+    (["model.hidden=[1,"], "override model.hidden: invalid YAML (line 1, column 4)"),
     (["model.hidden.x=1"], "model.hidden is a value, not a section"),
     (["name=a/b"], "name: 'a/b' is not allowed"),
 ]
