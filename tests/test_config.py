@@ -100,6 +100,28 @@ def test_overrides_parse_as_yaml_and_scalars_become_lists():
     assert build_config({}, ["output.runs_dir=runs/lr=0.1"]).output.runs_dir == "runs/lr=0.1"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "a: [1,",
+            "x.yaml: invalid YAML (line 1, column 7): expected the node content, but "
+            "found '<stream end>'",
+        ),
+        # the reader's error has no position mark: the line says what, without where
+        (
+            "a: \x07",
+            "x.yaml: invalid YAML: unacceptable character #x0007: special characters "
+            "are not allowed",
+        ),
+    ],
+)
+def test_invalid_yaml_is_one_line_with_where_when_the_parser_knows(text, expected):
+    with pytest.raises(ConfigError) as error:
+        parse_yaml(text, "x.yaml")
+    assert str(error.value) == expected
+
+
 def test_yaml_reads_exponent_floats_without_a_dot():
     assert parse_yaml("lr: 1e-3", "x") == {"lr": 0.001}
 
