@@ -159,6 +159,12 @@ def test_backward_without_a_train_mode_forward_is_refused_with_why():
     net.forward(x, train=True)
     net.backward(dscores)
     assert net.grads["W1"].any()
+    # no penalty_scale: the data loss's gradients only, whatever the penalties
+    penalised = MLP(spec, init_params(spec, "xavier", 0.0, seed=0), l1=0.1, l2=0.2)
+    penalised.forward(x, train=True)
+    penalised.backward(dscores)
+    for name in spec.param_names():
+        np.testing.assert_array_equal(penalised.grads[name], net.grads[name])
 
 
 def test_a_smaller_batch_after_a_larger_one_reuses_buffers_correctly():
