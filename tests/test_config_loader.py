@@ -84,6 +84,30 @@ def test_a_huge_file_is_refused_by_its_size(cli, write_config):
     assert "larger than 1,000,000 bytes" in print_config(cli, path)
 
 
+def test_a_terabyte_config_is_refused_without_reading_it_whole(tmp_path):
+    """A sparse file of 1 TiB (no disk used): mlpx reads one byte past the limit, never the
+    whole file, which would not fit in memory."""
+    from mlpx.config import read_config_file
+    from mlpx.errors import ConfigError
+
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as handle:
+        handle.truncate(2**40)
+    with pytest.raises(ConfigError, match=r"larger than 1,000,000 bytes; a config is a page"):
+        read_config_file(path)
+
+
+def test_a_config_path_through_a_file_is_one_line_naming_why(tmp_path):
+    from mlpx.config import read_config_file
+    from mlpx.errors import ConfigError
+
+    (tmp_path / "file").write_text("name: x\n")
+    path = tmp_path / "file" / "config.yaml"  # stat: Not a directory, not "no such file"
+    with pytest.raises(ConfigError) as error:
+        read_config_file(path)
+    assert str(error.value) == f"{path}: cannot read (Not a directory)"
+
+
 def test_duplicate_keys_name_the_key_and_both_lines(cli, write_config):
     path = write_config("optimizer:\n  name: sgd\ntrain:\n  epochs: 3\noptimizer:\n  lr: 0.1\n")
     line = print_config(cli, path)
