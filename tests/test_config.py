@@ -73,7 +73,10 @@ def test_each_mistake_is_one_clear_line_with_exit_2(cli, overrides, expected):
     ("text", "expected"),
     [
         ("optimizer: {lr: 0.1\n", "invalid YAML"),
-        ("- a\n- b\n", "must be a YAML mapping"),
+        (
+            "- a\n- b\n",
+            "a config must be a YAML mapping of keys (name:, data:, model:, ...), not a list",
+        ),
         ("model:\n  hiden: [3]\n", "model.hiden: unknown key; did you mean 'model.hidden'?"),
         (b"name: \xff\xfe\n", "not UTF-8"),
     ],

@@ -93,8 +93,32 @@ def test_a_terabyte_config_is_refused_without_reading_it_whole(tmp_path):
     path = tmp_path / "huge.yaml"
     with open(path, "wb") as handle:
         handle.truncate(2**40)
-    with pytest.raises(ConfigError, match=r"larger than 1,000,000 bytes; a config is a page"):
+    with pytest.raises(ConfigError) as error:
         read_config_file(path)
+    assert str(error.value) == (
+        f"{path}: larger than 1,000,000 bytes; a config is a page of settings, not this"
+    )
+
+
+def test_a_config_of_exactly_1_000_000_bytes_is_read(tmp_path):
+    from mlpx.config import read_config_file
+
+    text = "name: big\n# " + "x" * (1_000_000 - len("name: big\n# ") - 1) + "\n"
+    assert len(text.encode()) == 1_000_000
+    path = tmp_path / "big.yaml"
+    path.write_text(text)
+    assert read_config_file(path) == {"name": "big"}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="Linux's /proc")
+def test_a_config_file_that_fails_as_it_is_read_is_one_line_naming_why():
+    from mlpx.config import read_config_file
+    from mlpx.errors import ConfigError
+
+    # a regular file by stat whose read at offset 0 fails: the process's unmapped page 0
+    with pytest.raises(ConfigError) as error:
+        read_config_file("/proc/self/mem")
+    assert str(error.value) == "/proc/self/mem: cannot read (Input/output error)"
 
 
 def test_a_config_path_through_a_file_is_one_line_naming_why(tmp_path):
