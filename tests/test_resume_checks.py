@@ -540,6 +540,7 @@ def test_a_run_without_its_files_reads_as_crashed_with_no_history(tmp_path):
 
     run = RunDir(tmp_path)
     assert run_status(None) == run_status({}) == "crashed"
+    assert run_status({"name": "x", "epochs_completed": 2}) == "crashed"  # no status written
     assert run.read_metrics() == []
     run.truncate_steps(3)  # nothing to truncate: no error, no file
     assert list(tmp_path.iterdir()) == []
