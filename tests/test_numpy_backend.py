@@ -142,6 +142,9 @@ def test_float32_config_keeps_float32():
     stats = run_epoch(backend, epoch=0)
     assert stats.losses.dtype == np.float64
     assert all(value.dtype == np.float32 for value in backend.params().values())
+    # the gradients too, where backprop writes them and where the rule reads them
+    assert all(value.dtype == np.float32 for value in backend.net.grads.values())
+    assert backend.stepper.grads.dtype == np.float32
     assert backend.evaluate("val").predictions.dtype == np.int64
 
 
