@@ -232,3 +232,21 @@ def test_a_tried_mutants_edit_is_placed_by_its_text_even_across_a_wrapped_docstr
         '    def other(self):\n        return {"C": 2}',
     )
     assert parse_codes("0,33,none") == {0, 33, None}
+
+
+def test_a_mutants_fast_tests_are_its_functions_tests_under_the_limit_whole(tmp_path):
+    sys.path.insert(0, str(TOOLS))
+    from mutmut_try import fast_tests
+
+    (tmp_path / "mutants").mkdir()
+    stats = {
+        "tests_by_mangled_function_name": {
+            "mlpx.config.x_f": ["t.py::a[1]", "t.py::a[2]", "t.py::b", "t.py::c", "t.py::d"],
+        },
+        # a[2] is slow, so a (all its parameters) is left out; d has no time: left out
+        "duration_by_test": {"t.py::a[1]": 0.1, "t.py::a[2]": 3.0, "t.py::b": 0.2, "t.py::c": 0.9},
+    }
+    (tmp_path / "mutants" / "mutmut-stats.json").write_text(json.dumps(stats))
+    assert fast_tests(tmp_path, "mlpx.config.x_f__mutmut_12", 0.5) == ["t.py::b"]
+    assert fast_tests(tmp_path, "mlpx.config.x_f__mutmut_1", 1.0) == ["t.py::b", "t.py::c"]
+    assert fast_tests(tmp_path, "mlpx.config.x_g__mutmut_1", 1.0) == []
