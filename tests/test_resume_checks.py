@@ -493,15 +493,20 @@ def test_other_data_under_the_same_name_are_refused(run, refusal):
         summary["started_with"].pop("data_file", None)
 
 
+def wait_for_zombie(pid: int) -> None:
+    """Until process ``pid`` has exited and is not reaped yet (state Z in /proc/PID/stat)."""
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + 60
+    while stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 def test_a_process_counts_as_alive_unless_it_is_gone_or_a_zombie(monkeypatch):
     from mlpx import runs
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    stat = Path(f"/proc/{child.pid}/stat")
-    deadline = time.monotonic() + 60
-    while stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":  # exited, not reaped yet
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for_zombie(child.pid)
     assert not runs.pid_alive(child.pid)  # a zombie writes nothing any more
     child.wait()
     assert not runs.pid_alive(child.pid)  # reaped: gone
@@ -525,12 +530,8 @@ def test_a_zombie_whose_name_holds_a_parenthesis_counts_as_gone(tmp_path):
     named = tmp_path / "x) S (y) R"  # the name a process gets from the file it runs
     named.symlink_to(shutil.which("true"))
     child = subprocess.Popen([str(named)])
-    stat = Path(f"/proc/{child.pid}/stat")
-    deadline = time.monotonic() + 60
-    while stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":  # exited, not reaped yet
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert b"(x) S (y) R)" in stat.read_bytes()
+    wait_for_zombie(child.pid)
+    assert b"(x) S (y) R)" in Path(f"/proc/{child.pid}/stat").read_bytes()
     assert not runs.pid_alive(child.pid)
     child.wait()
 
