@@ -224,3 +224,22 @@ def test_steps_inside_the_backward_pass_equal_one_step_after_it(optimizer):
                 backend.train_step(start, min(start + BATCH, N_TRAIN), 0.05)
     for name, value in reference.params().items():
         np.testing.assert_allclose(fused.params()[name], value, rtol=1e-10, atol=1e-12)
+
+
+def test_checkpoint_optimizer_state_is_each_parameters_own_as_torch_optim_keeps_it():
+    """opt/<param>/<slot> in a checkpoint holds that parameter's state alone, in its shape:
+    after an epoch of Adam, the same numbers torch.optim.Adam keeps in the torch backend
+    (whose weights are (fan_out, fan_in), hence the transpose)."""
+    config = make_config(kind="simple", dropout=0.0)
+    states = {}
+    for name in ("numpy", "torch"):
+        backend = make_backend(config.model_copy(update={"backend": name}), backend_class(name))
+        run_epoch(backend, epoch=0)
+        states[name] = {k: v for k, v in backend.state().items() if k.startswith("opt/")}
+    assert sorted(states["numpy"]) == sorted(states["torch"])
+    assert len(states["numpy"]) == 3 * 6  # step, exp_avg, exp_avg_sq of W1, b1, ..., b3
+    for key, value in states["numpy"].items():
+        expected = states["torch"][key]
+        expected = expected.T if key.split("/")[1].startswith("W") else expected
+        assert value.shape == expected.shape, key
+        np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12, err_msg=key)
