@@ -402,6 +402,25 @@ def test_values_split_at_top_level_commas_and_name_safe_directories():
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("[[64, 64], [32]],[16]", ["[[64, 64], [32]]", "[16]"]),  # nested: depth counts
+        ("{a: [1, 2]},XX", ["{a: [1, 2]}", "XX"]),  # letters are no quote or bracket
+        ("\"X,]\",'[,X'", ['"X,]"', "'[,X'"]),  # brackets inside quotes do not count
+        ("Xavier , x", ["Xavier", "x"]),
+    ],
+)
+def test_values_split_only_at_commas_outside_every_bracket_and_quote(text, items):
+    assert split_values(text) == items
+
+
+@pytest.mark.parametrize("text", ["[64", "{a: 1", "'adam", '"adam,sgd', "[[64],[32]"])
+def test_values_with_an_unclosed_bracket_or_quote_are_one_error(text):
+    with pytest.raises(GroupError, match="unbalanced brackets or quotes"):
+        split_values(text)
+
+
 def test_runs_lists_a_sweep_as_one_row(lr_sweep, cli):
     sweep_dir, _ = lr_sweep
     table = cli("runs", sweep_dir.parent).output
