@@ -24,6 +24,7 @@ import torch
 import yaml
 from conftest import REPO, Cli, read_json
 
+from mlpx.config import parse_yaml
 from mlpx.errors import GroupError, MlpxError
 from mlpx.groups import executors
 from mlpx.groups.executors import (
@@ -35,7 +36,7 @@ from mlpx.groups.executors import (
     run_trial,
     run_trial_files,
 )
-from mlpx.groups.plan import SweepPlan, load_plan, split_values, value_slug
+from mlpx.groups.plan import SweepPlan, load_plan, split_values, value_label, value_slug
 from mlpx.groups.runner import resume_group
 from mlpx.runs import pid_alive
 
@@ -419,6 +420,33 @@ def test_values_split_only_at_commas_outside_every_bracket_and_quote(text, items
 def test_values_with_an_unclosed_bracket_or_quote_are_one_error(text):
     with pytest.raises(GroupError, match="unbalanced brackets or quotes"):
         split_values(text)
+
+
+@pytest.mark.parametrize(
+    ("values", "line"),
+    [
+        (" ", "--values is empty; give comma-separated values, e.g. --values 0.1,0.01"),
+        ("0.1,,0.01", "--values '0.1,,0.01': an empty item; separate values by one comma"),
+        (
+            "0.1,a: b: c",
+            "--values item 'a: b: c': invalid YAML (line 1, column 5): "
+            "mapping values are not allowed here",
+        ),
+    ],
+)
+def test_unreadable_values_are_the_whole_line_naming_the_item(cli, values, line, tmp_path):
+    result = cli("sweep", "lr", "--values", values, "--runs-dir", tmp_path / "runs", expect=2)
+    assert result.output.strip() == f"error: {line}"
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [(1e6, "1e+06"), (0.1, "0.1"), (1 / 3, "0.3333333333333333"), (3, "3"), ([64], "[64]")],
+)
+def test_a_value_is_labelled_as_yaml_reads_it_back_and_as_short_as_that_allows(value, label):
+    assert value_label(value) == label
+    assert parse_yaml(label, "a value") == value  # as mlpx reads a config
 
 
 def test_runs_lists_a_sweep_as_one_row(lr_sweep, cli):
