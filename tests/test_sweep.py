@@ -393,8 +393,9 @@ def test_invalid_sweeps_exit_2_with_one_line(cli, args, message, tmp_path, monke
 def test_values_split_at_top_level_commas_and_name_safe_directories():
     assert split_values("[64],[64, 64], adam") == ["[64]", "[64, 64]", "adam"]
     assert split_values("'a,b',{x: 1, y: 2}") == ["'a,b'", "{x: 1, y: 2}"]
-    assert [value_slug(v) for v in ([64, 64], 1e-5, 0.1, "a/b c", None, True)] == [
+    assert [value_slug(v) for v in ([64, 64], [], 1e-5, 0.1, "a/b c", None, True)] == [
         "64-64",
+        "empty",
         "1e-05",
         "0.1",
         "a_b_c",
