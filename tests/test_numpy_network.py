@@ -259,3 +259,23 @@ def test_inverted_dropout_keeps_the_expected_scores_of_eval_mode():
     bound = 5 * draws.std(axis=0) / np.sqrt(len(draws)) + 1e-12
     assert np.all(np.abs(draws.mean(axis=0) - expected) < bound)
     assert np.any(np.abs(expected) > 10 * bound)  # the bound is tight enough to matter
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_a_float32_training_forward_is_float32_arithmetic_throughout(dropout):
+    """Train mode in float32 gives, bit for bit, float32 arithmetic done by hand, with
+    dropout masks drawn as float32 (a float64 buffer anywhere rounds differently, and a
+    float64 mask draws other numbers from the generator)."""
+    spec = ModelSpec((6, 8, 5, 4), "complex", "relu", dropout=dropout)
+    params = init_params(spec, "kaiming", 0.0, seed=0, dtype="float32")
+    x = np.random.default_rng(0).standard_normal((9, 6)).astype(np.float32)
+    scores = MLP(spec, params, "float32").forward(x, train=True, rng=np.random.default_rng(1))
+
+    rng, h = np.random.default_rng(1), x
+    for i in (1, 2):
+        h = np.maximum(h @ params[f"W{i}"] + params[f"b{i}"], np.float32(0))
+        if dropout:
+            mask = rng.random(h.shape, dtype=np.float32) >= np.float32(dropout)
+            h = h * (mask.astype(np.float32) / np.float32(1 - dropout))
+    assert scores.dtype == np.float32
+    np.testing.assert_array_equal(scores, h @ params["W3"] + params["b3"])
