@@ -450,6 +450,24 @@ def test_a_value_is_labelled_as_yaml_reads_it_back_and_as_short_as_that_allows(v
     assert parse_yaml(label, "a value") == value  # as mlpx reads a config
 
 
+@pytest.mark.parametrize(
+    ("value", "slug"),
+    [
+        ("", "value"),  # nothing safe is left: a placeholder
+        ("  ", "value"),
+        ("__a__", "a"),
+        ("X_a_X", "X_a_X"),
+        ("A-b.C+1", "A-b.C+1"),  # letters of either case, digits and ._+- are kept
+        ("y" * 70 + "END", "y" * 61 + "END"),  # the last 64 characters
+        (".hidden", "_.hidden"),  # never a hidden directory, nor . or ..
+        ("../etc", "_.._etc"),
+        ("XX.XXa", "XX.XXa"),
+    ],
+)
+def test_a_value_slug_is_safe_as_one_directory_name(value, slug):
+    assert value_slug(value) == slug
+
+
 def test_runs_lists_a_sweep_as_one_row(lr_sweep, cli):
     sweep_dir, _ = lr_sweep
     table = cli("runs", sweep_dir.parent).output
