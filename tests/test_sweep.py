@@ -1054,3 +1054,20 @@ def test_a_dask_trials_summary_names_its_directory_in_the_group(tmp_path):
         assert summary["status"] == "completed" and summary["run_dir"] == str(tmp_path / name)
         assert ended[name].summary == summary
         assert written == json.dumps(summary, indent=2) + "\n"  # as mlpx writes it
+
+
+def test_values_whose_directory_names_would_clash_get_their_position_appended():
+    """A slug keeps a value's last 64 characters: names that differ only before them would
+    share one directory, so each later one gets -v<its position in --values>."""
+    from mlpx.config import build_config
+    from mlpx.groups.plan import plan_sweep
+
+    x = "x" * 70
+    plan = plan_sweep("name", f"A{x},short,B{x},C{x}", build_config({"backend": "numpy"}))
+    tail = "x" * 64
+    assert [t.name for t in plan.trials] == [
+        f"{tail}-seed0",
+        "short-seed0",
+        f"{tail}-v3-seed0",
+        f"{tail}-v4-seed0",
+    ]
