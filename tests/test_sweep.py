@@ -1071,3 +1071,23 @@ def test_values_whose_directory_names_would_clash_get_their_position_appended():
         f"{tail}-v3-seed0",
         f"{tail}-v4-seed0",
     ]
+
+
+def test_a_group_directory_is_named_by_its_start_time_under_a_writable_runs_dir(tmp_path):
+    from datetime import datetime
+
+    from mlpx.config import build_config
+    from mlpx.errors import RunDirError
+    from mlpx.groups.plan import plan_sweep
+
+    plan = plan_sweep("lr", "0.1", build_config({"backend": "numpy"}))
+    before = datetime.now().replace(microsecond=0)
+    directory = plan.create_dir(tmp_path / "runs")
+    after = datetime.now()
+    assert directory.parent == tmp_path / "runs" and directory.name.startswith("sweep-lr-")
+    assert before <= datetime.strptime(directory.name[9:], "%Y%m%d-%H%M%S") <= after
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(RunDirError) as error:
+        plan.create_dir(tmp_path / "file")
+    assert str(error.value) == f"output.runs_dir: {tmp_path / 'file'} exists and is not a directory"
+    assert (tmp_path / "file").read_text() == "mine"
