@@ -279,3 +279,25 @@ def test_a_float32_training_forward_is_float32_arithmetic_throughout(dropout):
             h = h * (mask.astype(np.float32) / np.float32(1 - dropout))
     assert scores.dtype == np.float32
     np.testing.assert_array_equal(scores, h @ params["W3"] + params["b3"])
+
+
+def test_a_network_built_without_penalties_has_the_plain_loss_and_its_gradients():
+    """l1 and l2 default to no penalty: loss and gradients are plain cross-entropy's, as
+    PyTorch's autograd computes them on the same weights."""
+    spec = make_spec("simple", "relu")
+    params = init_params(spec, "xavier", 0.0, seed=2)
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((7, 6)), rng.integers(0, 4, size=7)
+    net = MLP(spec, params)
+    loss, _ = net.forward_backward(x, y, np.random.default_rng(0))
+
+    weights = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    h = torch.from_numpy(x)
+    for i in range(1, spec.n_layers + 1):
+        h = h @ weights[f"W{i}"] + weights[f"b{i}"]
+        h = torch.relu(h) if i < spec.n_layers else h
+    expected = torch.nn.functional.cross_entropy(h, torch.from_numpy(y))
+    expected.backward()
+    assert loss == pytest.approx(expected.item(), rel=1e-12)
+    for name in spec.param_names():
+        np.testing.assert_allclose(net.grads[name], weights[name].grad.numpy(), rtol=1e-10)
