@@ -301,3 +301,13 @@ def test_a_network_built_without_penalties_has_the_plain_loss_and_its_gradients(
     assert loss == pytest.approx(expected.item(), rel=1e-12)
     for name in spec.param_names():
         np.testing.assert_allclose(net.grads[name], weights[name].grad.numpy(), rtol=1e-10)
+
+
+def test_a_fresh_networks_first_batch_may_be_one_row():
+    """A fresh network (mlpx predict loads one) scores a single row, and a row scores the
+    same alone as in a batch."""
+    spec = make_spec("complex", "relu")
+    params = init_params(spec, "kaiming", 0.0, seed=1)
+    x = np.random.default_rng(0).standard_normal((5, 6))
+    alone = MLP(spec, params).forward(x[:1], train=False).copy()
+    np.testing.assert_allclose(alone, MLP(spec, params).forward(x, train=False)[:1], rtol=1e-12)
