@@ -276,6 +276,36 @@ def test_restore_best_saves_the_best_epoch_and_survives_a_resume(cli, tmp_path, 
         np.testing.assert_array_equal(again[name], value, err_msg=name)
 
 
+class InterruptAtStep(InterruptAfter):
+    """An observer that presses Ctrl-C in the middle of epoch ``epoch``."""
+
+    def on_epoch(self, record: dict) -> None: ...
+
+    def on_step(self, epoch: int, step: int) -> None:
+        if (epoch, step) == (self.epoch, 5):
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_inside_an_epoch_saves_the_last_complete_epochs_model(tmp_path):
+    """The model of a run interrupted in epoch 3 is epoch 2's, as its checkpoint holds it,
+    not the weights the cut-short epoch had reached."""
+    from mlpx.backends.numpy import NumpyBackend
+    from mlpx.config import build_config
+    from mlpx.train import Trainer
+
+    config = load_config("configs/digits.yaml").to_dict()
+    config |= {"backend": "numpy", "output": {"plots": False}}
+    config["train"]["epochs"] = 4
+    result = Trainer(build_config(config), InterruptAtStep(3)).run(runs_dir=tmp_path)
+    assert result.status == "interrupted"
+    assert result.summary["epochs_completed"] == result.summary["model_epoch"] == 2
+    model = NumpyBackend.load_model(result.run_dir / NumpyBackend.model_filename)
+    with np.load(result.run_dir / "checkpoint.npz") as checkpoint:
+        assert int(checkpoint["epoch"]) == 2
+        for name, value in model.items():
+            np.testing.assert_array_equal(value, checkpoint[name], err_msg=name)
+
+
 def test_diverging_run_stops_with_status_and_exit_1(cli):
     result = cli.train(
         "configs/digits.yaml",
