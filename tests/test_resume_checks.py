@@ -555,3 +555,15 @@ def test_a_runs_dir_that_is_a_file_is_named_by_its_setting(tmp_path):
     with pytest.raises(RunDirError) as error:
         RunDir.create(tmp_path / "runs", "digits")
     assert str(error.value) == f"output.runs_dir: {tmp_path / 'runs'} exists and is not a directory"
+
+
+def test_steps_csv_has_one_header_however_many_times_the_run_is_reopened(tmp_path):
+    """A resume appends to the steps.csv the first process began: its header is written once,
+    and the steps follow it in order."""
+    for epoch, first_step in ((1, 1), (2, 3), (3, 5)):
+        run = RunDir(tmp_path)  # each a new process's view of the run
+        run.append_steps(epoch, first_step, np.array([0.5, 0.25]))
+        run.close_logs()
+    assert (tmp_path / "steps.csv").read_text() == (
+        "step,epoch,loss\n1,1,0.5\n2,1,0.25\n3,2,0.5\n4,2,0.25\n5,3,0.5\n6,3,0.25\n"
+    )
