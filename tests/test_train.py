@@ -155,6 +155,28 @@ def test_npz_dataset_with_unlabeled_test_x_writes_predictions(cli, tmp_path):
     assert len(predictions) == 17 and set(predictions) <= {"0", "1"}
 
 
+@pytest.mark.parametrize(
+    ("images", "plots", "says_why"),
+    [(True, True, True), (False, True, False), (True, False, False)],
+    ids=["images-plots", "features-plots", "images-no-plots"],
+)
+def test_report_says_why_there_is_no_misclassified_png_only_where_it_would_be_drawn(
+    cli, tmp_path, images, plots, says_why
+):
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 2
+    x = y[:, None, None] * 4.0 + rng.normal(0, 0.1, (200, 4, 4))  # dark or light: all right
+    np.savez(tmp_path / "easy.npz", data_x=x if images else x.reshape(200, 16), data_y=y)
+    cli.train("configs/digits.yaml", "data.name=npz", f"data.path={tmp_path}/easy.npz",
+              "train.epochs=20", "optimizer.lr=0.01", f"output.plots={str(plots).lower()}")  # fmt: skip
+    run = cli.last_run()
+    assert read_json(run / "summary.json")["final"]["val_acc"] == 1.0
+    last = (run / "report.txt").read_text().splitlines()[-1]
+    why = " (so there is no misclassified.png)"
+    assert last == "No val sample is misclassified" + (why if says_why else "")
+    assert (run / "plots").is_dir() == plots and not (run / "plots/misclassified.png").exists()
+
+
 SENSIBLE_LR = {
     "sgd": 0.2,
     "momentum": 0.05,
