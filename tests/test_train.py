@@ -167,8 +167,10 @@ def test_report_says_why_there_is_no_misclassified_png_only_where_it_would_be_dr
     y = np.arange(200) % 2
     x = y[:, None, None] * 4.0 + rng.normal(0, 0.1, (200, 4, 4))  # dark or light: all right
     np.savez(tmp_path / "easy.npz", data_x=x if images else x.reshape(200, 16), data_y=y)
-    cli.train("configs/digits.yaml", "data.name=npz", f"data.path={tmp_path}/easy.npz",
-              "train.epochs=20", "optimizer.lr=0.01", f"output.plots={str(plots).lower()}")  # fmt: skip
+    data = f"data.path={tmp_path}/easy.npz"
+    plotting = f"output.plots={str(plots).lower()}"
+    cli.train("configs/digits.yaml", "data.name=npz", data, "train.epochs=20", "optimizer.lr=0.01",
+              plotting)  # fmt: skip
     run = cli.last_run()
     assert read_json(run / "summary.json")["final"]["val_acc"] == 1.0
     last = (run / "report.txt").read_text().splitlines()[-1]
