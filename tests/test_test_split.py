@@ -9,6 +9,9 @@ from conftest import read_json
 from sklearn.datasets import load_digits
 from sklearn.metrics import classification_report, confusion_matrix
 from test_datasets import one_error_line
+from test_plots import capture_figures
+
+from mlpx import side_by_side
 
 QUICK = ("train.epochs=4", "backend=numpy", "dtype=float64")
 
@@ -39,8 +42,10 @@ def digits_file(tmp_path):
     return path, x[1500:], y[1500:]
 
 
-def test_a_run_reports_its_labelled_test_split_beside_validation(cli, digits_file):
+def test_a_run_reports_its_labelled_test_split_beside_validation(cli, digits_file, monkeypatch):
     path, x_test, y_test = digits_file
+    made = capture_figures(monkeypatch)
+    monkeypatch.setattr(side_by_side, "usable_cores", lambda: 1)  # plots drawn in this process
     result = cli.train("configs/npz-challenge.yaml", f"data.path={path}", *QUICK)
     run = cli.last_run()
     predicted = forward(run, x_test)
@@ -56,6 +61,14 @@ def test_a_run_reports_its_labelled_test_split_beside_validation(cli, digits_fil
     plots = sorted(p.name for p in (run / "plots").iterdir())
     assert "confusion-test.png" in plots and "confusion.png" in plots
     assert (run / "plots" / "confusion-test.png").stat().st_size > 10_000
+    titles = {fig.axes[0].get_title(): fig.axes[0] for fig in made if fig.axes}
+    assert "Confusion matrix (val)" in titles
+    drawn = titles["Confusion matrix (test)"]
+    cells = np.zeros_like(matrix)
+    for text in drawn.texts:
+        x, y = text.get_position()
+        cells[round(y), round(x)] = int(text.get_text())
+    assert cells.tolist() == matrix.tolist()
     test_row = next(line for line in result.output.splitlines() if "│ test" in line)
     assert f"{accuracy:.4f}" in test_row
     assert not (run / "predictions.csv").exists()  # labelled: reported, not a challenge
