@@ -8,6 +8,7 @@ worked out by hand from that script.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -116,6 +117,70 @@ def test_each_epoch_records_the_rate_its_first_step_used(tmp_path):
     assert [m["lr"] for m in metrics] == [0.08, 0.04, 0.02, 0.01]
     for epoch, m in enumerate(metrics):
         assert rates[epoch * steps : (epoch + 1) * steps] == [m["lr"]] * steps
+
+
+def test_a_per_step_schedule_records_the_rate_of_each_epochs_first_step(tmp_path):
+    """Cosine annealing per batch changes the rate at every step; metrics.jsonl's ``lr`` is
+    the one the epoch's first step used: lr * (1 + cos(pi * t / T)) / 2 at t = (epoch - 1) * S."""
+    t = trainer(tmp_path, "train.epochs=3", "optimizer.lr=0.08", "schedule.name=cosine",
+                "schedule.per=step")  # fmt: skip
+    rates: list[float] = []
+    train_step = t.backend.train_step
+    t.backend.train_step = lambda a, b, lr: (rates.append(lr), train_step(a, b, lr))[1]
+    metrics = read_jsonl(t.run(runs_dir=tmp_path).run_dir / "metrics.jsonl")
+    steps = len(t.batches)
+    assert len(rates) == 3 * steps and steps > 1
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:], strict=False))
+    expected = [0.08 * (1 + np.cos(np.pi * e * steps / (3 * steps))) / 2 for e in range(3)]
+    assert [m["lr"] for m in metrics] == [rates[e * steps] for e in range(3)]
+    np.testing.assert_allclose([m["lr"] for m in metrics], expected, rtol=1e-12)
+
+
+class Watcher:
+    """An observer that keeps everything the loop tells it."""
+
+    def __init__(self):
+        self.started, self.steps, self.records = [], [], []
+
+    def on_start(self, run, epochs: int, steps_per_epoch: int, info: dict) -> None:
+        self.started.append((epochs, steps_per_epoch))
+
+    def on_step(self, epoch: int, step: int) -> None:
+        self.steps.append((epoch, step))
+
+    def on_epoch(self, record: dict) -> None:
+        self.records.append(record)
+
+
+def test_the_observer_hears_every_step_by_number_and_every_epochs_record(tmp_path):
+    watcher = Watcher()
+    config = load_config("configs/digits.yaml", [*BASE, "backend=numpy", "train.epochs=3"])
+    result = Trainer(config, watcher).run(runs_dir=tmp_path)
+    steps = -(-240 // 64)  # 300 rows less a validation fifth, in batches of 64
+    assert watcher.started == [(3, steps)]
+    assert watcher.steps == [(e, s) for e in (1, 2, 3) for s in range(1, steps + 1)]
+    assert watcher.records == read_jsonl(result.run_dir / "metrics.jsonl")
+
+
+def test_each_epochs_seconds_is_the_time_it_took(tmp_path):
+    """An epoch's ``seconds`` holds its steps and evaluation: at least the time its steps
+    took, and all of them together no more than the run's wall time."""
+    t = trainer(tmp_path, "train.epochs=3")
+    spent = [0.0, 0.0, 0.0]
+    train_step = t.backend.train_step
+
+    def timed(start, stop, lr):
+        began = time.perf_counter()
+        train_step(start, stop, lr)
+        spent[t.summary["epochs_completed"]] += time.perf_counter() - began
+
+    t.backend.train_step = timed
+    began = time.perf_counter()
+    metrics = read_jsonl(t.run(runs_dir=tmp_path).run_dir / "metrics.jsonl")
+    wall = time.perf_counter() - began
+    seconds = [m["seconds"] for m in metrics]
+    assert all(s >= step for s, step in zip(seconds, spent, strict=True))
+    assert 0 < sum(seconds) < wall
 
 
 @pytest.mark.parametrize(
