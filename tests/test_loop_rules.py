@@ -8,6 +8,7 @@ worked out by hand from that script.
 
 from __future__ import annotations
 
+import csv
 import time
 from dataclasses import replace
 
@@ -81,6 +82,7 @@ def test_early_stopping_stops_after_exactly_patience_epochs_without_improvement(
     else:
         assert "message" not in summary
     assert summary["best_epoch"] == best
+    assert summary["model_epoch"] == stop  # no restore_best: the last epoch's weights
     assert summary["best_val_loss"] == losses[best - 1]
     assert summary["best_val_acc"] == metrics[best - 1]["val_acc"]
 
@@ -320,3 +322,63 @@ def test_summary_json_says_running_with_no_epoch_done_until_the_first_ends(tmp_p
     assert summary["started_with"] == t.started_with()
     assert drain(training).status == "completed"
     assert read_json(run / "summary.json")["epochs_completed"] == 2
+
+
+@pytest.mark.parametrize(("every", "written"), [(1e9, [1, 5]), (0.0, [1, 2, 3, 4, 5, 5])])
+def test_a_checkpoint_follows_the_first_epoch_then_at_most_every_checkpoint_seconds(
+    tmp_path, every, written
+):
+    """Written after epoch 1, then once ``checkpoint_seconds`` have passed since the last, and
+    when the run stops; each holds the epoch just completed."""
+    t = trainer(tmp_path, "train.epochs=5")
+    t.checkpoint_seconds = every
+    epochs: list[int] = []
+    write = t._write_checkpoint
+    t._write_checkpoint = lambda run: (epochs.append(int(t._snapshot["epoch"])), write(run))[1]
+    result = t.run(runs_dir=tmp_path)
+    assert epochs == written
+    with np.load(result.run_dir / "checkpoint.npz") as checkpoint:
+        assert int(checkpoint["epoch"]) == 5
+
+
+@pytest.mark.parametrize("epoch", [1, 2])
+def test_a_diverged_epoch_logs_its_steps_to_the_first_bad_loss_and_keeps_the_last_good_model(
+    tmp_path, epoch
+):
+    """The epoch's losses turn inf at its third step (then nan): steps.csv ends at that step,
+    the message names it and its loss, and model.npz holds the last complete epoch's weights
+    (none diverging in epoch 1: no model at all)."""
+    t = trainer(tmp_path, "train.epochs=4", "optimizer.lr=0.1")
+    steps = len(t.batches)
+    end_epoch, kept = t.backend.end_epoch, {}
+
+    def diverging():
+        stats = end_epoch()
+        if t.summary["epochs_completed"] < epoch - 1:
+            kept.update({k: v.copy() for k, v in t.backend.params().items()})
+            return stats
+        losses = stats.losses.copy()
+        losses[2], losses[3:] = np.inf, np.nan
+        return replace(stats, losses=losses)
+
+    t.backend.end_epoch = diverging
+    result = t.run(runs_dir=tmp_path)
+    assert result.status == "diverged" and result.summary["epochs_completed"] == epoch - 1
+    bad_step = (epoch - 1) * steps + 3
+    assert result.summary["message"] == (
+        f"training diverged at epoch {epoch}, step {bad_step} (loss inf); try a smaller "
+        "optimizer.lr (now 0.1)"
+    )
+    with open(result.run_dir / "steps.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(int(r["step"]), int(r["epoch"])) for r in rows] == [
+        (s, 1 + (s - 1) // steps) for s in range(1, bad_step + 1)
+    ]
+    assert rows[-1]["loss"] == "inf" and np.isfinite([float(r["loss"]) for r in rows[:-1]]).all()
+    if epoch == 1:
+        assert not (result.run_dir / "model.npz").exists()
+        return
+    with np.load(result.run_dir / "model.npz") as model:
+        assert set(model.files) == set(kept)
+        for name, value in kept.items():
+            np.testing.assert_array_equal(model[name], value, err_msg=name)
