@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import tempfile
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -83,6 +84,41 @@ def test_best_row_is_the_epoch_of_lowest_validation_loss_not_a_max_over_epochs()
         0.96,
     )
     assert summary["final"]["val_acc"] == 0.97
+
+
+def test_summary_holds_the_final_epochs_metrics_and_the_best_epochs_own_numbers():
+    from mlpx.train import summarize
+
+    times = {"lr": 0.1, "seconds": 0.5}
+    classes = [
+        {"epoch": 1, "train_loss": 0.9, "train_acc": 0.7, "val_loss": 0.5, "val_acc": 0.9} | times,
+        {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.6, "val_acc": 0.95} | times,
+    ]
+    assert summarize(classes) == {
+        "final": {"train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.6, "val_acc": 0.95},
+        "best_epoch": 1,
+        "best_val_loss": 0.5,
+        "best_train_loss": 0.9,
+        "best_val_acc": 0.9,
+        "best_train_acc": 0.7,
+    }
+    regression = [
+        {"epoch": 1, "train_loss": 2.0, "val_loss": 1.5, "val_mae": 1.1, "val_r2": 0.3} | times,
+        {"epoch": 2, "train_loss": 1.0, "val_loss": 0.5, "val_mae": 0.6, "val_r2": 0.8} | times,
+    ]
+    assert summarize(regression) == {
+        "final": {"train_loss": 1.0, "val_loss": 0.5, "val_mae": 0.6, "val_r2": 0.8},
+        "best_epoch": 2,
+        "best_val_loss": 0.5,
+        "best_train_loss": 1.0,
+        "best_val_r2": 0.8,
+    }
+    no_validation = [{"epoch": e, "train_loss": 1 / e, "train_acc": 0.5} | times for e in (1, 2)]
+    assert summarize(no_validation) == {
+        "final": {"train_loss": 0.5, "train_acc": 0.5},
+        "best_epoch": 2,
+    }
+    assert summarize([]) == {"final": None, "best_epoch": None}
 
 
 def test_resolved_config_reloads_to_the_same_run(cli):
@@ -342,6 +378,39 @@ def test_diverging_run_stops_with_status_and_exit_1(cli):
     assert "diverged at epoch" in result.output and "smaller optimizer.lr" in result.output
     summary = read_json(cli.last_run() / "summary.json")
     assert summary["status"] == "diverged"
+
+
+def test_a_crash_inside_training_is_recorded_as_failed_and_told_in_one_line(
+    cli, monkeypatch, tmp_path
+):
+    """A step that raises in epoch 2: exit 1 naming the error and summary.json, which says
+    "failed" with the error; the checkpoint keeps epoch 1 and no model or report is written."""
+    from mlpx.backends.numpy import NumpyBackend
+
+    steps, train_step = [], NumpyBackend.train_step
+
+    def crashing(self, start, stop, lr):
+        steps.append(start)
+        if len(steps) == 30:  # digits: 23 steps an epoch
+            raise RuntimeError("boom")
+        train_step(self, start, stop, lr)
+
+    monkeypatch.setattr(NumpyBackend, "train_step", crashing)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the traceback goes
+    result = cli.train("configs/digits.yaml", *QUICK, "backend=numpy", expect=1)
+    run = cli.last_run()
+    (traceback,) = tmp_path.glob("mlpx-traceback-*.txt")
+    assert result.output.splitlines()[-1] == (
+        f"error: training failed: internal error: RuntimeError: boom; the traceback is in "
+        f"{traceback} (please report it) (see {run / 'summary.json'})"
+    )
+    assert traceback.read_text().endswith("RuntimeError: boom\n")
+    summary = read_json(run / "summary.json")
+    assert (summary["status"], summary["message"]) == ("failed", "RuntimeError: boom")
+    assert summary["epochs_completed"] == 1 and "model_epoch" not in summary
+    assert not (run / "model.npz").exists() and not (run / "report.txt").exists()
+    with np.load(run / "checkpoint.npz") as checkpoint:
+        assert int(checkpoint["epoch"]) == 1
 
 
 def test_cuda_requested_without_gpu_is_one_line(cli):
