@@ -306,7 +306,10 @@ def test_summary_json_names_the_run_its_data_model_and_process(tmp_path):
         "host": socket.gethostname(),
     }
     assert {key: summary[key] for key in expected} == expected
-    assert before - 1 <= summary["started"] <= time.time()
+    assert before - 1 <= summary["started"] <= summary["finished"] <= time.time()
+    # a fresh run's time is its own wall time, nothing carried over
+    assert summary["seconds"] == pytest.approx(summary["finished"] - summary["started"], abs=1e-6)
+    assert "seconds_before" not in summary
 
 
 def test_summary_json_says_running_with_no_epoch_done_until_the_first_ends(tmp_path):
