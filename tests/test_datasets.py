@@ -658,6 +658,57 @@ def test_normalization_npz_reads_back_as_written(tmp_path, method):
     np.testing.assert_array_equal(read.apply(x, "float64"), fitted.apply(x, "float64"))
 
 
+def expected_normalization(method: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shift and scale of each method, computed on the whole array in float64 by NumPy."""
+    whole = x.astype(np.float64)
+    d = whole.shape[1]
+    shift, scale = {
+        "standard": lambda: (whole.mean(axis=0), whole.std(axis=0)),
+        "minmax": lambda: (whole.min(axis=0), np.ptp(whole, axis=0)),
+        "global": lambda: (np.full(d, whole.mean()), np.full(d, whole.std())),
+        "scale": lambda: (np.zeros(d), np.full(d, whole.max())),
+        "none": lambda: (np.zeros(d), np.ones(d)),
+    }[method]()
+    return shift, np.where(scale == 0, 1.0, scale)  # a constant feature divides by 1
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax", "global", "scale", "none"])
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8])
+def test_normalization_of_many_rows_is_numpys_statistics_of_the_whole(method, dtype):
+    """Fitted and applied block by block (4096 rows at a time), the numbers are those of
+    NumPy on the whole array: 10,000 rows make two full blocks and a partial one, and the
+    last rows are unlike the first so a block left out or counted twice shows."""
+    from mlpx.data.dataset import Normalization
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(100, 20, size=(10_000, 4)).clip(0, 255)
+    x[:, 2] = 7  # a constant feature
+    x[-1000:, 0] += 60  # the last (partial) block differs
+    x = x.astype(dtype).reshape(10_000, 2, 2)  # images: applied flattened
+    flat = x.reshape(10_000, 4)
+    fitted = Normalization.fit(method, flat)
+    shift, scale = expected_normalization(method, flat)
+    assert fitted.method == method
+    assert fitted.shift.dtype == fitted.scale.dtype == np.float64
+    np.testing.assert_allclose(fitted.shift, shift, rtol=1e-12)
+    np.testing.assert_allclose(fitted.scale, scale, rtol=1e-12)
+    for out_dtype in ("float64", "float32"):
+        applied = fitted.apply(x, out_dtype)
+        assert applied.dtype == out_dtype and applied.shape == (10_000, 4)
+        by_hand = ((flat - fitted.shift) / fitted.scale).astype(out_dtype)
+        np.testing.assert_array_equal(applied, by_hand)
+
+
+def test_inputs_of_another_width_than_the_normalization_are_one_line():
+    from mlpx.data.dataset import Normalization
+    from mlpx.errors import DataError
+
+    fitted = Normalization.fit("standard", np.ones((5, 4)))
+    with pytest.raises(DataError) as error:
+        fitted.apply(np.ones((3, 2, 3)), "float64")
+    assert str(error.value) == "inputs have 6 features per sample; the model expects 4"
+
+
 def _blake2b_of(parts: dict[str, np.ndarray | None]) -> str:
     """The documented fingerprint, by hand: blake2b-128 over each part's name and, for the
     parts present, its dtype, shape and bytes, in the order train, val, test."""
