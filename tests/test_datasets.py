@@ -673,16 +673,18 @@ def expected_normalization(method: str, x: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 @pytest.mark.parametrize("method", ["standard", "minmax", "global", "scale", "none"])
-@pytest.mark.parametrize("dtype", [np.float64, np.uint8])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
 def test_normalization_of_many_rows_is_numpys_statistics_of_the_whole(method, dtype):
     """Fitted and applied block by block (4096 rows at a time), the numbers are those of
-    NumPy on the whole array: 10,000 rows make two full blocks and a partial one, and the
-    last rows are unlike the first so a block left out or counted twice shows."""
+    NumPy on the whole array in float64 (float32 inputs too): 10,000 rows make two full
+    blocks and a partial one, and the last rows are unlike the first so a block left out or
+    counted twice shows."""
     from mlpx.data.dataset import Normalization
 
     rng = np.random.default_rng(0)
     x = rng.normal(100, 20, size=(10_000, 4)).clip(0, 255)
     x[:, 2] = 7  # a constant feature
+    x[:, 3] = rng.integers(0, 2, 10_000)  # a spread below 1 is divided by, all the same
     x[-1000:, 0] += 60  # the last (partial) block differs
     x = x.astype(dtype).reshape(10_000, 2, 2)  # images: applied flattened
     flat = x.reshape(10_000, 4)
