@@ -1091,3 +1091,23 @@ def test_a_group_directory_is_named_by_its_start_time_under_a_writable_runs_dir(
         plan.create_dir(tmp_path / "file")
     assert str(error.value) == f"output.runs_dir: {tmp_path / 'file'} exists and is not a directory"
     assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_a_trials_metrics_are_every_number_its_summary_reports_in_the_columns_order():
+    """results.csv's metrics of a trial, read from its summary.json by hand: the final
+    epoch's, the best epoch's and the test split's, each under its column's name, in the
+    columns' order; what a summary lacks (or a test metric it holds as null) is left out."""
+    from mlpx.groups.results import METRICS, run_metrics
+
+    final = dict(zip(["train_loss", "train_acc", "val_loss", "val_acc", "val_r2", "val_mae",
+                      "val_rmse"], range(1, 8), strict=True))  # fmt: skip
+    bests = dict(zip(["best_val_acc", "best_val_loss", "best_val_r2", "best_train_acc",
+                      "best_train_loss"], range(8, 13), strict=True))  # fmt: skip
+    test = dict(zip(["acc", "loss", "r2", "mae", "rmse"], range(13, 18), strict=True))
+    summary = {"final": final | {"epoch": 5, "lr": 0.1}, "best_epoch": 2, "test": test} | bests
+    metrics = run_metrics(summary)
+    assert list(metrics) == list(METRICS)  # every column, in order
+    assert metrics == final | bests | {f"test_{key}": value for key, value in test.items()}
+    partial = {"final": {"train_loss": 0.5}, "best_val_loss": 0.7, "test": {"acc": None}}
+    assert list(run_metrics(partial).items()) == [("best_val_loss", 0.7), ("train_loss", 0.5)]
+    assert run_metrics({"final": None, "best_epoch": None}) == {}
