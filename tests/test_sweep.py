@@ -844,6 +844,50 @@ def test_a_trials_row_takes_its_error_from_the_outcome_or_its_summary():
     assert TrialResult.from_summary(trial, None).status == "failed"  # no summary.json
 
 
+def test_a_trials_csv_row_holds_each_column_exactly_as_summary_json_has_it():
+    from mlpx.groups.plan import Trial
+    from mlpx.groups.results import COLUMNS, REGRESSION_COLUMNS, TrialResult
+
+    trial = Trial("0.1-seed3", 0.1, 3, {"optimizer.lr": 0.1, "seed": 3})
+    summary = {
+        "status": "completed",
+        "seconds": 1.5,
+        "final": {"train_acc": 0.75, "val_acc": 2 / 3, "train_loss": 1, "val_loss": 0.1 + 0.2},
+        "best_train_acc": 0.5,
+        "best_val_acc": 0.625,
+        "best_train_loss": 1.25,
+        "best_val_loss": 0.25,
+    }
+    row = TrialResult.from_summary(trial, summary, wall_seconds=2.25).row()
+    assert dict(zip(COLUMNS, row, strict=True)) == {
+        "value": "0.1",
+        "seed": "3",
+        "status": "completed",
+        "final_train_acc": "0.75",
+        "final_val_acc": repr(2 / 3),
+        "best_train_acc": "0.5",
+        "best_val_acc": "0.625",
+        "final_train_loss": "1.0",
+        "final_val_loss": "0.30000000000000004",  # every digit summary.json has
+        "best_train_loss": "1.25",
+        "best_val_loss": "0.25",
+        "test_acc": "",
+        "test_loss": "",
+        "seconds": "1.5",
+        "wall_seconds": "2.25",
+        "error": "",
+        "trial": "0.1-seed3",
+    }
+    regression = {
+        "status": "failed",
+        "message": "boom",
+        "final": {"val_r2": 0.5},
+        "best_val_r2": 0.75,
+    }
+    result = TrialResult.from_summary(trial, regression)
+    assert result.row((*REGRESSION_COLUMNS, "error", "wall_seconds")) == ["0.5", "0.75", "boom", ""]
+
+
 @pytest.mark.parametrize(
     ("kind", "text", "why"),
     [
@@ -1111,3 +1155,42 @@ def test_a_trials_metrics_are_every_number_its_summary_reports_in_the_columns_or
     partial = {"final": {"train_loss": 0.5}, "best_val_loss": 0.7, "test": {"acc": None}}
     assert list(run_metrics(partial).items()) == [("best_val_loss", 0.7), ("train_loss", 0.5)]
     assert run_metrics({"final": None, "best_epoch": None}) == {}
+
+
+def test_values_rank_by_mean_accuracy_then_mean_loss_and_those_without_any_last():
+    """Ranking over hand-made trials: equal mean accuracies (0.5) split by mean loss; a
+    non-finite loss or accuracy counts as none; a value whose trials all failed ranks last,
+    one with no trial ended yet not at all; a regression ranks by mean loss alone."""
+    from math import inf
+    from types import SimpleNamespace
+
+    from mlpx.groups.plan import Trial
+    from mlpx.groups.results import GroupResult, TrialResult
+
+    def trials(value, *runs):
+        return [
+            TrialResult(Trial(f"{value}-seed{seed}", value, seed, {}), status, metrics)
+            for seed, (status, metrics) in enumerate(runs)
+        ]
+
+    def ok(acc, loss):
+        return "completed", {"val_acc": acc, "val_loss": loss}
+
+    results = [
+        *trials(0.1, ok(0.75, 0.25), ok(0.25, 0.75)),
+        *trials(1.0, ok(0.5, 0.125), ok(0.5, 0.375)),
+        *trials(10.0, ok(0.125, inf), ("diverged", {"val_acc": 0.9})),
+        *trials(0.01, ("failed", {}), ok(float("nan"), 0.5)),
+    ]
+    plan = SimpleNamespace(values=[0.1, 1.0, 10.0, 0.01, 3.0], base={}, trials=[])
+    ranked = GroupResult(Path("."), plan, results).ranking()
+    assert [s.value for s in ranked] == [1.0, 0.1, 10.0, 0.01]
+    first, second = ranked[0], ranked[1]
+    assert (first.acc, first.loss) == ((0.5, 0.0), (0.25, np.std([0.125, 0.375], ddof=1)))
+    assert second.acc == (0.5, np.std([0.75, 0.25], ddof=1)) and second.loss[0] == 0.5
+    assert ranked[2].acc == (0.125, 0.0) and ranked[2].loss == (None, None)
+    assert ranked[3].stat("val_loss") == (0.5, 0.0) and ranked[3].acc == (None, None)
+
+    regression = SimpleNamespace(values=[1.0, 0.1, 10.0], base={"task": "regression"}, trials=[])
+    ranked = GroupResult(Path("."), regression, results).ranking()
+    assert [s.value for s in ranked] == [1.0, 0.1, 10.0]  # mean losses 0.25, 0.5, none
