@@ -1177,20 +1177,23 @@ def test_values_rank_by_mean_accuracy_then_mean_loss_and_those_without_any_last(
         return "completed", {"val_acc": acc, "val_loss": loss}
 
     results = [
-        *trials(0.1, ok(0.75, 0.25), ok(0.25, 0.75)),
-        *trials(1.0, ok(0.5, 0.125), ok(0.5, 0.375)),
+        *trials(0.1, ok(0.75, 0.5), ok(0.25, 0.5)),
+        *trials(1.0, ok(0.5, 0.0), ok(0.5, 0.5)),  # mean loss lower, its spread higher
         *trials(10.0, ok(0.125, inf), ("diverged", {"val_acc": 0.9})),
         *trials(0.01, ("failed", {}), ok(float("nan"), 0.5)),
+        *trials(100.0, ok(0.125, 0.75)),  # 10.0's accuracy, and a loss
     ]
-    plan = SimpleNamespace(values=[0.1, 1.0, 10.0, 0.01, 3.0], base={}, trials=[])
+    plan = SimpleNamespace(values=[0.1, 1.0, 10.0, 0.01, 3.0, 100.0], base={}, trials=[])
     ranked = GroupResult(Path("."), plan, results).ranking()
-    assert [s.value for s in ranked] == [1.0, 0.1, 10.0, 0.01]
+    assert [(s.value, s.label) for s in ranked] == [
+        (1.0, "1"), (0.1, "0.1"), (100.0, "100"), (10.0, "10"), (0.01, "0.01")
+    ]  # fmt: skip
     first, second = ranked[0], ranked[1]
-    assert (first.acc, first.loss) == ((0.5, 0.0), (0.25, np.std([0.125, 0.375], ddof=1)))
-    assert second.acc == (0.5, np.std([0.75, 0.25], ddof=1)) and second.loss[0] == 0.5
-    assert ranked[2].acc == (0.125, 0.0) and ranked[2].loss == (None, None)
-    assert ranked[3].stat("val_loss") == (0.5, 0.0) and ranked[3].acc == (None, None)
+    assert (first.acc, first.loss) == ((0.5, 0.0), (0.25, np.std([0.0, 0.5], ddof=1)))
+    assert (second.acc, second.loss) == ((0.5, np.std([0.75, 0.25], ddof=1)), (0.5, 0.0))
+    assert ranked[3].acc == (0.125, 0.0) and ranked[3].loss == (None, None)
+    assert ranked[4].stat("val_loss") == (0.5, 0.0) and ranked[4].acc == (None, None)
 
-    regression = SimpleNamespace(values=[1.0, 0.1, 10.0], base={"task": "regression"}, trials=[])
+    regression = SimpleNamespace(values=[10.0, 0.1, 1.0], base={"task": "regression"}, trials=[])
     ranked = GroupResult(Path("."), regression, results).ranking()
     assert [s.value for s in ranked] == [1.0, 0.1, 10.0]  # mean losses 0.25, 0.5, none
