@@ -1197,3 +1197,31 @@ def test_values_rank_by_mean_accuracy_then_mean_loss_and_those_without_any_last(
     regression = SimpleNamespace(values=[10.0, 0.1, 1.0], base={"task": "regression"}, trials=[])
     ranked = GroupResult(Path("."), regression, results).ranking()
     assert [s.value for s in ranked] == [1.0, 0.1, 10.0]  # mean losses 0.25, 0.5, none
+
+
+def test_a_sweep_parameter_is_a_short_name_or_a_config_leaf_and_anything_else_one_whole_line():
+    from mlpx.config import load_config
+    from mlpx.groups.plan import config_path
+
+    base = load_config("configs/digits.yaml")
+    assert [config_path(p, base) for p in ("lr", "depth", "model.init_std", "l2")] == [
+        "optimizer.lr", "model.hidden", "model.init_std", "regularization.l2"
+    ]  # fmt: skip
+    wrong = {
+        "seed": "seed: repeat trials over seeds with --seeds N, not as the parameter",
+        "model": "model is a config section; sweep one of its keys: model.kind, model.hidden, "
+        "model.activation, model.dropout, model.batchnorm, model.init, model.init_std",
+        "lrr": "unknown sweep parameter 'lrr'; did you mean 'lr'? use one of lr, hidden, "
+        "optimizer, depth, l1, l2, dropout, batch_size, epochs or a dotted config path such "
+        "as optimizer.momentum",
+        "zzz": "unknown sweep parameter 'zzz'; use one of lr, hidden, optimizer, "
+        "depth, l1, l2, dropout, batch_size, epochs or a dotted config path such as "
+        "optimizer.momentum",
+        "model.init_sdt": "unknown sweep parameter 'model.init_sdt'; did you mean "
+        "'model.init_std'? use one of lr, hidden, optimizer, depth, l1, l2, dropout, "
+        "batch_size, epochs or a dotted config path such as optimizer.momentum",
+    }
+    for param, line in wrong.items():
+        with pytest.raises(GroupError) as error:
+            config_path(param, base)
+        assert str(error.value) == line
