@@ -815,9 +815,15 @@ def test_a_group_runs_in_one_process_at_a_time(tmp_path, monkeypatch):
     with runner._group_lock(tmp_path, "sweep.lock"):  # its process is gone: taken over
         taken = json.loads(lock.read_text())
         assert (taken["pid"], taken["host"]) == (os.getpid(), here)
+        umask = os.umask(0)
+        os.umask(umask)
+        assert lock.stat().st_mode & 0o777 == 0o644 & ~umask  # readable, not executable
     assert not lock.exists()
 
-    def taken_each_time(*args):  # another process takes it again after each removal
+    attempts = []
+
+    def taken_each_time(path, *args):  # another process takes it again after each removal
+        attempts.append(path)
         raise FileExistsError
 
     monkeypatch.setattr(runner, "os", SimpleNamespace(open=taken_each_time, **{
@@ -826,6 +832,7 @@ def test_a_group_runs_in_one_process_at_a_time(tmp_path, monkeypatch):
     with pytest.raises(GroupError) as error, runner._group_lock(tmp_path, "sweep.lock"):
         pass
     assert str(error.value) == f"{tmp_path}: cannot take sweep.lock"
+    assert attempts == [lock] * 3  # three tries, then the line
 
 
 def test_a_trials_row_takes_its_error_from_the_outcome_or_its_summary():
