@@ -812,9 +812,12 @@ def test_a_group_runs_in_one_process_at_a_time(tmp_path, monkeypatch):
     finally:
         holder.kill()
         holder.wait()
+    before = time.time()
     with runner._group_lock(tmp_path, "sweep.lock"):  # its process is gone: taken over
         taken = json.loads(lock.read_text())
         assert (taken["pid"], taken["host"]) == (os.getpid(), here)
+        assert set(taken) == {"pid", "host", "started"}
+        assert before <= taken["started"] <= time.time()
         umask = os.umask(0)
         os.umask(umask)
         assert lock.stat().st_mode & 0o777 == 0o644 & ~umask  # readable, not executable
