@@ -385,3 +385,19 @@ def test_a_diverged_epoch_logs_its_steps_to_the_first_bad_loss_and_keeps_the_las
         assert set(model.files) == set(kept)
         for name, value in kept.items():
             np.testing.assert_array_equal(model[name], value, err_msg=name)
+
+
+def test_an_epochs_train_loss_and_acc_are_its_batches_weighted_and_its_correct_over_n(tmp_path):
+    """train_loss: the mean of the epoch's batch losses weighted by batch size (the last
+    batch is smaller); train_acc: the samples classified right while training over n."""
+    t = trainer(tmp_path, "train.epochs=2")
+    end_epoch, seen = t.backend.end_epoch, []
+    t.backend.end_epoch = lambda: (seen.append(end_epoch()), seen[-1])[1]
+    metrics = read_jsonl(t.run(runs_dir=tmp_path).run_dir / "metrics.jsonl")
+    n = len(t.dataset.y_train)
+    sizes = [stop - start for start, stop in t.batches.tolist()]
+    assert n == 240 and sizes == [64, 64, 64, 48]
+    for record, stats in zip(metrics, seen, strict=True):
+        assert 0 < stats.correct <= n
+        assert record["train_acc"] == stats.correct / n
+        assert record["train_loss"] == pytest.approx(sum(np.multiply(stats.losses, sizes)) / n)
