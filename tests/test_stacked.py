@@ -188,6 +188,41 @@ def test_grouping_by_shape():
     json.dumps([t.config for t in tasks])  # tasks stay plain data for other processes
 
 
+def test_stacking_always_refuses_in_one_line_what_auto_runs_alone(monkeypatch):
+    from mlpx import backends
+    from mlpx.errors import GroupError
+    from mlpx.groups.executors import TrialTask, stack_units
+
+    base = {"backend": "numpy", "seed": 0}
+    tasks = [TrialTask("a", base), TrialTask("b", base | {"model": {"hidden": [8]}}),
+             TrialTask("c", base | {"model": {"hidden": [8]}, "dtype": "float64"})]  # fmt: skip
+    assert [[t.name for t in u] for u in stack_units(tasks, "auto")] == [["a"], ["b"], ["c"]]
+    assert [[t.name for t in u] for u in stack_units(tasks[:1], "always")] == [["a"]]
+    assert [[t.name for t in u] for u in stack_units(tasks[1:2] * 2, "always")] == [["b", "b"]]
+    refusals = {
+        "--executor stacked: the trials cannot train as one stack, they differ in dtype, "
+        "model.hidden; use --executor local, which stacks the trials that share a shape and "
+        "runs the others alone": tasks,
+        "--executor stacked: regression trials cannot stack yet; use --executor local": [
+            TrialTask(name, base | {"task": "regression", "data": {"name": "diabetes"}})
+            for name in ("r1", "r2")
+        ],
+    }
+    for line, group in refusals.items():
+        with pytest.raises(GroupError) as error:
+            stack_units(group, "always")
+        assert str(error.value) == line
+        assert all(len(unit) == 1 for unit in stack_units(group, "auto"))
+    monkeypatch.setattr(backends, "stacks", lambda backend: False)  # a backend without stacks
+    same = [TrialTask("x", base), TrialTask("y", base)]
+    assert [[t.name for t in u] for u in stack_units(same, "auto")] == [["x"], ["y"]]
+    with pytest.raises(GroupError) as error:
+        stack_units(same, "always")
+    assert str(error.value) == (
+        "--executor stacked: the numpy backend cannot stack trials; use --executor local"
+    )
+
+
 def test_mlpx_plot_draws_a_stacked_trials_plots_as_a_separate_run_draws_them(cli, tmp_path):
     import matplotlib.image as mpimg
 
