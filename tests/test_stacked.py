@@ -203,6 +203,9 @@ def test_stacking_always_refuses_in_one_line_what_auto_runs_alone(monkeypatch):
         "--executor stacked: the trials cannot train as one stack, they differ in dtype, "
         "model.hidden; use --executor local, which stacks the trials that share a shape and "
         "runs the others alone": tasks,
+        "--executor stacked: the trials cannot train as one stack, they differ in "
+        "model.hidden; use --executor local, which stacks the trials that share a shape and "
+        "runs the others alone": tasks[:2],  # two stacks are one too many
         "--executor stacked: regression trials cannot stack yet; use --executor local": [
             TrialTask(name, base | {"task": "regression", "data": {"name": "diabetes"}})
             for name in ("r1", "r2")
