@@ -1235,3 +1235,34 @@ def test_a_sweep_parameter_is_a_short_name_or_a_config_leaf_and_anything_else_on
         with pytest.raises(GroupError) as error:
             config_path(param, base)
         assert str(error.value) == line
+
+
+def test_a_sweep_plan_is_every_value_with_every_seed_from_the_base_seed_on():
+    from mlpx.config import load_config
+    from mlpx.groups.plan import Trial, plan_sweep
+
+    base = load_config("configs/digits.yaml", ["seed=5"])
+    plan = plan_sweep("lr", "0.1, 0.01", base, seeds=2)
+    assert (plan.param, plan.path, plan.values, plan.seeds) == (
+        "lr", "optimizer.lr", [0.1, 0.01], [5, 6]
+    )  # fmt: skip
+    assert plan.base == base.to_dict()
+    assert plan.trials == [
+        Trial(f"{lr}-seed{seed}", lr, seed, {"optimizer.lr": lr, "seed": seed})
+        for lr in (0.1, 0.01)
+        for seed in (5, 6)
+    ]
+    grid = plan_sweep("lr", None, base)  # the default grid, one seed
+    assert grid.values == [1e-1, 1e-2, 1e-3, 1e-4, 1e-5] and grid.seeds == [5]
+    wrong = {
+        ("model.init_std", None, 1): "model.init_std: give the values to sweep with --values, "
+        "e.g. --values 0.1,0.5 (default grids exist for lr, hidden, optimizer, depth, l1, l2, "
+        "dropout, batch_size, epochs)",
+        ("lr", "0.1", 0): "--seeds 0: expected a number of seeds >= 1, e.g. --seeds 3",
+        ("lr", "0.1", True): "--seeds True: expected a number of seeds >= 1, e.g. --seeds 3",
+        ("lr", "0.1,0.2,0.10", 1): "--values: 0.1 appears twice; use --seeds N to repeat a value",
+    }
+    for (param, values, seeds), line in wrong.items():
+        with pytest.raises(GroupError) as error:
+            plan_sweep(param, values, base, seeds=seeds)
+        assert str(error.value) == line
