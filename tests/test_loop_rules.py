@@ -40,6 +40,14 @@ def script_val_losses(t: Trainer, losses: list[float]) -> None:
     t.backend.evaluate = scripted
 
 
+def record_rates(t: Trainer) -> list[float]:
+    """The list that will hold the rate the backend is given at every training step."""
+    rates: list[float] = []
+    train_step = t.backend.train_step
+    t.backend.train_step = lambda a, b, lr: (rates.append(lr), train_step(a, b, lr))[1]
+    return rates
+
+
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_every_epoch_has_its_own_permutation_of_the_training_rows(tmp_path, backend):
     t = trainer(tmp_path, "train.epochs=4", backend=backend)
@@ -111,9 +119,7 @@ def test_each_epoch_records_the_rate_its_first_step_used(tmp_path):
     """metrics.jsonl's ``lr`` is the rate the backend was given at the epoch's first step
     (exponential decay by epoch: lr * gamma^(epoch-1)), and every step of an epoch uses it."""
     t = trainer(tmp_path, "train.epochs=4", "optimizer.lr=0.08", "optimizer.lr_decay=0.5")
-    rates: list[float] = []
-    train_step = t.backend.train_step
-    t.backend.train_step = lambda a, b, lr: (rates.append(lr), train_step(a, b, lr))[1]
+    rates = record_rates(t)
     metrics = read_jsonl(t.run(runs_dir=tmp_path).run_dir / "metrics.jsonl")
     steps = len(t.batches)
     assert [m["lr"] for m in metrics] == [0.08, 0.04, 0.02, 0.01]
@@ -126,9 +132,7 @@ def test_a_per_step_schedule_records_the_rate_of_each_epochs_first_step(tmp_path
     the one the epoch's first step used: lr * (1 + cos(pi * t / T)) / 2 at t = (epoch - 1) * S."""
     t = trainer(tmp_path, "train.epochs=3", "optimizer.lr=0.08", "schedule.name=cosine",
                 "schedule.per=step")  # fmt: skip
-    rates: list[float] = []
-    train_step = t.backend.train_step
-    t.backend.train_step = lambda a, b, lr: (rates.append(lr), train_step(a, b, lr))[1]
+    rates = record_rates(t)
     metrics = read_jsonl(t.run(runs_dir=tmp_path).run_dir / "metrics.jsonl")
     steps = len(t.batches)
     assert len(rates) == 3 * steps and steps > 1
