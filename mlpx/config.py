@@ -23,6 +23,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticSerializationError
 
 from mlpx.data import REGRESSION_SOURCES, SOURCES, default_task
 from mlpx.errors import ConfigError, ConfigWarning, SettingError, shown
@@ -463,7 +464,15 @@ class Config(Section):
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain YAML-able data, every default filled in."""
-        return self.model_dump(mode="json")
+        try:
+            return self.model_dump(mode="json")
+        except PydanticSerializationError as error:
+            # Ctrl-C while pydantic runs one of our serializers reaches us wrapped in its
+            # error ("Error calling function ...: KeyboardInterrupt: "); it stops the
+            # command as any Ctrl-C does, not as an internal error.
+            if "KeyboardInterrupt:" in str(error):
+                raise KeyboardInterrupt from None
+            raise
 
     def with_absolute_paths(self) -> Config:
         """This config with ``data.path`` made absolute, against the working directory it

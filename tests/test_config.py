@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from pydantic import model_serializer
+from pydantic_core import PydanticSerializationError
 
-from mlpx.config import build_config, dump_config, load_config, parse_yaml
+from mlpx.config import Config, build_config, dump_config, load_config, parse_yaml
 from mlpx.errors import ConfigError, ConfigWarning
 from mlpx.optimizers import OPTIMIZERS
 
@@ -539,3 +541,27 @@ def test_a_config_built_in_python_names_the_registered_entries_it_allows():
     with pytest.raises(ValidationError) as caught:
         OptimizerConfig(name="adamm")
     assert f"not one of {', '.join(OPTIMIZERS)}" in str(caught.value)
+
+
+def _config_whose_serializer_raises(error: BaseException) -> Config:
+    class Raising(Config):
+        @model_serializer(mode="wrap")
+        def _huber_delta_with_huber_only(self, handler):
+            handler(self)  # the nested schedule's serializer runs first
+            raise error
+
+    return Raising(**build_config({}).model_dump())
+
+
+def test_a_ctrl_c_while_the_config_is_serialized_stops_as_ctrl_c_does():
+    # pydantic wraps what a serializer raises in its own error; a Ctrl-C that lands there
+    # (a sweep that is building its trials) must stay a KeyboardInterrupt (exit 130).
+    config = _config_whose_serializer_raises(KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        config.to_dict()
+
+
+def test_any_other_error_while_the_config_is_serialized_is_left_as_it_is():
+    config = _config_whose_serializer_raises(ValueError("broken"))
+    with pytest.raises(PydanticSerializationError, match="ValueError: broken"):
+        config.to_dict()
