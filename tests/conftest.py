@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,14 +60,52 @@ def recorded_durations() -> dict[str, float]:
         return {}
 
 
+# While mutmut tests mutants, each test that kills one is logged here (in mutmut's copy,
+# mutants/, beside watchdog.log): "MUTANT TEST" a line. The tests that killed most of a
+# function's mutants run first for its next ones (pytest_collection_modifyitems).
+KILLS_LOG = "kills.log"
+KILLERS_FIRST = 3  # more would leave a survivor's run going back and forth between modules
+
+
+def function_of(mutant: str) -> str:
+    """``mlpx.train.x_f__mutmut_3`` -> ``mlpx.train.x_f``."""
+    return mutant.rsplit("__mutmut_", 1)[0]
+
+
+def module_of(mutant: str) -> str:
+    """``mlpx.train.xǁTrainerǁrun__mutmut_3`` -> ``mlpx.train``."""
+    return re.split(r"\.x[_ǁ]", mutant, maxsplit=1)[0]
+
+
+def recorded_kills(mutant: str) -> dict[str, int]:
+    """How many mutants each test has killed, of ``mutant``'s function, or (none of those
+    killed yet) of its module: {} when there is no log."""
+    try:
+        lines = Path(KILLS_LOG).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    kills = [tuple(line.split(" ", 1)) for line in lines if " " in line]
+    for same in (function_of, module_of):
+        counts: dict[str, int] = {}
+        for killed, test in kills:
+            if same(killed) == same(mutant):
+                counts[test] = counts.get(test, 0) + 1
+        if counts:
+            return counts
+    return {}
+
+
 def pytest_collection_modifyitems(config, items):
     """While mutmut tests a mutant, its tests run fastest first (by the times mutmut's stats
     pass recorded): most mutants fail some test and the first failure ends the run (``-x``),
     so a mutant is killed in the time of its fastest failing test, not of the tests that
     happen to come before it. A module's tests stay together (the cheapest module first):
     moving to another module tears down its module-scoped fixtures (a sweep, a run), which
-    coming back would build again."""
-    if mutant_under_test() is None:
+    coming back would build again. Ahead of them all go the few tests that killed most of
+    this function's mutants before (kills.log): a function's mutants mostly fail the same
+    test. The order changes only how soon a mutant is killed, never whether it is."""
+    mutant = mutant_under_test()
+    if mutant is None:
         return
     durations = recorded_durations()
     config.stash[RECORDED] = durations
@@ -79,6 +118,20 @@ def pytest_collection_modifyitems(config, items):
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
     ordered = sorted(modules.values(), key=lambda tests: sum(map(recorded, tests)))
     items[:] = [item for tests in ordered for item in sorted(tests, key=recorded)]
+    kills = recorded_kills(mutant)
+    killers = sorted(
+        (item for item in items if item.nodeid in kills),
+        key=lambda item: (-kills[item.nodeid], recorded(item)),
+    )[:KILLERS_FIRST]
+    items[:] = killers + [item for item in items if item not in killers]
+
+
+def pytest_runtest_logreport(report):
+    """While mutmut tests a mutant, the test that fails (and kills it) goes into kills.log."""
+    mutant = mutant_under_test()
+    if mutant is not None and report.failed:
+        with open(KILLS_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{mutant} {report.nodeid}\n")
 
 
 @pytest.hookimpl(hookwrapper=True)

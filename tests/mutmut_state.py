@@ -28,9 +28,9 @@ from importlib import metadata
 from pathlib import Path
 
 MUTANTS = Path("mutants")
-# what mutmut needs to go on, besides the .meta files under mlpx/, and the tests that hung
-# (tests/conftest.py's watchdog)
-FILES = ("mutmut-stats.json", "rerun.json", "watchdog.log")
+# what mutmut needs to go on, besides the .meta files under mlpx/, the tests that hung
+# (tests/conftest.py's watchdog) and those that killed mutants (its test order)
+FILES = ("mutmut-stats.json", "rerun.json", "watchdog.log", "kills.log")
 
 
 def files_of(root: Path) -> list[str]:

@@ -47,6 +47,7 @@ def make_run(root: Path) -> None:
     (root / "rerun.json").write_text(json.dumps(rerun))
     hung = "mlpx.backends.numpy.layers.x_relu__mutmut_9 tests/t.py::test_t ran past 61 s\n"
     (root / "watchdog.log").write_text(hung)  # plain lines, not JSON
+    (root / "kills.log").write_text("mlpx.backends.numpy.layers.x_relu__mutmut_5 t.py::test_t\n")
 
 
 def tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -60,7 +61,8 @@ def test_a_saved_run_restores_file_for_file_and_refuses_to_overwrite_one(tmp_pat
     saved = tool("state", "save", str(tmp_path / "state.json.gz"), cwd=source)
     assert saved.returncode == 0, saved.stderr
     bundle = json.loads(gzip.decompress((tmp_path / "state.json.gz").read_bytes()))
-    assert set(bundle["files"]) == {META, "mutmut-stats.json", "rerun.json", "watchdog.log"}
+    logs = {"watchdog.log", "kills.log"}
+    assert set(bundle["files"]) == {META, "mutmut-stats.json", "rerun.json"} | logs
     assert bundle["run"]["first_saved"] == bundle["run"]["saved"]
     target.mkdir()
     restored = tool("state", "restore", str(tmp_path / "state.json.gz"), cwd=target)
@@ -194,6 +196,55 @@ def test_a_mutants_tests_run_fastest_first_with_each_modules_tests_together(tmp_
     listed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     order = [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
     assert order == ["a1", "a2", "a3", "b2", "b1"], listed.stdout
+
+
+def test_the_tests_that_killed_a_functions_mutants_run_first_for_its_next_one(tmp_path):
+    # kills.log: b2 killed two of x_f's mutants and a2 one, a1 killed a mutant of another
+    # function; they go ahead of the fastest-first order (b1, b2, a1, a2), most kills first
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    (tmp_path / "tests" / "test_a.py").write_text(
+        "import os\n\ndef test_a1():\n    pass\n\n"
+        "def test_a2():\n    assert os.environ['MUTANT_UNDER_TEST'] != 'mlpx.m.x_g__mutmut_9'\n"
+    )
+    (tmp_path / "tests" / "test_b.py").write_text("def test_b1():\n    pass\n\n"
+                                                  "def test_b2():\n    pass\n")  # fmt: skip
+    recorded = {"a1": 0.1, "a2": 3.0, "b1": 0.2, "b2": 2.0}
+    stats = {f"tests/test_{t[0]}.py::test_{t}": seconds for t, seconds in recorded.items()}
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": stats}))
+    (tmp_path / "kills.log").write_text(
+        "mlpx.m.x_f__mutmut_1 tests/test_b.py::test_b2\n"
+        "mlpx.m.x_f__mutmut_2 tests/test_a.py::test_a2\n"
+        "mlpx.m.x_f__mutmut_3 tests/test_b.py::test_b2\n"
+        "mlpx.m.xǁCǁh__mutmut_1 tests/test_a.py::test_a1\n"
+        "mlpx.other.x_f__mutmut_1 tests/test_b.py::test_b1\n"
+    )
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
+    env = os.environ.copy()
+    env.pop("PYTEST_ADDOPTS", None)
+
+    def order(mutant: str) -> list[str]:
+        listed = subprocess.run([*command, "--collect-only", "tests"], cwd=tmp_path,
+                                env=env | {"MUTANT_UNDER_TEST": mutant}, capture_output=True,
+                                text=True)  # fmt: skip
+        return [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
+
+    assert order("mlpx.m.x_f__mutmut_4") == ["b2", "a2", "b1", "a1"]
+    # a function none of whose mutants was killed yet: its module's killers go first
+    assert order("mlpx.m.x_g__mutmut_1") == ["b2", "a1", "a2", "b1"]
+    assert order("mlpx.new.x_f__mutmut_1") == ["b1", "b2", "a1", "a2"]  # nothing known
+    # the test that kills a mutant is logged, and only while mutmut tests a mutant
+    killed = subprocess.run([*command, "tests"], cwd=tmp_path,
+                            env=env | {"MUTANT_UNDER_TEST": "mlpx.m.x_g__mutmut_9"})  # fmt: skip
+    assert killed.returncode == 1
+    log = (tmp_path / "kills.log").read_text().splitlines()
+    assert log[-1] == "mlpx.m.x_g__mutmut_9 tests/test_a.py::test_a2"
+    assert len(log) == 6
+    env["MUTANT_UNDER_TEST"] = ""  # no mutant: no log, pytest's own order
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a1():\n    assert False\n")
+    assert subprocess.run([*command, "tests"], cwd=tmp_path, env=env).returncode == 1
+    assert len((tmp_path / "kills.log").read_text().splitlines()) == 6
+    assert order("") == ["a1", "b1", "b2"]
 
 
 def test_a_tried_mutants_edit_is_placed_by_its_text_even_across_a_wrapped_docstring():
