@@ -1223,13 +1223,13 @@ def test_a_sweep_parameter_is_a_short_name_or_a_config_leaf_and_anything_else_on
         "model.activation, model.dropout, model.batchnorm, model.init, model.init_std",
         "lrr": "unknown sweep parameter 'lrr'; did you mean 'lr'? use one of lr, hidden, "
         "optimizer, depth, l1, l2, dropout, batch_size, epochs or a dotted config path such "
-        "as optimizer.momentum",
+        "as model.init_std",
         "zzz": "unknown sweep parameter 'zzz'; use one of lr, hidden, optimizer, "
         "depth, l1, l2, dropout, batch_size, epochs or a dotted config path such as "
-        "optimizer.momentum",
+        "model.init_std",
         "model.init_sdt": "unknown sweep parameter 'model.init_sdt'; did you mean "
         "'model.init_std'? use one of lr, hidden, optimizer, depth, l1, l2, dropout, "
-        "batch_size, epochs or a dotted config path such as optimizer.momentum",
+        "batch_size, epochs or a dotted config path such as model.init_std",
     }
     for param, line in wrong.items():
         with pytest.raises(GroupError) as error:

@@ -288,7 +288,7 @@ def config_path(param: str, base: Config) -> str:
     hint = f"did you mean {near[0]!r}? " if near else ""
     raise GroupError(
         f"unknown sweep parameter {param!r}; {hint}use one of {', '.join(PARAMETERS)} "
-        "or a dotted config path such as optimizer.momentum"
+        "or a dotted config path such as model.init_std"
     )
 
 
