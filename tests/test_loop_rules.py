@@ -193,6 +193,7 @@ def test_each_epochs_seconds_is_the_time_it_took(tmp_path):
     ("n", "batchnorm", "bounds"),
     [
         (65, True, [[0, 32], [32, 65]]),  # a last batch of one sample joins the one before
+        (33, True, [[0, 33]]),  # also when the one before is the only other
         (65, False, [[0, 32], [32, 64], [64, 65]]),  # without batch norm it is a batch
         (66, True, [[0, 32], [32, 64], [64, 66]]),  # two samples: a batch of its own
         (64, True, [[0, 32], [32, 64]]),
