@@ -406,3 +406,11 @@ def test_an_epochs_train_loss_and_acc_are_its_batches_weighted_and_its_correct_o
         assert 0 < stats.correct <= n
         assert record["train_acc"] == stats.correct / n
         assert record["train_loss"] == pytest.approx(sum(np.multiply(stats.losses, sizes)) / n)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_runs_data_are_held_in_its_configs_dtype(tmp_path, dtype):
+    # cast once, as the data are loaded: float32 data take half the memory of float64
+    t = trainer(tmp_path, f"dtype={dtype}")
+    splits = [t.dataset.x_train, t.dataset.x_val, t.dataset.x_test]
+    assert [x.dtype for x in splits if x is not None] == [np.dtype(dtype)] * 2
