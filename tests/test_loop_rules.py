@@ -414,3 +414,29 @@ def test_a_runs_data_are_held_in_its_configs_dtype(tmp_path, dtype):
     t = trainer(tmp_path, f"dtype={dtype}")
     splits = [t.dataset.x_train, t.dataset.x_val, t.dataset.x_test]
     assert [x.dtype for x in splits if x is not None] == [np.dtype(dtype)] * 2
+
+
+def test_a_model_that_fits_in_float32_but_not_in_float64_is_refused_only_in_float64(
+    tmp_path, monkeypatch
+):
+    # the estimate by hand, digits 64 -> [16] -> 10 at batch 64: weights, gradients and two
+    # optimizer slots (4 x 1,210 parameters), the float64 draw of the largest layer (64 x 16)
+    # and a batch's activations (4 x 64 x 90 values)
+    from mlpx.data import load_dataset
+    from mlpx.errors import ConfigError
+
+    needed = {size: 4 * 1210 * size + 8 * 64 * 16 + 4 * 64 * 90 * size for size in (4, 8)}
+    assert needed == {4: 119_712, 8: 231_232}
+    configs = {
+        dtype: load_config("configs/digits.yaml", [*BASE, f"dtype={dtype}"])
+        for dtype in ("float32", "float64")
+    }
+    data = {dtype: load_dataset(c.data, c.seed, c.dtype, c.task) for dtype, c in configs.items()}
+    monkeypatch.setattr("mlpx.memory.available_bytes", lambda: 150_000)
+    Trainer(configs["float32"], dataset=data["float32"])
+    with pytest.raises(ConfigError) as refused:
+        Trainer(configs["float64"], dataset=data["float64"])
+    assert str(refused.value) == (
+        "model.hidden [16] (1,210 parameters) needs about 231232 bytes of memory but 150000 "
+        "bytes is available; use a smaller model"
+    )
