@@ -440,3 +440,14 @@ def test_a_model_that_fits_in_float32_but_not_in_float64_is_refused_only_in_floa
         "model.hidden [16] (1,210 parameters) needs about 231232 bytes of memory but 150000 "
         "bytes is available; use a smaller model"
     )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_batch_norm_trains_when_the_training_rows_leave_one_over(tmp_path, backend):
+    # n training rows in batches of n - 1: the one left over joins the batch before (torch
+    # refuses to train batch norm on one sample)
+    n = len(trainer(tmp_path).dataset.y_train)
+    complex_bn = ["model.kind=complex", "model.batchnorm=true", f"train.batch_size={n - 1}"]
+    t = trainer(tmp_path, *complex_bn, "train.epochs=1", backend=backend)
+    assert t.batches.tolist() == [[0, n]]
+    assert t.run(runs_dir=tmp_path).status == "completed"
