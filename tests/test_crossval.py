@@ -21,6 +21,7 @@ from test_sweep import running_pid, wait_for
 from mlpx.config import load_config
 from mlpx.data import load_dataset
 from mlpx.data.dataset import stratified_folds
+from mlpx.errors import DataError
 from mlpx.runs import pid_alive
 
 QUICK = ("train.epochs=2", "output.plots=false")
@@ -215,6 +216,15 @@ def test_the_validation_parts_of_the_folds_cover_the_data_once():
     assert sum(sizes) == 400 and max(sizes) - min(sizes) <= 1
     counts = np.array([np.bincount(y, minlength=10) for y in labels])
     assert (counts.max(axis=0) - counts.min(axis=0)).max() <= 1
+
+
+def test_as_many_folds_as_samples_leave_one_out_and_more_are_refused():
+    cfg = load_config(None, ["data.folds=30", "data.fold=30", "data.limit=30"])
+    data = load_dataset(cfg.data, seed=5)
+    assert (len(data.y_train), len(data.y_val)) == (29, 1)
+    cfg = load_config(None, ["data.folds=31", "data.fold=1", "data.limit=30"])
+    with pytest.raises(DataError, match=r"^data.folds=31: the dataset has only 30 samples$"):
+        load_dataset(cfg.data, seed=5)
 
 
 def test_diverged_folds_are_recorded_and_exit_1(cli):
