@@ -139,11 +139,24 @@ def test_a_rerun_records_killed_survived_and_hung_and_does_not_repeat_them(tmp_p
     assert again.stdout == "0 mutant(s) to run\n"  # each has its result with these tests
 
 
+# pytest in a stand-in project that has this checkout's tests/conftest.py (no xdist, no
+# cache, none of the caller's PYTEST_ADDOPTS)
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
+
+
+def stand_in_project(root: Path) -> dict[str, str]:
+    """``root/tests`` with this checkout's conftest.py; the environment to run pytest in."""
+    (root / "tests").mkdir()
+    (root / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    env = os.environ.copy()
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
 def test_a_test_that_runs_far_past_its_recorded_time_ends_a_mutants_run_as_a_timeout(tmp_path):
     # the watchdog of tests/conftest.py: 1 s + 20 x the recorded 0.05 s lets the slow test run
     # 2 s, then ends pytest as mutmut's time limit does (SIGXCPU) and names the test
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    env = stand_in_project(tmp_path) | {"MLPX_MUTMUT_WATCHDOG_FLOOR_S": "1"}
     (tmp_path / "tests" / "test_stand_in.py").write_text(
         "import os, time\n\ndef test_quick():\n    pass\n\n"
         "def test_slow():\n    time.sleep(float(os.environ['SLEEP']))\n"
@@ -151,14 +164,11 @@ def test_a_test_that_runs_far_past_its_recorded_time_ends_a_mutants_run_as_a_tim
     recorded = {"test_quick": 0.01, "test_slow": 0.05}
     stats = {"duration_by_test": {f"tests/test_stand_in.py::{t}": s for t, s in recorded.items()}}
     (tmp_path / "mutmut-stats.json").write_text(json.dumps(stats))
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
-    env = os.environ | {"MLPX_MUTMUT_WATCHDOG_FLOOR_S": "1"}
-    env.pop("PYTEST_ADDOPTS", None)
 
     def run(mutant: str, sleep: float) -> subprocess.CompletedProcess:
         test_env = env | {"MUTANT_UNDER_TEST": mutant, "SLEEP": str(sleep)}
         return subprocess.run(
-            [*command, "tests/test_stand_in.py"], cwd=tmp_path, env=test_env, capture_output=True
+            [*PYTEST, "tests/test_stand_in.py"], cwd=tmp_path, env=test_env, capture_output=True
         )
 
     started = time.monotonic()
@@ -174,8 +184,7 @@ def test_a_test_that_runs_far_past_its_recorded_time_ends_a_mutants_run_as_a_tim
 
 def test_a_mutants_tests_run_fastest_first_with_each_modules_tests_together(tmp_path):
     # a plain sort by time would go a1, b1, a2, b2 and build a's module fixtures twice
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    env = stand_in_project(tmp_path)
     times = {"a": {"a1": 0.1, "a2": 3.0, "a3": None}, "b": {"b2": 2.0, "b1": 0.2}}
     recorded = {}
     for module, tests in times.items():
@@ -185,10 +194,8 @@ def test_a_mutants_tests_run_fastest_first_with_each_modules_tests_together(tmp_
             if seconds is not None:  # a3: a test the stats pass did not time goes last
                 recorded[f"tests/test_{module}.py::test_{name}"] = seconds
     (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": recorded}))
-    command = [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:xdist"]
-    command += ["-p", "no:cacheprovider", "tests"]
-    env = os.environ | {"MUTANT_UNDER_TEST": "mlpx.x_f__mutmut_1"}
-    env.pop("PYTEST_ADDOPTS", None)
+    command = [*PYTEST, "--collect-only", "tests"]
+    env["MUTANT_UNDER_TEST"] = "mlpx.x_f__mutmut_1"
     listed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     order = [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
     assert order == ["b1", "b2", "a1", "a2", "a3"], listed.stdout  # b: 2.2 s in all, a: inf
@@ -201,8 +208,7 @@ def test_a_mutants_tests_run_fastest_first_with_each_modules_tests_together(tmp_
 def test_the_tests_that_killed_a_functions_mutants_run_first_for_its_next_one(tmp_path):
     # kills.log: b2 killed two of x_f's mutants and a2 one, a1 killed a mutant of another
     # function; they go ahead of the fastest-first order (b1, b2, a1, a2), most kills first
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "conftest.py").write_text((TOOLS / "conftest.py").read_text())
+    env = stand_in_project(tmp_path)
     (tmp_path / "tests" / "test_a.py").write_text(
         "import os\n\ndef test_a1():\n    pass\n\n"
         "def test_a2():\n    assert os.environ['MUTANT_UNDER_TEST'] != 'mlpx.m.x_g__mutmut_9'\n"
@@ -219,12 +225,9 @@ def test_the_tests_that_killed_a_functions_mutants_run_first_for_its_next_one(tm
         "mlpx.m.xǁCǁh__mutmut_1 tests/test_a.py::test_a1\n"
         "mlpx.other.x_f__mutmut_1 tests/test_b.py::test_b1\n"
     )
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
-    env = os.environ.copy()
-    env.pop("PYTEST_ADDOPTS", None)
 
     def order(mutant: str) -> list[str]:
-        listed = subprocess.run([*command, "--collect-only", "tests"], cwd=tmp_path,
+        listed = subprocess.run([*PYTEST, "--collect-only", "tests"], cwd=tmp_path,
                                 env=env | {"MUTANT_UNDER_TEST": mutant}, capture_output=True,
                                 text=True)  # fmt: skip
         return [line.split("::test_")[1] for line in listed.stdout.splitlines() if "::" in line]
@@ -234,7 +237,7 @@ def test_the_tests_that_killed_a_functions_mutants_run_first_for_its_next_one(tm
     assert order("mlpx.m.x_g__mutmut_1") == ["b2", "a1", "a2", "b1"]
     assert order("mlpx.new.x_f__mutmut_1") == ["b1", "b2", "a1", "a2"]  # nothing known
     # the test that kills a mutant is logged, and only while mutmut tests a mutant
-    killed = subprocess.run([*command, "tests"], cwd=tmp_path,
+    killed = subprocess.run([*PYTEST, "tests"], cwd=tmp_path,
                             env=env | {"MUTANT_UNDER_TEST": "mlpx.m.x_g__mutmut_9"})  # fmt: skip
     assert killed.returncode == 1
     log = (tmp_path / "kills.log").read_text().splitlines()
@@ -242,7 +245,7 @@ def test_the_tests_that_killed_a_functions_mutants_run_first_for_its_next_one(tm
     assert len(log) == 6
     env["MUTANT_UNDER_TEST"] = ""  # no mutant: no log, pytest's own order
     (tmp_path / "tests" / "test_a.py").write_text("def test_a1():\n    assert False\n")
-    assert subprocess.run([*command, "tests"], cwd=tmp_path, env=env).returncode == 1
+    assert subprocess.run([*PYTEST, "tests"], cwd=tmp_path, env=env).returncode == 1
     assert len((tmp_path / "kills.log").read_text().splitlines()) == 6
     assert order("") == ["a1", "b1", "b2"]
 
