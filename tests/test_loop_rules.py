@@ -9,15 +9,25 @@ worked out by hand from that script.
 from __future__ import annotations
 
 import csv
+import hashlib
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import read_json, read_jsonl
+from fake_datasets import write_challenge
 
 from mlpx.config import load_config
-from mlpx.train import Trainer
+from mlpx.data import load_dataset
+from mlpx.errors import ConfigError
+from mlpx.train import Trainer, _installed, batch_bounds, drain, environment
 
 BASE = ["data.limit=300", "model.hidden=[16]", "output.plots=false", "train.batch_size=64"]
 
@@ -201,17 +211,10 @@ def test_each_epochs_seconds_is_the_time_it_took(tmp_path):
     ],
 )
 def test_batch_norm_never_trains_on_a_batch_of_one_sample(n, batchnorm, bounds):
-    from mlpx.train import batch_bounds
-
     assert batch_bounds(n, 32, batchnorm).tolist() == bounds
 
 
 def test_env_json_names_a_missing_package_as_null_and_no_git_as_no_commit(monkeypatch):
-    import importlib.metadata
-    import subprocess
-
-    from mlpx.train import _installed
-
     installed = importlib.metadata.version
 
     def version(name: str) -> str:
@@ -236,13 +239,6 @@ def test_env_json_names_a_missing_package_as_null_and_no_git_as_no_commit(monkey
 
 
 def test_env_json_holds_each_fact_under_its_own_name():
-    import os
-    import platform
-    import sys
-    from types import SimpleNamespace
-
-    from mlpx.train import _installed, environment
-
     backend = SimpleNamespace(name="numpy", device="cpu", threads=3)
     versions, commit = _installed()
     assert environment(backend, ["mlpx", "train", "c.yaml"]) == {
@@ -268,10 +264,6 @@ def test_started_with_records_the_config_its_hash_and_the_data_fingerprint(tmp_p
 
 
 def test_started_with_records_the_users_npz_file_by_its_real_path_and_hash(tmp_path, monkeypatch):
-    import hashlib
-
-    from fake_datasets import write_challenge
-
     (tmp_path / "real").mkdir()
     write_challenge(tmp_path / "real" / "d.npz", n=200, features=8, classes=3, seed=0)
     (tmp_path / "link").symlink_to(tmp_path / "real")
@@ -319,8 +311,6 @@ def test_summary_json_names_the_run_its_data_model_and_process(tmp_path):
 
 def test_summary_json_says_running_with_no_epoch_done_until_the_first_ends(tmp_path):
     """What a reader (mlpx runs, a resume after a crash) finds while the first epoch trains."""
-    from mlpx.train import drain
-
     t = trainer(tmp_path, "train.epochs=2")
     training = t.training(runs_dir=tmp_path)
     next(training)  # the first epoch's steps are done; its record is not written yet
@@ -422,9 +412,6 @@ def test_a_model_that_fits_in_float32_but_not_in_float64_is_refused_only_in_floa
     # the estimate by hand, digits 64 -> [16] -> 10 at batch 64: weights, gradients and two
     # optimizer slots (4 x 1,210 parameters), the float64 draw of the largest layer (64 x 16)
     # and a batch's activations (4 x 64 x 90 values)
-    from mlpx.data import load_dataset
-    from mlpx.errors import ConfigError
-
     needed = {size: 4 * 1210 * size + 8 * 64 * 16 + 4 * 64 * 90 * size for size in (4, 8)}
     assert needed == {4: 119_712, 8: 231_232}
     configs = {
