@@ -607,6 +607,78 @@ def test_a_sources_test_targets_are_checked_against_its_training_targets(y_test,
     assert str(refused.value) == message
 
 
+def _nan_at(x: np.ndarray, row: int) -> np.ndarray:
+    x = x.copy()
+    x[row, 1] = np.nan
+    return x
+
+
+_X = np.random.default_rng(0).normal(size=(40, 3))
+_LABELS = np.arange(40) % 2
+
+
+@pytest.mark.parametrize(
+    ("task", "x", "y", "message"),
+    [
+        (
+            "classification",
+            _nan_at(_X, 2),
+            _LABELS,
+            "my-data: 1 sample(s) contain NaN or inf values (first at index 2); remove or "
+            "impute them",
+        ),
+        (
+            "classification",
+            _X,
+            _LABELS + 0.5,
+            "my-data: labels must be whole numbers 0..C-1, found non-integers (e.g. 0.5); for "
+            "real-valued targets set task: regression",
+        ),
+        (
+            "regression",
+            _X,
+            np.where(np.arange(40) == 5, np.inf, 1.0),
+            "my-data: 1 target(s) are NaN or inf (first at index 5); remove those samples",
+        ),
+        ("classification", _X, _LABELS[:39], "my-data: 40 inputs but 39 labels"),
+        ("regression", _X[:38], np.ones(40), "my-data: 38 inputs but 40 labels"),
+        ("classification", _X[:0], _LABELS[:0], "my-data: the dataset has no samples"),
+        ("regression", _X[:0], np.ones(0), "my-data: the dataset has no samples"),
+    ],
+    ids=[
+        "nan input",
+        "non-integer label",
+        "inf target",
+        "fewer labels",
+        "fewer inputs",
+        "empty",
+        "empty regression",
+    ],
+)
+def test_what_a_source_hands_over_is_refused_with_the_datasets_name(task, x, y, message):
+    """A registered dataset (a source module of one's own) is checked when it is prepared:
+    each refusal names the dataset, as the config calls it, and says what is wrong."""
+    from mlpx.data.dataset import Source, prepare
+    from mlpx.errors import DataError
+
+    name = "synth_regression" if task == "regression" else "digits"
+    data = load_config(None, [f"data.name={name}", f"task={task}"]).data
+    data = data.model_copy(update={"name": "my-data"})
+    with pytest.raises(DataError) as refused:
+        prepare(Source(x=x, y=y), data, 0, "float64", task)
+    assert str(refused.value) == message
+
+
+def test_a_single_sample_is_not_refused_as_no_samples():
+    """One sample is a dataset (without a validation part), not none."""
+    from mlpx.data.dataset import Source, prepare
+
+    overrides = ["data.name=synth_regression", "task=regression", "data.val_fraction=0"]
+    data = load_config(None, overrides).data
+    dataset = prepare(Source(x=_X[:1], y=np.ones(1)), data, 0, "float64", "regression")
+    assert len(dataset.x_train) == 1
+
+
 @pytest.mark.parametrize(("outputs", "names"), [(1, ["y"]), (2, ["y1", "y2"])])
 @pytest.mark.parametrize("val_fraction", [0.25, 0.0])
 def test_a_regression_dataset_has_its_name_outputs_dtype_and_parts(outputs, names, val_fraction):

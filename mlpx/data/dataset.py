@@ -209,7 +209,9 @@ def check_targets(y: np.ndarray, where: str) -> np.ndarray:
         )
     if y.dtype.kind not in "fiub":
         raise DataError(f"{where}: regression targets must be real numbers, got dtype {y.dtype}")
-    y = y.astype(np.float64).reshape(len(y), -1)
+    y = y.astype(np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
     bad = np.flatnonzero(~np.isfinite(y).all(axis=1))
     if len(bad):
         raise DataError(
@@ -225,7 +227,7 @@ def check_inputs(x: np.ndarray, where: str) -> np.ndarray:
     if x.dtype.kind not in "fiub":
         raise DataError(f"{where}: inputs must be real numbers, got dtype {x.dtype}")
     if x.dtype.kind == "f":
-        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        finite = np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
         if not finite.all():
             bad = np.flatnonzero(~finite)
             raise DataError(
