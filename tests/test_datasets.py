@@ -669,6 +669,38 @@ def test_what_a_source_hands_over_is_refused_with_the_datasets_name(task, x, y, 
     assert str(refused.value) == message
 
 
+def test_a_sources_test_inputs_are_refused_naming_its_test_part():
+    from mlpx.data.dataset import Source, prepare
+    from mlpx.errors import DataError
+
+    data = load_config(None, ["data.name=digits"]).data.model_copy(update={"name": "my-data"})
+    source = Source(x=_X, y=_LABELS, x_test=_nan_at(_X[:5], 3), y_test=_LABELS[:5])
+    with pytest.raises(DataError) as refused:
+        prepare(source, data, 0, "float64")
+    assert str(refused.value) == (
+        "my-data test: 1 sample(s) contain NaN or inf values (first at index 3); remove or "
+        "impute them"
+    )
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_limit_of_every_sample_prepares_what_no_limit_does(task):
+    """data.limit as large as the dataset keeps it whole: the same split and normalisation as
+    no limit at all (drawing a subset would take draws from the generator the split uses)."""
+    from mlpx.data.dataset import Source, prepare
+
+    y = _LABELS if task == "classification" else np.random.default_rng(1).normal(size=40)
+    source = Source(x=_X, y=y)
+    name = "synth_regression" if task == "regression" else "digits"
+    data = load_config(None, [f"data.name={name}", f"task={task}"]).data
+    whole = prepare(source, data, 0, "float64", task)
+    for limit in (40, 41):
+        limited = prepare(source, data.model_copy(update={"limit": limit}), 0, "float64", task)
+        assert limited.digest() == whole.digest(), limit
+    fewer = prepare(source, data.model_copy(update={"limit": 39}), 0, "float64", task)
+    assert len(fewer.x_train) + len(fewer.x_val) == 39
+
+
 def test_a_single_sample_is_not_refused_as_no_samples():
     """One sample is a dataset (without a validation part), not none."""
     from mlpx.data.dataset import Source, prepare
