@@ -669,18 +669,64 @@ def test_what_a_source_hands_over_is_refused_with_the_datasets_name(task, x, y, 
     assert str(refused.value) == message
 
 
-def test_a_sources_test_inputs_are_refused_naming_its_test_part():
+@pytest.mark.parametrize(
+    ("x_test", "y_test", "message"),
+    [
+        (
+            _nan_at(_X[:5], 3),
+            _LABELS[:5],
+            "my-data test: 1 sample(s) contain NaN or inf values (first at index 3); remove or "
+            "impute them",
+        ),
+        (_X[:5], _LABELS[:5] - 1, "my-data test: labels must be >= 0, found -1"),
+    ],
+    ids=["nan input", "negative label"],
+)
+def test_a_sources_test_part_is_refused_naming_its_test_part(x_test, y_test, message):
     from mlpx.data.dataset import Source, prepare
     from mlpx.errors import DataError
 
     data = load_config(None, ["data.name=digits"]).data.model_copy(update={"name": "my-data"})
-    source = Source(x=_X, y=_LABELS, x_test=_nan_at(_X[:5], 3), y_test=_LABELS[:5])
+    source = Source(x=_X, y=_LABELS, x_test=x_test, y_test=y_test)
     with pytest.raises(DataError) as refused:
         prepare(source, data, 0, "float64")
-    assert str(refused.value) == (
-        "my-data test: 1 sample(s) contain NaN or inf values (first at index 3); remove or "
-        "impute them"
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("given", [None, ["cat", "dog", "emu", "yak"]])
+@pytest.mark.parametrize("val_fraction", [0.25, 0.0])
+def test_a_classification_dataset_has_its_name_classes_dtype_and_parts(given, val_fraction):
+    """A source of labels becomes a Dataset named as the config says, its classes named as the
+    source names them (or 0..C-1, C one more than the largest label), its inputs in the dtype
+    asked for and its labels int64, the source's image shape kept."""
+    from mlpx.data.dataset import Source, prepare
+
+    rng = np.random.default_rng(0)
+    source = Source(
+        x=rng.normal(size=(40, 3)),
+        y=np.arange(40) % 3,
+        x_test=rng.normal(size=(6, 3)),
+        y_test=np.arange(6) % 3,
+        class_names=given,
+        image_shape=(1, 3),
     )
+    data = load_config(None, ["data.name=digits", f"data.val_fraction={val_fraction}"]).data
+    dataset = prepare(source, data.model_copy(update={"name": "my-data"}), 0, "float32")
+    assert dataset.name == "my-data"
+    assert dataset.class_names == (given or ["0", "1", "2"])
+    assert dataset.n_classes == len(given or "012")
+    assert dataset.image_shape == (1, 3)
+    inputs, labels = ["x_train", "x_test"], ["y_train", "y_test"]
+    if val_fraction:
+        inputs, labels = [*inputs, "x_val"], [*labels, "y_val"]
+    else:
+        assert dataset.x_val is None and dataset.y_val is None
+    assert {part: getattr(dataset, part).dtype for part in inputs + labels} == {
+        **dict.fromkeys(inputs, np.dtype("float32")),
+        **dict.fromkeys(labels, np.dtype("int64")),
+    }
+    np.testing.assert_array_equal(dataset.y_test, source.y_test)
+    assert len(dataset.x_train) == 40 - round(40 * val_fraction)
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
