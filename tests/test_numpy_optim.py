@@ -6,7 +6,7 @@ import torch
 
 from mlpx.config import OptimizerConfig, build_config
 from mlpx.errors import ConfigError
-from mlpx.optimizers import OPTIMIZERS
+from mlpx.optimizers import OPTIMIZERS, torch_update
 from mlpx.optimizers import numpy_rule as build_update_rule
 
 OPTIMIZER_NAMES = list(OPTIMIZERS)
@@ -199,8 +199,6 @@ def test_a_rule_that_stacks_steps_k_models_as_k_separate_calls(name, settings, d
 def test_torch_updates_keep_their_state_under_torch_optims_own_names(name, settings):
     # checkpoints store the torch backend's optimizer state as opt/<param>/<slot>: the slots
     # must be the ones torch.optim itself keeps for the same settings, named as it names them
-    from mlpx.optimizers import torch_update
-
     config = OptimizerConfig(name=name, lr=0.05, **settings)
     param = torch.zeros(3, requires_grad=True)
     optimizer = torch_optim(name, [param], config)
@@ -208,3 +206,18 @@ def test_torch_updates_keep_their_state_under_torch_optims_own_names(name, setti
     optimizer.step()
     kept = {slot for slot, value in optimizer.state[param].items() if value is not None}
     assert {slot for slot in torch_update(config).slots if slot} == kept
+
+
+@pytest.mark.parametrize("build", [build_update_rule, torch_update], ids=["numpy", "torch"])
+def test_settings_naming_no_registered_optimizer_are_one_line(build):
+    """The entries read any object with name, lr and hyperparameters (not only a validated
+    config): one naming an optimizer that is not registered gets the config's error."""
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(name="adamm", lr=0.1, hyperparameters={})
+    with pytest.raises(ConfigError) as refused:
+        build(settings)
+    assert str(refused.value) == (
+        "optimizer.name: unknown optimizer 'adamm'; one of sgd, momentum, nesterov, adam, "
+        "adamw, adamax, nadam, radam, rmsprop, adagrad, adadelta"
+    )
