@@ -1001,6 +1001,22 @@ def test_a_sweep_plan_is_read_back_as_utf_8_whatever_the_locale(tmp_path):
     assert read.stdout.strip() == ascii("/daten/übung.npz")
 
 
+def test_sweep_yaml_reads_in_the_plans_order_not_alphabetically(tmp_path):
+    """sweep.yaml reads top-down as people want it: what is swept, its values and seeds, the
+    trials, then the base config in the order of a run's config.yaml."""
+    from mlpx.config import build_config, dump_config
+    from mlpx.groups.plan import plan_sweep
+
+    base = build_config({"backend": "numpy"})
+    text = (plan_sweep("lr", "0.1,0.01", base).create_dir(tmp_path) / "sweep.yaml").read_text()
+    assert text.startswith("param: lr\npath: optimizer.lr\nvalues:\n- 0.1\n- 0.01\nseeds:\n")
+    plan = yaml.safe_load(text)
+    assert list(plan) == ["param", "path", "values", "seeds", "trials", "base"]
+    assert [list(trial) for trial in plan["trials"]] == [["name", "value", "seed", "overrides"]] * 2
+    assert list(plan["base"]) == list(yaml.safe_load(dump_config(base)))
+    assert list(plan["base"])[:3] == ["name", "seed", "backend"]
+
+
 def live_process() -> subprocess.Popen:
     """A live process of this host, standing in for another mlpx (kill and reap it)."""
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
