@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import statistics
 from pathlib import Path
 
@@ -213,3 +214,15 @@ def test_the_sweep_plot_stars_the_same_value_as_the_table(monkeypatch, tmp_path)
     for ax in made[0].axes:
         (star,) = [line for line in ax.get_lines() if line.get_label().startswith("best")]
         assert star.get_label() == "best: 0.05"
+
+
+def test_a_resumed_sweep_draws_its_plots_again_over_the_ones_it_has(seeds_sweep, tmp_path):
+    """A sweep stopped after some trials completed has drawn plots/ already; resuming it
+    draws them again (here: every trial had finished, and curves.png was deleted)."""
+    sweep_dir = shutil.copytree(seeds_sweep[0], tmp_path / seeds_sweep[0].name)
+    (sweep_dir / "plots" / "curves.png").unlink()
+    drawn_before = (sweep_dir / "plots" / "sweep.png").stat().st_mtime_ns
+    result = Cli(tmp_path / "runs")("sweep", "--resume", sweep_dir)
+    assert f"plots: {sweep_dir / 'plots'}" in " ".join(result.output.split())
+    assert (sweep_dir / "plots" / "curves.png").stat().st_size > 10_000
+    assert (sweep_dir / "plots" / "sweep.png").stat().st_mtime_ns > drawn_before
