@@ -12,7 +12,7 @@ import pytest
 from conftest import read_json, read_jsonl
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from mlpx import side_by_side
+from mlpx import plots, side_by_side
 from mlpx.config import load_config
 from mlpx.data import load_dataset
 from mlpx.metrics import regression_metrics
@@ -170,7 +170,11 @@ def test_bad_combinations_are_one_line(cli, overrides, message):
     assert not cli.runs_dir.exists() or not cli.run_dirs()
 
 
-def test_a_sweep_ranks_regressions_by_validation_loss(cli, tmp_path):
+def test_a_sweep_ranks_regressions_by_validation_loss(cli, tmp_path, monkeypatch):
+    drawn = []
+    draw = plots.plot_sweep
+    monkeypatch.setattr(plots, "plot_sweep", lambda *args: [drawn.append(args), draw(*args)])
+    monkeypatch.setattr(side_by_side, "side_by_side", lambda pieces: [p() for p in pieces])
     result = cli("sweep", "lr", "--values", "0.00001,0.01", "--config", DIABETES,
                  "--runs-dir", cli.runs_dir, "--jobs", "1", *("-s", "train.epochs=15"))  # fmt: skip
     sweep = next(cli.runs_dir.glob("sweep-lr-*"))
@@ -183,6 +187,9 @@ def test_a_sweep_ranks_regressions_by_validation_loss(cli, tmp_path):
     assert table.index("0.01 ★") < table.index("1e-05")
     assert "R²" in table
     assert (sweep / "plots" / "sweep.png").is_file()
+    ((path, param, _, scale, seeds, panels),) = drawn  # R² in place of accuracy
+    assert (path, param, scale, seeds) == (sweep / "plots" / "sweep.png", "lr", "log", 1)
+    assert [panel[0] for panel in panels] == ["validation R²", "validation loss"]
     listing = cli("runs", cli.runs_dir).output
     row = next(line for line in listing.splitlines() if sweep.name in line)
     best_trial = min(rows.values(), key=lambda row: float(row["best_val_loss"]))

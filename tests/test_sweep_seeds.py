@@ -38,14 +38,14 @@ def history(trial: Path) -> list[dict]:
     return [json.loads(line) for line in (trial / "metrics.jsonl").read_text().splitlines()]
 
 
-# the curves the sweep below drew in curves.png, as plots.plot_curves was given them
+# what the sweep below drew: curves.png's curves and sweep.png's arguments, as given
 DRAWN: dict[str, list] = {}
 
 
 @pytest.fixture(scope="module")
 def seeds_sweep(tmp_path_factory) -> tuple[Path, str]:
     """lr 0.001 and 0.05 (in that order) x 2 seeds on the blobs, 4 epochs. Its plots are
-    drawn in this process, one after the other, and curves.png's curves kept in DRAWN."""
+    drawn in this process, one after the other, and what they were given kept in DRAWN."""
     root = tmp_path_factory.mktemp("seeds")
     data = blobs(root / "blobs.npz")
     cli = Cli(root / "runs")
@@ -55,8 +55,15 @@ def seeds_sweep(tmp_path_factory) -> tuple[Path, str]:
         DRAWN["curves"] = curves
         draw(path, param, curves)
 
+    draw_sweep = plots.plot_sweep
+
+    def plot_sweep(path, param, summaries, scale, seeds, panels):
+        DRAWN["sweep"] = (path.name, param, [s.value for s in summaries], scale, seeds, panels)
+        draw_sweep(path, param, summaries, scale, seeds, panels)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plots, "plot_curves", plot_curves)
+        patch.setattr(plots, "plot_sweep", plot_sweep)
         patch.setattr(side_by_side, "side_by_side", lambda pieces: [piece() for piece in pieces])
         result = cli(
             "sweep", "lr", "--values", "0.001,0.05", "--seeds", "2", "--jobs", "2",
@@ -226,3 +233,11 @@ def test_a_resumed_sweep_draws_its_plots_again_over_the_ones_it_has(seeds_sweep,
     assert f"plots: {sweep_dir / 'plots'}" in " ".join(result.output.split())
     assert (sweep_dir / "plots" / "curves.png").stat().st_size > 10_000
     assert (sweep_dir / "plots" / "sweep.png").stat().st_mtime_ns > drawn_before
+
+
+def test_sweep_png_plots_accuracy_and_loss_of_the_lr_on_a_log_axis_over_the_seeds(seeds_sweep):
+    # lr values only 50 apart still get a log axis (by hand: lr, l1 and l2 always do)
+    assert DRAWN["sweep"] == (
+        "sweep.png", "lr", [0.001, 0.05], "log", 2, plots.SWEEP_PANELS
+    )  # fmt: skip
+    assert [panel[0] for panel in plots.SWEEP_PANELS] == ["validation accuracy", "validation loss"]
