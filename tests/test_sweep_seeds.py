@@ -57,7 +57,7 @@ def seeds_sweep(tmp_path_factory) -> tuple[Path, str]:
 
     draw_sweep = plots.plot_sweep
 
-    def plot_sweep(path, param, summaries, scale, seeds, panels):
+    def plot_sweep(path, param, summaries, scale, seeds, panels=plots.SWEEP_PANELS):
         DRAWN["sweep"] = (path.name, param, [s.value for s in summaries], scale, seeds, panels)
         draw_sweep(path, param, summaries, scale, seeds, panels)
 
