@@ -22,6 +22,8 @@ from fake_datasets import write_challenge, write_cifar10, write_fashion_mnist, w
 
 from mlpx.config import load_config
 from mlpx.data import load_dataset, load_source
+from mlpx.data.dataset import DataSettings, Source, prepare
+from mlpx.errors import DataError
 
 OFFLINE = ("data.download=false", "train.epochs=1", "output.plots=false")
 IDX = [
@@ -617,6 +619,13 @@ _X = np.random.default_rng(0).normal(size=(40, 3))
 _LABELS = np.arange(40) % 2
 
 
+def _settings(task: str = "classification", *overrides: str) -> DataSettings:
+    """The data settings of a dataset of one's own, named my-data, for ``task``."""
+    name = "synth_regression" if task == "regression" else "digits"
+    data = load_config(None, [f"data.name={name}", f"task={task}", *overrides]).data
+    return data.model_copy(update={"name": "my-data"})
+
+
 @pytest.mark.parametrize(
     ("task", "x", "y", "message"),
     [
@@ -658,14 +667,8 @@ _LABELS = np.arange(40) % 2
 def test_what_a_source_hands_over_is_refused_with_the_datasets_name(task, x, y, message):
     """A registered dataset (a source module of one's own) is checked when it is prepared:
     each refusal names the dataset, as the config calls it, and says what is wrong."""
-    from mlpx.data.dataset import Source, prepare
-    from mlpx.errors import DataError
-
-    name = "synth_regression" if task == "regression" else "digits"
-    data = load_config(None, [f"data.name={name}", f"task={task}"]).data
-    data = data.model_copy(update={"name": "my-data"})
     with pytest.raises(DataError) as refused:
-        prepare(Source(x=x, y=y), data, 0, "float64", task)
+        prepare(Source(x=x, y=y), _settings(task), 0, "float64", task)
     assert str(refused.value) == message
 
 
@@ -683,13 +686,9 @@ def test_what_a_source_hands_over_is_refused_with_the_datasets_name(task, x, y, 
     ids=["nan input", "negative label"],
 )
 def test_a_sources_test_part_is_refused_naming_its_test_part(x_test, y_test, message):
-    from mlpx.data.dataset import Source, prepare
-    from mlpx.errors import DataError
-
-    data = load_config(None, ["data.name=digits"]).data.model_copy(update={"name": "my-data"})
     source = Source(x=_X, y=_LABELS, x_test=x_test, y_test=y_test)
     with pytest.raises(DataError) as refused:
-        prepare(source, data, 0, "float64")
+        prepare(source, _settings(), 0, "float64")
     assert str(refused.value) == message
 
 
@@ -699,8 +698,6 @@ def test_a_classification_dataset_has_its_name_classes_dtype_and_parts(given, va
     """A source of labels becomes a Dataset named as the config says, its classes named as the
     source names them (or 0..C-1, C one more than the largest label), its inputs in the dtype
     asked for and its labels int64, the source's image shape kept."""
-    from mlpx.data.dataset import Source, prepare
-
     rng = np.random.default_rng(0)
     source = Source(
         x=rng.normal(size=(40, 3)),
@@ -710,8 +707,8 @@ def test_a_classification_dataset_has_its_name_classes_dtype_and_parts(given, va
         class_names=given,
         image_shape=(1, 3),
     )
-    data = load_config(None, ["data.name=digits", f"data.val_fraction={val_fraction}"]).data
-    dataset = prepare(source, data.model_copy(update={"name": "my-data"}), 0, "float32")
+    data = _settings("classification", f"data.val_fraction={val_fraction}")
+    dataset = prepare(source, data, 0, "float32")
     assert dataset.name == "my-data"
     assert dataset.class_names == (given or ["0", "1", "2"])
     assert dataset.n_classes == len(given or "012")
@@ -733,12 +730,9 @@ def test_a_classification_dataset_has_its_name_classes_dtype_and_parts(given, va
 def test_a_limit_of_every_sample_prepares_what_no_limit_does(task):
     """data.limit as large as the dataset keeps it whole: the same split and normalisation as
     no limit at all (drawing a subset would take draws from the generator the split uses)."""
-    from mlpx.data.dataset import Source, prepare
-
     y = _LABELS if task == "classification" else np.random.default_rng(1).normal(size=40)
     source = Source(x=_X, y=y)
-    name = "synth_regression" if task == "regression" else "digits"
-    data = load_config(None, [f"data.name={name}", f"task={task}"]).data
+    data = _settings(task)
     whole = prepare(source, data, 0, "float64", task)
     for limit in (40, 41):
         limited = prepare(source, data.model_copy(update={"limit": limit}), 0, "float64", task)
@@ -749,10 +743,7 @@ def test_a_limit_of_every_sample_prepares_what_no_limit_does(task):
 
 def test_a_single_sample_is_not_refused_as_no_samples():
     """One sample is a dataset (without a validation part), not none."""
-    from mlpx.data.dataset import Source, prepare
-
-    overrides = ["data.name=synth_regression", "task=regression", "data.val_fraction=0"]
-    data = load_config(None, overrides).data
+    data = _settings("regression", "data.val_fraction=0")
     dataset = prepare(Source(x=_X[:1], y=np.ones(1)), data, 0, "float64", "regression")
     assert len(dataset.x_train) == 1
 
