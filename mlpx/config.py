@@ -502,11 +502,26 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``) and refuses
     what a config never needs and an attacker would use: nesting deeper than
     :data:`MAX_DEPTH`, aliases that refer to themselves or expand beyond :data:`MAX_NODES`
-    values, and a key given twice in one mapping (the last would silently win)."""
+    values, a key given twice in one mapping (the last would silently win), and a string with
+    a lone surrogate escape ("\\ud800"), which no file name or UTF-8 file can hold."""
 
     def __init__(self, stream: Any):
         super().__init__(stream)
         self._depth = 0
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{value[exc.start]!a} is half of a UTF-16 surrogate pair, not a character; "
+                "write the character itself",
+                node.start_mark,
+            ) from None
+        return value
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1

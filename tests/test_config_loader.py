@@ -216,3 +216,15 @@ def test_threads_has_an_upper_bound(cli):
         line
         == "error: threads: 100000 is not allowed: threads must be auto or a number from 1 to 1024"
     )
+
+
+@pytest.mark.parametrize("text", ['path: "\\ud800\\udc00"', '"\\udfff": 1'])
+def test_a_lone_surrogate_escape_is_one_line_naming_where(text):
+    # a YAML escape can make a string that no file name or UTF-8 file can hold
+    from mlpx.config import parse_yaml
+    from mlpx.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        parse_yaml(text, "where")
+    assert "where: invalid YAML (line 1, column " in str(refused.value)
+    assert "is half of a UTF-16 surrogate pair, not a character" in str(refused.value)
